@@ -1,0 +1,175 @@
+// Package event defines vigil's event model and its stable JSON form
+// (documented in docs/events.md). It is pure Go: it knows nothing of BPF,
+// /proc or the kernel, so every sensor, the policy engine, the seccomp
+// supervisor and every output share one schema.
+//
+// Strings that come from the kernel (paths, argv, comm) are arbitrary
+// bytes. The JSON form keeps them unambiguous: valid UTF-8 is written as
+// is (escaped as JSON requires), and each byte that is not part of valid
+// UTF-8 is written as a lone surrogate \udc80-\udcff, the convention of
+// PEP 383 ("surrogateescape"). Valid UTF-8 can never contain those code
+// points, so Decode gives back the exact bytes.
+package event
+
+import "time"
+
+// SchemaVersion is the version of the JSON schema, written in every event
+// as "schema". It changes only when a field changes meaning or goes away.
+const SchemaVersion = 1
+
+// Type names an event type. The names are the JSON "type" values.
+type Type string
+
+// The event types.
+const (
+	TypeFork     Type = "fork"
+	TypeExec     Type = "exec"
+	TypeExit     Type = "exit"
+	TypeModule   Type = "module"
+	TypeMprotect Type = "mprotect"
+	TypeOpen     Type = "open"
+	TypeSyscall  Type = "syscall" // a call intercepted by vigil run that is not an open
+	TypeLost     Type = "lost"    // periodic report of events the kernel could not queue
+)
+
+// KernelTypes are the event types the monitor's sensors produce, in the
+// order used for summaries.
+var KernelTypes = []Type{TypeFork, TypeExec, TypeExit, TypeModule, TypeMprotect, TypeOpen}
+
+// ParseType returns the Type named s, or false if s names none of
+// KernelTypes.
+func ParseType(s string) (Type, bool) {
+	for _, t := range KernelTypes {
+		if string(t) == s {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// Event is one observation. Exactly one of the per-type pointers is set,
+// the one that matches Type (none for TypeLost, which uses Lost).
+type Event struct {
+	Type Type
+	// Time is the wall-clock time of the event.
+	Time time.Time
+	// KernelNS is the kernel's monotonic clock (bpf_ktime_get_ns) at the
+	// event, for ordering; zero where the source has none.
+	KernelNS uint64
+	Process  Process
+
+	Fork     *Fork
+	Exec     *Exec
+	Exit     *Exit
+	Module   *Module
+	Mprotect *Mprotect
+	Open     *Open
+	Syscall  *Syscall
+	Lost     *Lost
+
+	// Verdict is set when a policy rule matched the event.
+	Verdict *Verdict
+}
+
+// Process is the acting process: the task that made the call or, for
+// fork, the parent.
+type Process struct {
+	Pid  uint32 // thread-group id (what userspace calls the pid)
+	Tid  uint32 // thread id
+	Ppid uint32 // parent's thread-group id
+	Uid  uint32 // real uid
+	Gid  uint32 // real gid
+	Comm string // task comm, at most 15 bytes
+	Exe  string // absolute path of the executable, "" when unknown
+	// ParentComm and ParentExe describe the parent, from the process
+	// table; empty when the parent is unknown.
+	ParentComm string
+	ParentExe  string
+}
+
+// Fork is a new task: a process or a thread.
+type Fork struct {
+	ChildPid   uint32
+	ChildTid   uint32
+	CloneFlags uint64 // 0 where the mechanism does not give them
+	HasFlags   bool   // CloneFlags is known
+	Thread     bool   // the child is a thread of the parent's group
+}
+
+// Exec is a successful execve/execveat: the new image is in place.
+type Exec struct {
+	Filename  string   // the file name the caller passed
+	Path      string   // the absolute path of the file executed
+	Args      []string // argv, bounded
+	Truncated bool     // Args or one of them was cut
+	Euid      uint32
+	BaseAddr  uint64 // mm->start_code of the new image
+	Memfd     bool   // the binary is a memfd (fileless execution)
+	Deleted   bool   // the binary's file has no link left
+	Dev       uint64 // device of the executed file (new_encode_dev form)
+	Ino       uint64 // inode of the executed file
+}
+
+// Exit is the end of a thread or of a whole process.
+type Exit struct {
+	Code    int32 // exit status (0-255), meaningful when Signal is 0
+	Signal  int32 // terminating signal, 0 for a normal exit
+	Thread  bool  // only a thread ended; the process goes on
+	CoreDmp bool  // a core was dumped
+}
+
+// Module is an attempt to load a kernel module.
+type Module struct {
+	Syscall string // "init_module" or "finit_module"
+	Name    string // module name where the kernel gives it
+	Path    string // the file, for finit_module
+	Fd      int32  // the fd passed to finit_module, -1 otherwise
+	Result  int64  // 0 or -errno
+}
+
+// Mprotect is an mprotect or pkey_mprotect call.
+type Mprotect struct {
+	Syscall string // "mprotect" or "pkey_mprotect"
+	Addr    uint64
+	Len     uint64
+	Prot    uint32 // requested PROT_* bits
+	OldProt uint32 // PROT_* bits of the mapping at Addr before the call, where known
+	HasOld  bool   // OldProt is known
+	WX      bool   // the range becomes writable and executable, or flips between the two
+	Result  int64
+}
+
+// Open is an open, openat or openat2 call.
+type Open struct {
+	Syscall      string // "open", "openat" or "openat2"
+	Path         string // as the caller gave it
+	ResolvedPath string // absolute path of the file opened, where known
+	Dirfd        int32
+	Flags        uint32 // O_* flags
+	Mode         uint32
+	Result       int64 // fd or -errno
+}
+
+// Syscall is any other call intercepted by vigil run.
+type Syscall struct {
+	Name   string
+	Nr     int32
+	Args   [6]uint64
+	Result int64
+}
+
+// Lost reports events the kernel could not queue since the previous
+// report, per type.
+type Lost struct {
+	Counts map[Type]uint64
+}
+
+// Verdict records that a policy rule matched.
+type Verdict struct {
+	Rule     string
+	Action   string // "log", "kill" or "deny"
+	Enforced bool   // the action took effect (false: could not, or log)
+	// Mechanism names what carried the action out, e.g. "bpf_send_signal",
+	// "fanotify", "lsm", "seccomp".
+	Mechanism string
+}
