@@ -85,15 +85,9 @@ int finit_module_enter(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+/* Also attached to sys_exit_finit_module. */
 SEC("tracepoint/syscalls/sys_exit_init_module")
-int init_module_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	leave(ctx->ret);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_finit_module")
-int finit_module_exit(struct trace_event_raw_sys_exit *ctx)
+int module_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	leave(ctx->ret);
 	return 0;

@@ -78,11 +78,9 @@ static __always_inline int leave(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_mprotect")
 int mprotect_enter(struct trace_event_raw_sys_enter *ctx) { return enter(ctx, 0); }
 
+/* Also attached to sys_exit_pkey_mprotect. */
 SEC("tracepoint/syscalls/sys_exit_mprotect")
 int mprotect_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx); }
 
 SEC("tracepoint/syscalls/sys_enter_pkey_mprotect")
 int pkey_mprotect_enter(struct trace_event_raw_sys_enter *ctx) { return enter(ctx, MPROT_PKEY); }
-
-SEC("tracepoint/syscalls/sys_exit_pkey_mprotect")
-int pkey_mprotect_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx); }

@@ -193,11 +193,7 @@ int openat2_enter(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+/* One program for the three exits: vigil attaches it to sys_exit_openat,
+ * sys_exit_open and sys_exit_openat2, so the verifier checks it once. */
 SEC("tracepoint/syscalls/sys_exit_openat")
-int openat_exit(struct trace_event_raw_sys_exit *ctx) { leave(ctx->ret); return 0; }
-
-SEC("tracepoint/syscalls/sys_exit_open")
 int open_exit(struct trace_event_raw_sys_exit *ctx) { leave(ctx->ret); return 0; }
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int openat2_exit(struct trace_event_raw_sys_exit *ctx) { leave(ctx->ret); return 0; }

@@ -89,9 +89,8 @@ const (
 	ModuleMapLost              = "lost"
 	ModuleMapModInflight       = "mod_inflight"
 	ModuleProgFinitModuleEnter = "finit_module_enter"
-	ModuleProgFinitModuleExit  = "finit_module_exit"
 	ModuleProgInitModuleEnter  = "init_module_enter"
-	ModuleProgInitModuleExit   = "init_module_exit"
+	ModuleProgModuleExit       = "module_exit"
 	ModuleProgModuleFentry     = "module_fentry"
 	ModuleProgModuleRawEnter   = "module_raw_enter"
 	ModuleProgModuleRawExit    = "module_raw_exit"
@@ -143,9 +142,8 @@ type ModuleSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type ModuleProgramSpecs struct {
 	FinitModuleEnter *ebpf.ProgramSpec `ebpf:"finit_module_enter"`
-	FinitModuleExit  *ebpf.ProgramSpec `ebpf:"finit_module_exit"`
 	InitModuleEnter  *ebpf.ProgramSpec `ebpf:"init_module_enter"`
-	InitModuleExit   *ebpf.ProgramSpec `ebpf:"init_module_exit"`
+	ModuleExit       *ebpf.ProgramSpec `ebpf:"module_exit"`
 	ModuleFentry     *ebpf.ProgramSpec `ebpf:"module_fentry"`
 	ModuleRawEnter   *ebpf.ProgramSpec `ebpf:"module_raw_enter"`
 	ModuleRawExit    *ebpf.ProgramSpec `ebpf:"module_raw_exit"`
@@ -219,9 +217,8 @@ type ModuleVariables struct {
 // It can be passed to LoadModuleObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ModulePrograms struct {
 	FinitModuleEnter *ebpf.Program `ebpf:"finit_module_enter"`
-	FinitModuleExit  *ebpf.Program `ebpf:"finit_module_exit"`
 	InitModuleEnter  *ebpf.Program `ebpf:"init_module_enter"`
-	InitModuleExit   *ebpf.Program `ebpf:"init_module_exit"`
+	ModuleExit       *ebpf.Program `ebpf:"module_exit"`
 	ModuleFentry     *ebpf.Program `ebpf:"module_fentry"`
 	ModuleRawEnter   *ebpf.Program `ebpf:"module_raw_enter"`
 	ModuleRawExit    *ebpf.Program `ebpf:"module_raw_exit"`
@@ -230,9 +227,8 @@ type ModulePrograms struct {
 func (p *ModulePrograms) Close() error {
 	return _ModuleClose(
 		p.FinitModuleEnter,
-		p.FinitModuleExit,
 		p.InitModuleEnter,
-		p.InitModuleExit,
+		p.ModuleExit,
 		p.ModuleFentry,
 		p.ModuleRawEnter,
 		p.ModuleRawExit,

@@ -92,7 +92,6 @@ const (
 	MprotectProgMprotectEnter      = "mprotect_enter"
 	MprotectProgMprotectExit       = "mprotect_exit"
 	MprotectProgPkeyMprotectEnter  = "pkey_mprotect_enter"
-	MprotectProgPkeyMprotectExit   = "pkey_mprotect_exit"
 	MprotectVarSelfTgid            = "self_tgid"
 	MprotectVarUnusedMprotectEvent = "unused_mprotect_event"
 	MprotectVarWakeupBytes         = "wakeup_bytes"
@@ -143,7 +142,6 @@ type MprotectProgramSpecs struct {
 	MprotectEnter     *ebpf.ProgramSpec `ebpf:"mprotect_enter"`
 	MprotectExit      *ebpf.ProgramSpec `ebpf:"mprotect_exit"`
 	PkeyMprotectEnter *ebpf.ProgramSpec `ebpf:"pkey_mprotect_enter"`
-	PkeyMprotectExit  *ebpf.ProgramSpec `ebpf:"pkey_mprotect_exit"`
 }
 
 // MprotectMapSpecs contains maps before they are loaded into the kernel.
@@ -216,7 +214,6 @@ type MprotectPrograms struct {
 	MprotectEnter     *ebpf.Program `ebpf:"mprotect_enter"`
 	MprotectExit      *ebpf.Program `ebpf:"mprotect_exit"`
 	PkeyMprotectEnter *ebpf.Program `ebpf:"pkey_mprotect_enter"`
-	PkeyMprotectExit  *ebpf.Program `ebpf:"pkey_mprotect_exit"`
 }
 
 func (p *MprotectPrograms) Close() error {
@@ -224,7 +221,6 @@ func (p *MprotectPrograms) Close() error {
 		p.MprotectEnter,
 		p.MprotectExit,
 		p.PkeyMprotectEnter,
-		p.PkeyMprotectExit,
 	)
 }
 

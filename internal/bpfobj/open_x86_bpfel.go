@@ -104,9 +104,7 @@ const (
 	OpenProgOpenEnter      = "open_enter"
 	OpenProgOpenExit       = "open_exit"
 	OpenProgOpenat2Enter   = "openat2_enter"
-	OpenProgOpenat2Exit    = "openat2_exit"
 	OpenProgOpenatEnter    = "openat_enter"
-	OpenProgOpenatExit     = "openat_exit"
 	OpenVarFilterComms     = "filter_comms"
 	OpenVarFilterPids      = "filter_pids"
 	OpenVarN_prefixes      = "n_prefixes"
@@ -160,9 +158,7 @@ type OpenProgramSpecs struct {
 	OpenEnter    *ebpf.ProgramSpec `ebpf:"open_enter"`
 	OpenExit     *ebpf.ProgramSpec `ebpf:"open_exit"`
 	Openat2Enter *ebpf.ProgramSpec `ebpf:"openat2_enter"`
-	Openat2Exit  *ebpf.ProgramSpec `ebpf:"openat2_exit"`
 	OpenatEnter  *ebpf.ProgramSpec `ebpf:"openat_enter"`
-	OpenatExit   *ebpf.ProgramSpec `ebpf:"openat_exit"`
 }
 
 // OpenMapSpecs contains maps before they are loaded into the kernel.
@@ -253,9 +249,7 @@ type OpenPrograms struct {
 	OpenEnter    *ebpf.Program `ebpf:"open_enter"`
 	OpenExit     *ebpf.Program `ebpf:"open_exit"`
 	Openat2Enter *ebpf.Program `ebpf:"openat2_enter"`
-	Openat2Exit  *ebpf.Program `ebpf:"openat2_exit"`
 	OpenatEnter  *ebpf.Program `ebpf:"openat_enter"`
-	OpenatExit   *ebpf.Program `ebpf:"openat_exit"`
 }
 
 func (p *OpenPrograms) Close() error {
@@ -263,9 +257,7 @@ func (p *OpenPrograms) Close() error {
 		p.OpenEnter,
 		p.OpenExit,
 		p.Openat2Enter,
-		p.Openat2Exit,
 		p.OpenatEnter,
-		p.OpenatExit,
 	)
 }
 

@@ -22,6 +22,21 @@ type rung struct {
 	kind      string   // "fentry", "tp_btf", "tracepoint", "raw_syscall"
 	progs     []string // program names in the object
 	optional  []string // programs added when they load, dropped when not
+	// also lists more attach points (sections) for a program, so one
+	// verified program serves several tracepoints.
+	also map[string][]string
+}
+
+// sections returns every attach point of the rung's programs.
+func (r rung) sections(spec *ebpf.CollectionSpec) []string {
+	var out []string
+	for _, p := range append(append([]string(nil), r.progs...), r.optional...) {
+		if ps, ok := spec.Programs[p]; ok {
+			out = append(out, ps.SectionName)
+		}
+		out = append(out, r.also[p]...)
+	}
+	return out
 }
 
 // loaded is one attached rung: its collection and links.
@@ -56,6 +71,10 @@ func climb(spec *ebpf.CollectionSpec, ladder []rung, sh *shared, vars map[string
 		if force != "" && r.kind != force {
 			continue
 		}
+		if err := precheck(spec, r); err != nil {
+			refused = append(refused, fmt.Sprintf("%s: %v", r.mechanism, err))
+			continue
+		}
 		l, err := loadRung(spec, r, sh, vars)
 		if err == nil {
 			return l, r, refused, nil
@@ -71,12 +90,15 @@ func climb(spec *ebpf.CollectionSpec, ladder []rung, sh *shared, vars map[string
 // loadRung loads the programs of one rung into a fresh collection that
 // uses the shared maps, and attaches them.
 func loadRung(spec *ebpf.CollectionSpec, r rung, sh *shared, vars map[string]any) (*loaded, error) {
-	l, err := loadProgs(spec, r.progs, sh, vars)
+	l, err := loadProgs(spec, r.progs, sh, vars, r.also)
 	if err != nil {
 		return nil, err
 	}
 	for _, name := range r.optional {
-		if opt, err := loadProgs(spec, append(append([]string(nil), r.progs...), name), sh, vars); err == nil {
+		if precheckProg(spec.Programs[name]) != nil {
+			continue
+		}
+		if opt, err := loadProgs(spec, append(append([]string(nil), r.progs...), name), sh, vars, r.also); err == nil {
 			l.Close()
 			l = opt
 		}
@@ -84,7 +106,7 @@ func loadRung(spec *ebpf.CollectionSpec, r rung, sh *shared, vars map[string]any
 	return l, nil
 }
 
-func loadProgs(spec *ebpf.CollectionSpec, progs []string, sh *shared, vars map[string]any) (*loaded, error) {
+func loadProgs(spec *ebpf.CollectionSpec, progs []string, sh *shared, vars map[string]any, also map[string][]string) (*loaded, error) {
 	s := spec.Copy()
 	keep := make(map[string]bool, len(progs))
 	for _, p := range progs {
@@ -125,30 +147,41 @@ func loadProgs(spec *ebpf.CollectionSpec, progs []string, sh *shared, vars map[s
 	}
 	l := &loaded{coll: coll}
 	for _, p := range progs {
-		lk, err := attach(coll.Programs[p], s.Programs[p])
-		if err != nil {
-			l.Close()
-			return nil, fmt.Errorf("attaching %s: %w", s.Programs[p].SectionName, err)
+		for _, sec := range append([]string{s.Programs[p].SectionName}, also[p]...) {
+			lk, err := attach(coll.Programs[p], s.Programs[p].Type, s.Programs[p].AttachType, sec)
+			if err != nil {
+				l.Close()
+				return nil, fmt.Errorf("attaching %s: %w", sec, err)
+			}
+			l.links = append(l.links, lk)
 		}
-		l.links = append(l.links, lk)
 	}
 	return l, nil
 }
 
-// attach attaches prog according to its section: tracepoint/GROUP/NAME,
-// tp_btf/NAME, fentry/FN, fexit/FN or lsm/HOOK.
-func attach(prog *ebpf.Program, ps *ebpf.ProgramSpec) (link.Link, error) {
-	switch ps.Type {
+// attach attaches prog at section: tracepoint/GROUP/NAME for tracepoint
+// programs; the attach point of a tracing (tp_btf/, fentry/, fexit/) or
+// LSM program is fixed at load.
+func attach(prog *ebpf.Program, typ ebpf.ProgramType, at ebpf.AttachType, section string) (link.Link, error) {
+	switch typ {
 	case ebpf.TracePoint:
-		parts := strings.SplitN(ps.SectionName, "/", 3)
-		if len(parts) != 3 {
-			return nil, fmt.Errorf("section %q is not tracepoint/GROUP/NAME", ps.SectionName)
+		group, name, err := tracepointName(section)
+		if err != nil {
+			return nil, err
 		}
-		return link.Tracepoint(parts[1], parts[2], prog, nil)
+		return link.Tracepoint(group, name, prog, nil)
 	case ebpf.Tracing:
-		return link.AttachTracing(link.TracingOptions{Program: prog, AttachType: ps.AttachType})
+		return link.AttachTracing(link.TracingOptions{Program: prog, AttachType: at})
 	case ebpf.LSM:
 		return link.AttachLSM(link.LSMOptions{Program: prog})
 	}
-	return nil, fmt.Errorf("cannot attach program type %s", ps.Type)
+	return nil, fmt.Errorf("cannot attach program type %s", typ)
+}
+
+func tracepointName(section string) (group, name string, err error) {
+	parts := strings.SplitN(section, "/", 3)
+	if len(parts) != 3 || parts[0] != "tracepoint" {
+		return "", "", fmt.Errorf("section %q is not tracepoint/GROUP/NAME", section)
+	}
+	return parts[1], parts[2], nil
 }

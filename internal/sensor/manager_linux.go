@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
@@ -116,11 +118,26 @@ func sensors() []sensor {
 	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{}}
 }
 
+// job is one selected event type of one sensor, to load.
+type job struct {
+	s      sensor
+	t      event.Type
+	ladder []rung
+	spec   *ebpf.CollectionSpec
+
+	l      *loaded
+	choice Choice
+	err    error
+}
+
+// start loads every selected event type, all at once: most of start-up
+// is the kernel verifying programs, which runs in parallel.
 func (m *Manager) start() error {
 	want := make(map[event.Type]bool, len(m.cfg.Types))
 	for _, t := range m.cfg.Types {
 		want[t] = true
 	}
+	var jobs []*job
 	for _, s := range sensors() {
 		var spec *ebpf.CollectionSpec
 		for _, t := range event.KernelTypes {
@@ -134,28 +151,59 @@ func (m *Manager) start() error {
 					return fmt.Errorf("reading %s sensor object: %w", s.name(), err)
 				}
 			}
-			vars := map[string]any{"self_tgid": m.cfg.SelfTgid, "wakeup_bytes": uint64(wakeupBytes)}
-			c, _ := s.(configurer)
-			if c != nil {
-				for k, v := range c.vars(&m.cfg) {
-					vars[k] = v
-				}
-			}
-			l, r, refused, err := climb(spec, ladder, &m.sh, vars, m.cfg.ForceMechanism)
-			if err != nil {
-				return fmt.Errorf("starting %s events: %w", t, err)
-			}
-			m.loaded = append(m.loaded, l)
-			if c != nil {
-				if err := c.configure(l.coll, &m.cfg); err != nil {
-					return fmt.Errorf("configuring %s events: %w", t, err)
-				}
-			}
-			m.choices = append(m.choices, Choice{Type: t, Mechanism: r.mechanism, Refused: refused})
-			m.byKind[kindOf(t)] = s
+			jobs = append(jobs, &job{s: s, t: t, ladder: ladder, spec: spec})
 		}
 	}
-	return nil
+	// Fill the kernel BTF cache once, before the loaders race for it.
+	if _, err := btf.LoadKernelSpec(); err != nil {
+		return fmt.Errorf("reading kernel BTF: %w", err)
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.load(j)
+		}()
+	}
+	wg.Wait()
+	var errs []error
+	for _, j := range jobs {
+		if j.l != nil {
+			m.loaded = append(m.loaded, j.l)
+		}
+		if j.err != nil {
+			errs = append(errs, j.err)
+			continue
+		}
+		m.choices = append(m.choices, j.choice)
+		m.byKind[kindOf(j.t)] = j.s
+	}
+	return errors.Join(errs...)
+}
+
+// load climbs one job's ladder and configures what it loaded.
+func (m *Manager) load(j *job) {
+	vars := map[string]any{"self_tgid": m.cfg.SelfTgid, "wakeup_bytes": uint64(wakeupBytes)}
+	c, _ := j.s.(configurer)
+	if c != nil {
+		for k, v := range c.vars(&m.cfg) {
+			vars[k] = v
+		}
+	}
+	l, r, refused, err := climb(j.spec, j.ladder, &m.sh, vars, m.cfg.ForceMechanism)
+	if err != nil {
+		j.err = fmt.Errorf("starting %s events: %w", j.t, err)
+		return
+	}
+	j.l = l
+	if c != nil {
+		if err := c.configure(l.coll, &m.cfg); err != nil {
+			j.err = fmt.Errorf("configuring %s events: %w", j.t, err)
+			return
+		}
+	}
+	j.choice = Choice{Type: j.t, Mechanism: r.mechanism, Refused: refused}
 }
 
 func kindOf(t event.Type) int {

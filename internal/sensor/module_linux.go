@@ -20,7 +20,8 @@ type moduleSensor struct {
 var moduleLadders = map[event.Type][]rung{
 	event.TypeModule: {
 		{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module", kind: "tracepoint",
-			progs:    []string{"init_module_enter", "init_module_exit", "finit_module_enter", "finit_module_exit"},
+			progs:    []string{"init_module_enter", "finit_module_enter", "module_exit"},
+			also:     map[string][]string{"module_exit": {"tracepoint/syscalls/sys_exit_finit_module"}},
 			optional: []string{"module_fentry"}},
 		// Kernels without CONFIG_MODULES have no module syscall tracepoints.
 		{mechanism: "tp_btf/sys_enter+sys_exit (filtered by syscall number)", kind: "raw_syscall",

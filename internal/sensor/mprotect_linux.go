@@ -17,7 +17,8 @@ type mprotectSensor struct {
 var mprotectLadders = map[event.Type][]rung{
 	event.TypeMprotect: {
 		{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}", kind: "tracepoint",
-			progs: []string{"mprotect_enter", "mprotect_exit", "pkey_mprotect_enter", "pkey_mprotect_exit"}},
+			progs: []string{"mprotect_enter", "pkey_mprotect_enter", "mprotect_exit"},
+			also:  map[string][]string{"mprotect_exit": {"tracepoint/syscalls/sys_exit_pkey_mprotect"}}},
 	},
 }
 

@@ -18,7 +18,8 @@ type openSensor struct {
 var openLadders = map[event.Type][]rung{
 	event.TypeOpen: {
 		{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}", kind: "tracepoint",
-			progs: []string{"open_enter", "open_exit", "openat_enter", "openat_exit", "openat2_enter", "openat2_exit"}},
+			progs: []string{"open_enter", "openat_enter", "openat2_enter", "open_exit"},
+			also:  map[string][]string{"open_exit": {"tracepoint/syscalls/sys_exit_open", "tracepoint/syscalls/sys_exit_openat2"}}},
 	},
 }
 
