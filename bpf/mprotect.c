@@ -22,10 +22,11 @@ struct mprot_req {
 	__u32 _pad;
 };
 
+/* The request between sys_enter and sys_exit, in the task itself. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32); /* tid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct mprot_req);
 } mprot_inflight SEC(".maps");
 
@@ -40,37 +41,40 @@ static long vma_prot(struct task_struct *task, struct vm_area_struct *vma, void 
 
 static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 pkey)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct mprot_req req = {};
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mprot_req *req, old;
 
-	if ((pid_tgid >> 32) == self_tgid)
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
-	req.addr = ctx->args[0];
-	req.len = ctx->args[1];
-	req.prot = ctx->args[2];
-	req.flags = pkey;
-	bpf_find_vma(bpf_get_current_task_btf(), req.addr, vma_prot, &req, 0);
-	bpf_map_update_elem(&mprot_inflight, &tid, &req, BPF_ANY);
+	req = bpf_task_storage_get(&mprot_inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!req)
+		return 0;
+	req->addr = ctx->args[0];
+	req->len = ctx->args[1];
+	req->prot = ctx->args[2];
+	old.old_prot = 0;
+	old.flags = pkey | MPROT_PENDING;
+	bpf_find_vma(task, req->addr, vma_prot, &old, 0);
+	req->old_prot = old.old_prot;
+	req->flags = old.flags;
 	return 0;
 }
 
 static __always_inline int leave(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct mprot_req *req = bpf_map_lookup_elem(&mprot_inflight, &tid);
+	struct mprot_req *req = bpf_task_storage_get(&mprot_inflight, bpf_get_current_task_btf(), 0, 0);
 	struct mprotect_event ev = {};
 
-	if (!req)
+	if (!req || !(req->flags & MPROT_PENDING))
 		return 0;
 	fill_hdr(&ev.hdr, EV_MPROTECT, MECH_TRACEPOINT);
 	ev.addr = req->addr;
 	ev.len = req->len;
 	ev.prot = req->prot;
 	ev.old_prot = req->old_prot;
-	ev.flags = req->flags;
+	ev.flags = req->flags & ~MPROT_PENDING;
 	ev.result = ctx->ret;
-	bpf_map_delete_elem(&mprot_inflight, &tid);
+	req->flags = 0;
 	submit(&ev, sizeof(ev), EV_MPROTECT);
 	return 0;
 }

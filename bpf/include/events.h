@@ -134,6 +134,7 @@ struct module_event {
 enum mprotect_flags {
 	MPROT_HAS_OLD = 1 << 0,
 	MPROT_PKEY = 1 << 1,
+	MPROT_PENDING = 1 << 31, /* in-kernel only: enter seen, exit not yet */
 };
 
 struct mprotect_event {
