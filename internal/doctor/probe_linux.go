@@ -44,7 +44,7 @@ var rows = []row{
 	{"fanotify-exec-perm", "fanotify FAN_OPEN_EXEC_PERM", nil},
 	{"proc-connector", "proc connector", []string{"process table fallback"}},
 	{"ptrace", "ptrace", []string{"vigil run (syscall arguments fallback)"}},
-	{"modules", "kernel module loading", []string{"module event has something to see", "vigil hooks"}},
+	{"modules", "kernel module loading", []string{"module event (nothing to see without it)", "vigil hooks"}},
 	{"lockdown", "lockdown mode", []string{"every BPF sensor (confidentiality blocks reads)"}},
 }
 
@@ -100,15 +100,18 @@ func constant(err error) func() (string, error) {
 	return func() (string, error) { return "", err }
 }
 
-// usedBy lists what relies on r: its own uses, then every ladder rung
-// that needs it ("fork: fexit/kernel_clone").
+// usedBy lists what relies on r: its own uses, then every ladder with a
+// rung that needs it ("fork event", "deny exec action"); the plan says
+// which rung.
 func usedBy(r row) []string {
 	out := append([]string(nil), r.uses...)
 	for _, l := range Ladders {
+	rungs:
 		for _, rung := range l.Rungs {
 			for _, n := range rung.Needs {
 				if n == r.name {
-					out = append(out, l.Name+": "+rung.Mechanism)
+					out = append(out, l.Name+" "+string(l.Kind))
+					break rungs
 				}
 			}
 		}
