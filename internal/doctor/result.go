@@ -81,11 +81,8 @@ type missingError struct {
 }
 
 func (e *missingError) Error() string {
-	var errno syscall.Errno
-	if errors.As(e.err, &errno) {
-		if name := unix.ErrnoName(errno); name != "" {
-			return name + " " + e.op
-		}
+	if name := errnoName(e.err); name != "" {
+		return name + " " + e.op
 	}
 	if e.err == nil {
 		return e.op
@@ -106,15 +103,31 @@ type privilegeError struct {
 }
 
 func (e *privilegeError) Error() string {
-	var errno syscall.Errno
-	name := e.err.Error()
-	if errors.As(e.err, &errno) && unix.ErrnoName(errno) != "" {
-		name = unix.ErrnoName(errno)
+	name := errnoName(e.err)
+	if name == "" {
+		name = e.err.Error()
 	}
 	return fmt.Sprintf("%s %s: not privileged (uid %d without CAP_SYS_ADMIN)", name, e.op, unix.Geteuid())
 }
 
 func (e *privilegeError) Unwrap() error { return e.err }
+
+// enotsupp is the kernel-internal ENOTSUPP (524) that BPF returns to user
+// space; x/sys/unix has no name for it.
+const enotsupp = syscall.Errno(524)
+
+// errnoName returns the symbolic name of the errno err wraps ("EPERM"),
+// or "" when it wraps none.
+func errnoName(err error) string {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return ""
+	}
+	if errno == enotsupp {
+		return "ENOTSUPP"
+	}
+	return unix.ErrnoName(errno)
+}
 
 // judge classifies err from op. Kernel refusals become ErrNotSupported
 // when vigil is privileged; the same errnos without privilege mean the
@@ -134,7 +147,7 @@ func judge(op string, err error) error {
 	if hasErrno {
 		switch errno {
 		case unix.EPERM, unix.EACCES, unix.EINVAL, unix.ENOENT, unix.EOPNOTSUPP,
-			unix.ENOSYS, unix.ESRCH, unix.E2BIG, syscall.Errno(524): // 524 is the kernel's ENOTSUPP
+			unix.ENOSYS, unix.ESRCH, unix.E2BIG, enotsupp:
 			return missing(op, err)
 		}
 	}

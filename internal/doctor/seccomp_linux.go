@@ -203,15 +203,22 @@ func sameFile(f *os.File, fd int) error {
 }
 
 // wakeOnExit blocks in NOTIF_RECV, ends the only filtered thread, and
-// checks that the receive returns. Without the 6.11 fix it stays blocked
-// until the helper exits.
+// checks that the receive returns then (Linux 6.11 returns ENOENT).
+// Without the fix it stays blocked until the helper exits. A receive that
+// returns before the thread ends proves nothing, so it means "could not
+// tell".
 func wakeOnExit(fd int, exit chan struct{}) error {
 	done := make(chan error, 1)
 	go func() {
 		var n seccompNotif
 		done <- notifRecv(fd, &n)
 	}()
-	time.Sleep(50 * time.Millisecond) // let the receive block first
+	select {
+	case err := <-done:
+		close(exit)
+		return fmt.Errorf("receiving with no pending notification: returned %v before the filtered thread exited", err)
+	case <-time.After(50 * time.Millisecond): // blocked, as it should be
+	}
 	close(exit)
 	select {
 	case err := <-done:
