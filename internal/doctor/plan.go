@@ -159,8 +159,10 @@ func Resolve(ladders []Ladder, results []Result, exists PointChecker) []Choice {
 	out := make([]Choice, 0, len(ladders))
 	for _, l := range ladders {
 		c := Choice{Ladder: l.Name, Kind: l.Kind}
+		undecided := false
 		for _, r := range l.Rungs {
-			why := unusable(r, status, exists)
+			why, unknown := unusable(r, status, exists)
+			undecided = undecided || unknown && c.Use == ""
 			switch {
 			case why != "" && c.Use == "":
 				c.Skipped = append(c.Skipped, Skip{r.Mechanism, why})
@@ -171,7 +173,10 @@ func Resolve(ladders []Ladder, results []Result, exists PointChecker) []Choice {
 				c.Fallback = r.Mechanism
 			}
 		}
-		if c.Use == "" {
+		switch {
+		case c.Use == "" && undecided:
+			c.IfNone = "undecided: some probes could not tell (run vigil doctor as root)"
+		case c.Use == "":
 			c.IfNone = l.IfNone
 		}
 		out = append(out, c)
@@ -179,9 +184,11 @@ func Resolve(ladders []Ladder, results []Result, exists PointChecker) []Choice {
 	return out
 }
 
-// unusable returns why rung r cannot be used, or "" when it can.
-func unusable(r Rung, status map[string]Result, exists PointChecker) string {
+// unusable returns why rung r cannot be used, or "" when it can, and
+// whether that is only for want of knowing (a probe could not tell).
+func unusable(r Rung, status map[string]Result, exists PointChecker) (string, bool) {
 	var why []string
+	unknown := true
 	for _, n := range r.Needs {
 		res, ok := status[n]
 		switch {
@@ -189,12 +196,13 @@ func unusable(r Rung, status map[string]Result, exists PointChecker) string {
 			why = append(why, n+" not probed")
 		case res.Status == No:
 			why = append(why, n+": "+res.Reason)
+			unknown = false
 		case res.Status == Unknown:
 			why = append(why, n+" unknown")
 		}
 	}
 	if len(why) > 0 {
-		return strings.Join(why, "; ")
+		return strings.Join(why, "; "), unknown
 	}
 	for _, p := range r.Points {
 		ok, err := exists(p)
@@ -205,5 +213,5 @@ func unusable(r Rung, status map[string]Result, exists PointChecker) string {
 			why = append(why, fmt.Sprintf("no %s %s", p.Kind, p.Name))
 		}
 	}
-	return strings.Join(why, "; ")
+	return strings.Join(why, "; "), false
 }

@@ -28,16 +28,19 @@ func TestResolve(t *testing.T) {
 		exists    PointChecker
 		use, fall string
 		skipped   []string
+		undecided bool
 	}{
 		{"best rung wins, next is fallback", yes("fexit", "tp-btf", "tracepoint"), all,
-			"fexit/kernel_clone", "tp_btf/sched_process_fork", nil},
+			"fexit/kernel_clone", "tp_btf/sched_process_fork", nil, false},
 		{"refused probe passes a rung over", append(yes("tp-btf", "tracepoint"), Result{Name: "fexit", Status: No, Reason: "EPERM loading fexit/kernel_clone"}), all,
-			"tp_btf/sched_process_fork", "tracepoint/sched/sched_process_fork", []string{"fexit/kernel_clone (fexit: EPERM loading fexit/kernel_clone)"}},
+			"tp_btf/sched_process_fork", "tracepoint/sched/sched_process_fork", []string{"fexit/kernel_clone (fexit: EPERM loading fexit/kernel_clone)"}, false},
 		{"unknown probe is not used", append(yes("tracepoint"), Result{Name: "tp-btf", Status: Unknown}), all,
-			"tracepoint/sched/sched_process_fork", "", []string{"fexit/kernel_clone (fexit not probed)", "tp_btf/sched_process_fork (tp-btf unknown)"}},
+			"tracepoint/sched/sched_process_fork", "", []string{"fexit/kernel_clone (fexit not probed)", "tp_btf/sched_process_fork (tp-btf unknown)"}, false},
 		{"missing attach point passes a rung over; optional points do not", yes("fexit", "tp-btf", "tracepoint"), onlyTracefs,
-			"tracepoint/sched/sched_process_fork", "", []string{"fexit/kernel_clone (no btf-func kernel_clone)", "tp_btf/sched_process_fork (no btf-tracepoint sched_process_fork)"}},
-		{"nothing usable", nil, none, "", "", []string{"fexit/kernel_clone (fexit not probed)", "tp_btf/sched_process_fork (tp-btf not probed)", "tracepoint/sched/sched_process_fork (tracepoint not probed)"}},
+			"tracepoint/sched/sched_process_fork", "", []string{"fexit/kernel_clone (no btf-func kernel_clone)", "tp_btf/sched_process_fork (no btf-tracepoint sched_process_fork)"}, false},
+		{"nothing usable", nil, none, "", "", []string{"fexit/kernel_clone (fexit not probed)", "tp_btf/sched_process_fork (tp-btf not probed)", "tracepoint/sched/sched_process_fork (tracepoint not probed)"}, true},
+		{"nothing usable, decided", []Result{{Name: "fexit", Status: No}, {Name: "tp-btf", Status: No}, {Name: "tracepoint", Status: No}}, all, "", "",
+			[]string{"fexit/kernel_clone (fexit: )", "tp_btf/sched_process_fork (tp-btf: )", "tracepoint/sched/sched_process_fork (tracepoint: )"}, false},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			c := Resolve(ladders, tc.results, tc.exists)[0]
@@ -53,6 +56,9 @@ func TestResolve(t *testing.T) {
 			}
 			if (c.Use == "") != (c.IfNone != "") {
 				t.Errorf("IfNone %q with Use %q", c.IfNone, c.Use)
+			}
+			if c.Use == "" && strings.HasPrefix(c.IfNone, "undecided") != tc.undecided {
+				t.Errorf("IfNone %q, want undecided %t", c.IfNone, tc.undecided)
 			}
 		})
 	}
