@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -18,14 +17,13 @@ import (
 // and finit_module(2) with fd -1 gets past the kernel's permission checks
 // to fail on the bad fd (EBADF) -- it cannot load anything.
 func ProbeModules() error {
+	errno := finitModuleBadFD()
 	if _, err := os.Stat("/proc/modules"); errors.Is(err, os.ErrNotExist) {
-		return missing("finding /proc/modules (CONFIG_MODULES off)", err)
+		return missing("from finit_module(-1), and no /proc/modules (CONFIG_MODULES off)", errno)
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/modules_disabled"); err == nil && strings.TrimSpace(string(b)) == "1" {
 		return missing("kernel.modules_disabled=1", nil)
 	}
-	empty := []byte{0}
-	_, _, errno := unix.Syscall(unix.SYS_FINIT_MODULE, ^uintptr(0), uintptr(unsafe.Pointer(&empty[0])), 0)
 	switch errno {
 	case unix.EBADF:
 		return nil

@@ -7,6 +7,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// finitModuleBadFD calls finit_module(2) with fd -1 and empty arguments,
+// which can never load a module, and returns the errno: EBADF when the
+// caller got past the permission checks, EPERM when refused, ENOSYS
+// without module support.
+func finitModuleBadFD() unix.Errno {
+	empty := []byte{0}
+	_, _, errno := unix.Syscall(unix.SYS_FINIT_MODULE, ^uintptr(0), uintptr(unsafe.Pointer(&empty[0])), 0)
+	return errno
+}
+
 // Kernel ABI of seccomp user notification (include/uapi/linux/seccomp.h);
 // x/sys/unix has the ioctl numbers but not these structs.
 
