@@ -78,6 +78,7 @@ func TestHooksSeesOwnHooks(t *testing.T) {
 	}
 
 	_, out, _ = run(t, "hooks", "--diff", baseline)
+	t.Logf("vigil hooks --diff:\n%s", out)
 	if !strings.Contains(out, "+ bpf") || !strings.Contains(out, testProgName) || !strings.Contains(out, "+ seccomp") {
 		t.Errorf("text diff lacks our hooks:\n%s", out)
 	}

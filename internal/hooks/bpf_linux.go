@@ -14,6 +14,7 @@ import (
 
 // collectBPF lists every loaded BPF program (BPF_PROG_GET_NEXT_ID, needs
 // CAP_SYS_ADMIN) and adds the attach point of every link to its program.
+// It returns nil when it cannot list programs at all.
 func collectBPF() (map[uint32]*BPFProgram, []string) {
 	progs := map[uint32]*BPFProgram{}
 	var problems []string
@@ -24,6 +25,9 @@ func collectBPF() (map[uint32]*BPFProgram, []string) {
 		}
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("listing BPF programs: %v", err))
+			if id == 0 {
+				return nil, problems
+			}
 			break
 		}
 		id = next

@@ -30,6 +30,9 @@ func Collect(ctx context.Context) *Snapshot {
 		}
 	}
 	s.Problems = append(s.Problems, collectPinned(progs)...)
+	if progs == nil {
+		s.BPF = nil // not checked
+	}
 	for _, p := range progs {
 		s.BPF = append(s.BPF, *p)
 	}

@@ -9,6 +9,9 @@ import (
 
 // Snapshot is every hook found in the running kernel at one moment; its
 // JSON form is what vigil hooks --json prints and --diff reads back.
+//
+// A nil list means that kind could not be read (see Problems); an empty
+// one means there is none.
 type Snapshot struct {
 	Taken       time.Time        `json:"taken"`
 	Kernel      string           `json:"kernel"`
@@ -17,7 +20,8 @@ type Snapshot struct {
 	Ftrace      []FtraceHook     `json:"ftrace"`
 	ProbeEvents []string         `json:"probe_events"`
 	Livepatches []Livepatch      `json:"livepatches"`
-	// Modules is nil when the kernel has no module support.
+	// Modules is nil when the kernel has no module support (no
+	// /proc/modules) or, with an entry in Problems, when it is unreadable.
 	Modules []Module `json:"modules"`
 	Taint   Taint    `json:"taint"`
 	LSMs    []string `json:"lsms"`

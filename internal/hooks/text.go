@@ -12,7 +12,7 @@ func (s *Snapshot) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintf(tw, "kernel %s, taken %s\n", s.Kernel, s.Taken.Format("2006-01-02T15:04:05Z"))
 
-	fmt.Fprintf(tw, "\nBPF programs (%d)\n", len(s.BPF))
+	fmt.Fprintf(tw, "\nBPF programs %s\n", count(len(s.BPF), s.BPF == nil))
 	if len(s.BPF) > 0 {
 		fmt.Fprintln(tw, "ID\tTYPE\tNAME\tTAG\tATTACHED\tOWNERS")
 	}
@@ -38,11 +38,11 @@ func (s *Snapshot) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\n", p.PID, mode, p.Filters, orDash(p.Cmdline, "["+p.Comm+"]"))
 	}
 
-	fmt.Fprintf(tw, "\nftrace-hooked functions (%d)\n", len(s.Ftrace))
+	fmt.Fprintf(tw, "\nftrace-hooked functions %s\n", count(len(s.Ftrace), s.Ftrace == nil))
 	for _, f := range s.Ftrace {
 		fmt.Fprintf(tw, "%s\t(%d)\t%s\n", f.Function, f.Count, f.Detail)
 	}
-	fmt.Fprintf(tw, "\nkprobe/uprobe events (%d)\n", len(s.ProbeEvents))
+	fmt.Fprintf(tw, "\nkprobe/uprobe events %s\n", count(len(s.ProbeEvents), s.ProbeEvents == nil))
 	for _, e := range s.ProbeEvents {
 		fmt.Fprintln(tw, e)
 	}
@@ -90,6 +90,14 @@ func (c Changes) WriteText(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// count is "(n)", or "(not checked)" when the list could not be read.
+func count(n int, unread bool) string {
+	if unread {
+		return "(not checked)"
+	}
+	return fmt.Sprintf("(%d)", n)
 }
 
 func orDash(s, alt string) string {
