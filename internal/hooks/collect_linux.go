@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +30,11 @@ func Collect(ctx context.Context) *Snapshot {
 			p.Owners = owners
 		}
 	}
+	for id, where := range sc.perfAttach {
+		if p := progs[id]; p != nil {
+			p.Attach = mergeAttach(p.Attach, where)
+		}
+	}
 	s.Problems = append(s.Problems, collectPinned(progs)...)
 	if progs == nil {
 		s.BPF = nil // not checked
@@ -45,6 +51,18 @@ func Collect(ctx context.Context) *Snapshot {
 	collectTracefs(s)
 	collectKernel(s)
 	return s
+}
+
+// mergeAttach adds to have the attach points in more it lacks: a program
+// attached through a perf event link shows up both in the link and in
+// the perf event fd.
+func mergeAttach(have, more []string) []string {
+	for _, w := range more {
+		if !slices.Contains(have, w) {
+			have = append(have, w)
+		}
+	}
+	return have
 }
 
 func release() string {

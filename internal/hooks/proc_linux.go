@@ -14,8 +14,11 @@ import (
 type procScan struct {
 	seccomp []SeccompProcess
 	// owners maps a BPF program id to the processes holding it.
-	owners   map[uint32][]Owner
-	problems []string
+	owners map[uint32][]Owner
+	// perfAttach maps a BPF program id to where perf events attach it
+	// without a BPF link.
+	perfAttach map[uint32][]string
+	problems   []string
 }
 
 // scanProc walks /proc once: each process's status (seccomp) and its
@@ -23,7 +26,7 @@ type procScan struct {
 // prog_id and link_id). Processes that exit meanwhile are skipped;
 // processes whose fds vigil may not read are counted as a problem.
 func scanProc(root string) procScan {
-	sc := procScan{owners: map[uint32][]Owner{}}
+	sc := procScan{owners: map[uint32][]Owner{}, perfAttach: map[uint32][]string{}}
 	ents, err := os.ReadDir(root)
 	if err != nil {
 		sc.problems = append(sc.problems, fmt.Sprintf("reading %s: %v", root, err))
@@ -77,7 +80,14 @@ func (sc *procScan) addOwners(dir string, pid int, comm string) error {
 	}
 	for _, fd := range fds {
 		target, err := os.Readlink(filepath.Join(dir, "fd", fd.Name()))
-		if err != nil || !strings.HasPrefix(target, "anon_inode:bpf") {
+		if err != nil {
+			continue
+		}
+		if target == "anon_inode:[perf_event]" {
+			sc.addPerfEvent(pid, comm, fd.Name())
+			continue
+		}
+		if !strings.HasPrefix(target, "anon_inode:bpf") {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(dir, "fdinfo", fd.Name()))
@@ -104,6 +114,23 @@ func (sc *procScan) addOwners(dir string, pid int, comm string) error {
 		}
 	}
 	return nil
+}
+
+// addPerfEvent records the program a perf event fd runs, if any.
+func (sc *procScan) addPerfEvent(pid int, comm, fdName string) {
+	fd, err := strconv.Atoi(fdName)
+	if err != nil {
+		return
+	}
+	id, where, ok := perfEventProgram(pid, fd)
+	if !ok {
+		return
+	}
+	o := Owner{PID: pid, Comm: comm, Via: "perf_event"}
+	if !containsOwner(sc.owners[id], o) {
+		sc.owners[id] = append(sc.owners[id], o)
+	}
+	sc.perfAttach[id] = append(sc.perfAttach[id], where)
 }
 
 func containsOwner(os []Owner, o Owner) bool {
