@@ -22,7 +22,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		if note == "" {
 			note = res.Detail
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", res.Title, res.Status, note, strings.Join(res.UsedBy, ", "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", res.Title, res.Status, orDash(note), orDash(strings.Join(res.UsedBy, ", ")))
 	}
 	fmt.Fprintln(tw, "\nPLAN\tUSES\tFALLBACK\tPASSED OVER")
 	for _, c := range r.Plan {
@@ -41,4 +41,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\n", c.Ladder, c.Kind, use, fallback, strings.Join(over, "; "))
 	}
 	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,8 +17,21 @@ import (
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/kernfs"
 )
+
+// mustHave skips when doctor's probe says the mechanism is missing here,
+// and fails when the probe could not tell.
+func mustHave(t *testing.T, what string, err error) {
+	t.Helper()
+	switch {
+	case errors.Is(err, doctor.ErrNotSupported):
+		t.Skipf("%s not available here: %v", what, err)
+	case err != nil:
+		t.Fatalf("probing %s: %v", what, err)
+	}
+}
 
 // TestCollectFindsOwnProgram attaches a raw tracepoint program through a
 // link and checks Collect reports its attach point and this process as
@@ -26,11 +40,12 @@ func TestCollectFindsOwnProgram(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("listing BPF programs needs root")
 	}
+	mustHave(t, "raw tracepoints", doctor.ProbeRawTracepoint())
 	before := Collect(context.Background())
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: "vigil_collect_t", Type: ebpf.RawTracepoint, License: "GPL",
 		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}})
 	if err != nil {
-		t.Skipf("raw tracepoint programs: %v", err) // doctor's raw-tracepoint probe says why
+		t.Fatalf("loading: %+v", err)
 	}
 	defer prog.Close()
 	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sched_process_exit", Program: prog})
@@ -86,13 +101,14 @@ func TestCollectFindsLinklessPerfAttachment(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("listing BPF programs needs root")
 	}
+	mustHave(t, "tracepoints", doctor.ProbeTracepoint())
 	dir, err := kernfs.Tracefs()
 	if err != nil {
-		t.Skipf("tracefs: %v", err)
+		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "events/sched/sched_process_exec/id"))
 	if err != nil {
-		t.Skipf("tracepoint sched_process_exec: %v", err)
+		t.Fatal(err)
 	}
 	tpID, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil {
@@ -101,7 +117,7 @@ func TestCollectFindsLinklessPerfAttachment(t *testing.T) {
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: "vigil_perf_t", Type: ebpf.TracePoint, License: "GPL",
 		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}})
 	if err != nil {
-		t.Skipf("tracepoint programs: %v", err)
+		t.Fatalf("loading: %+v", err)
 	}
 	defer prog.Close()
 	attr := unix.PerfEventAttr{Type: unix.PERF_TYPE_TRACEPOINT, Config: tpID, Sample: 1, Wakeup: 1}
