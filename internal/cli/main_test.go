@@ -1,20 +1,116 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/doctor"
 )
 
-// The test binary doubles as vigil itself: with VIGIL_CLI_HELPER=1 it runs
-// cli.Run on its arguments, so tests can run vigil as another user.
+// testHelperEnv makes the test binary act as a helper process (Go's
+// os/exec pattern): "cli" runs vigil with $VIGIL_TEST_CLI_ARGS,
+// "seccomp-child" installs a seccomp filter and waits for stdin to close.
+const testHelperEnv = "VIGIL_TEST_HELPER"
+
 func TestMain(m *testing.M) {
-	if os.Getenv("VIGIL_CLI_HELPER") == "1" {
+	if code, ok := doctor.HelperMain(os.Stdout); ok {
+		os.Exit(code)
+	}
+	if os.Getenv("VIGIL_CLI_HELPER") == "1" { // vigil itself, arguments from argv
 		os.Exit(Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
+	switch os.Getenv(testHelperEnv) {
+	case "cli":
+		os.Exit(Run(context.Background(), strings.Fields(os.Getenv("VIGIL_TEST_CLI_ARGS")), os.Stdin, os.Stdout, os.Stderr))
+	case "seccomp-child":
+		os.Exit(seccompChild())
+	}
 	os.Exit(m.Run())
+}
+
+// seccompChild installs an allow-all seccomp filter on every thread
+// (TSYNC, so /proc/<pid>/status shows it), says "ready", and lives until
+// its stdin closes.
+func seccompChild() int {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return 3
+	}
+	insns, err := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: unix.SECCOMP_RET_ALLOW}})
+	if err != nil {
+		return 3
+	}
+	prog := unix.SockFprog{Len: uint16(len(insns)), Filter: (*unix.SockFilter)(unsafe.Pointer(&insns[0]))}
+	if _, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog))); errno != 0 {
+		return 4
+	}
+	os.Stdout.WriteString("ready\n")
+	io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+// startSeccompChild starts the test binary as a seccomp-filtered child
+// and returns its pid once the filter is in place; the child ends with
+// the test.
+func startSeccompChild(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), testHelperEnv+"=seccomp-child")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if line != "ready\n" {
+		t.Fatalf("seccomp child: %q, %v", line, err)
+	}
+	return cmd.Process.Pid
+}
+
+// run runs vigil in this process and returns its exit code and output.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code := Run(ctx, args, strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func mustBeRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
@@ -33,46 +129,4 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-// run runs vigil in-process and returns its exit code and outputs.
-func run(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb syncBuffer
-	code := Run(context.Background(), args, nil, &out, &errb)
-	return code, out.String(), errb.String()
-}
-
-func TestUsageErrors(t *testing.T) {
-	cases := []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"unknown command", []string{"bogus"}, `unknown command "bogus"`},
-		{"unknown flag", []string{"monitor", "--bogus"}, "unknown flag: --bogus"},
-		{"unknown event type", []string{"monitor", "--events", "exec,bogus"}, `unknown event type "bogus"`},
-		{"bad output", []string{"monitor", "--output", "xml"}, `--output "xml": want json or text`},
-		{"bad ring size", []string{"monitor", "--ring-mb", "3"}, "--ring-mb 3: want a power of two"},
-		{"bad duration", []string{"monitor", "--duration", "soon"}, `invalid argument "soon"`},
-		{"extra argument", []string{"monitor", "now"}, `unknown command "now"`},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			code, _, errOut := run(t, c.args...)
-			if code != 2 {
-				t.Errorf("exit code %d, want 2 (stderr %q)", code, errOut)
-			}
-			if !bytes.Contains([]byte(errOut), []byte(c.want)) {
-				t.Errorf("stderr %q does not say %q", errOut, c.want)
-			}
-		})
-	}
-}
-
-func TestHelpIsSuccess(t *testing.T) {
-	code, out, _ := run(t, "monitor", "--help")
-	if code != 0 || !bytes.Contains([]byte(out), []byte("--events")) {
-		t.Fatalf("monitor --help: code %d, output %q", code, out)
-	}
 }
