@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/busybox sh
 # /init of the vigil VM matrix guest. run.sh copies it into the initramfs.
 # It mounts what tests expect, runs every test binary listed in
 # /vm/manifest, frames each run with markers run.sh parses, and powers off.
@@ -37,6 +37,7 @@ export VIGIL_VM=1 VIGIL_VM_KERNEL="$(uname -r)" VIGIL_VM_SRC=/src \
        VIGIL_VM_HELPERS=/vm/helpers VIGIL_VM_EXTRA=/extra \
        VIGIL_VM_MODULES="/lib/modules/$(uname -r)"
 
+echo
 echo "=== VIGIL-VM READY kernel=$(uname -r) uptime=$(cut -d' ' -f1 /proc/uptime)"
 while read -r pkg bin; do
 	[ -n "$pkg" ] || continue

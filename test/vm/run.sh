@@ -25,6 +25,7 @@ modules=dummy         # kernel modules copied into the guest (with their deps)
 extras=()
 pkgs=()
 quiet=0
+keep=0
 
 usage() {
 	cat <<'EOF'
@@ -44,6 +45,7 @@ binaries inside every selected kernel, one qemu boot per kernel.
                      (default /extra/<basename SRC>); repeatable
   --out DIR          where logs and results go (default test/vm/out)
   --quiet            do not stream the guest console
+  --keep             keep the work directory (initramfs, staged tree)
   -h, --help         this text
 EOF
 }
@@ -63,6 +65,7 @@ while [ $# -gt 0 ]; do
 	--extra) extras+=("${2:?}"); shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
 	--quiet) quiet=1; shift ;;
+	--keep) keep=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	-*) usage >&2; die "unknown flag $1" ;;
 	*) pkgs+=("$1"); shift ;;
@@ -89,7 +92,7 @@ done
 
 ensure_tools() {
 	local need=() p
-	for p in qemu-system-x86 busybox-static cpio xz-utils; do
+	for p in qemu-system-x86 busybox-static cpio xz-utils kmod; do
 		dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 	done
 	[ ${#need[@]} -eq 0 ] && return
@@ -143,6 +146,8 @@ fetch_kernel() {
 		fi
 		rm -rf "$dir" && mkdir -p "$dir"
 		dpkg-deb -x "$deb" "$dir"
+		# The package ships no modules.dep: its postinst runs depmod.
+		/sbin/depmod -b "$dir" "$(basename "$(ls -d "$dir"/lib/modules/*)")"
 		touch "$dir/.done"
 	fi
 	echo "$dir"
@@ -250,7 +255,7 @@ judge() {
 			on && index($0, "=== VIGIL-VM END " p " ") == 1 { exit }
 			on' "$log")
 		rc=$(sed -n "s|^=== VIGIL-VM END $pkg rc=\([0-9]*\).*|\1|p" "$log" | head -n1)
-		printf '%s\n' "$seg" | (cd "$root" && go tool test2json -t -p "github.com/vigil-sec/vigil/$pkg") |
+		printf '%s\n' "$seg" | (cd "$root" && go tool test2json -p "github.com/vigil-sec/vigil/$pkg") |
 			sed "s/^{/{\"Kernel\":\"$name\",/" >> "$jsonl"
 		counts=$(printf '%s\n' "$seg" | awk '/^ *--- PASS/ {p++} /^ *--- FAIL/ {f++} /^ *--- SKIP/ {s++}
 			END {print p+0, f+0, s+0}')
@@ -296,20 +301,23 @@ boot() {
 	# No -enable-kvm: KVM's emulation fails on these machines; TCG works.
 	# The initramfs is left uncompressed: unpacking beats inflating under TCG.
 	{
-		if timeout -k 10 "$qemu_timeout" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$mem" \
-			-nographic -no-reboot -kernel "$vmlinuz" -initrd "$work/$name.cpio" \
+		local qrc=0
+		timeout -k 10 "$qemu_timeout" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$mem" \
+			-nographic -nic none -no-reboot -kernel "$vmlinuz" -initrd "$work/$name.cpio" \
 			-append "console=ttyS0 panic=-1 oops=panic loglevel=1 rdinit=/init" \
-			</dev/null 2>&1; then echo 0; else echo $?; fi > "$work/$name.qrc"
-	} | tr -d '\r' | while IFS= read -r line; do
+			</dev/null 2>&1 || qrc=$?
+		echo $qrc > "$work/$name.qrc"
+	} | while IFS= read -r line; do
+		line=${line%$'\r'}
 		case $line in
-		'=== VIGIL-VM READY'*|'=== VIGIL-VM DONE'*) echo "$line host_seconds=$(secs "$t0" "$(now)")" ;;
+		*'=== VIGIL-VM READY'*|'=== VIGIL-VM DONE'*) echo "=== VIGIL-VM ${line#*=== VIGIL-VM } host_seconds=$(secs "$t0" "$(now)")" ;;
 		*) printf '%s\n' "$line" ;;
 		esac
 	done | sink "$log"
 	[ "$(cat "$work/$name.qrc")" != 124 ] || echo "vm: $name: qemu killed after ${qemu_timeout}s" | tee -a "$log"
 	tready=$(sed -n 's/^=== VIGIL-VM READY.*host_seconds=//p' "$log")
 	tdone=$(secs "$t0" "$(now)")
-	echo "boot ${tready:-?}s, total ${tdone}s (kernel $kver)"
+	echo "boot ${tready:-?}s, total ${tdone}s (kernel $kver)" > "$work/$name.timing"
 }
 
 run_host() {
@@ -326,7 +334,7 @@ run_host() {
 		set -e
 		echo "=== VIGIL-VM END $pkg rc=$rc seconds=$(secs "$s" "$(now)")"
 	done < "$manifest" | sink "$log"
-	echo "total $(secs "$t0" "$(now)")s (host kernel $(uname -r))"
+	echo "total $(secs "$t0" "$(now)")s (host kernel $(uname -r))" > "$work/host.timing"
 }
 
 # --- main ---------------------------------------------------------------------
@@ -335,7 +343,7 @@ run_host() {
 ensure_tools
 mkdir -p "$out" "$cache"
 work=$(mktemp -d "${TMPDIR:-/tmp}/vigil-vm.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+if [ $keep = 1 ]; then echo "vm: work directory $work"; else trap 'rm -rf "$work"' EXIT; fi
 build_root "$work/root"
 manifest=$work/root/vm/manifest
 [ -s "$manifest" ] || die "no test binaries to run"
@@ -345,12 +353,9 @@ echo "vm: initramfs $(du -h "$work/root.cpio" | cut -f1), $(wc -l < "$manifest")
 total_p=0 total_f=0 total_s=0
 failed=()
 for k in "${sel[@]}"; do
-	if [ "$k" = host ]; then
-		timing=$(run_host | tee /dev/stderr | tail -n1)
-	else
-		timing=$(boot "$k" | tee /dev/stderr | tail -n1)
-	fi
-	judge "$k" "$out/$k.log" "$timing" || failed+=("$k")
+	: > "$work/$k.timing"
+	if [ "$k" = host ]; then run_host; else boot "$k"; fi
+	judge "$k" "$out/$k.log" "$(cat "$work/$k.timing")" || failed+=("$k")
 done
 echo "vm: results in ${out#"$root"/}/ (NAME.log, NAME.jsonl, NAME.summary)"
 [ ${#failed[@]} -eq 0 ] || echo "vm: failed on: ${failed[*]}"
