@@ -265,7 +265,13 @@ judge() {
 		if ! grep -q "^=== VIGIL-VM BEGIN $pkg\$" "$log"; then
 			reason="never started"
 		elif [ -z "$rc" ]; then
-			reason="no END marker (timeout, hang or kernel panic; see $log)"
+			if grep -q 'Kernel panic' "$log"; then
+				reason="kernel panic before its END marker"
+			elif grep -q '^vm: .* qemu killed after' "$log"; then
+				reason="still running when qemu was killed after ${qemu_timeout}s (--timeout)"
+			else
+				reason="no END marker (the guest died; see the log)"
+			fi
 		elif [ "$rc" != 0 ]; then
 			reason="exit code $rc"
 		elif [ "$f" != 0 ]; then
@@ -273,13 +279,20 @@ judge() {
 		fi
 		if [ -n "$reason" ]; then
 			ok=0
+			# A binary that died without a "--- FAIL" line still counts as one.
+			[ "$f" != 0 ] || { f=1; tf=$((tf + 1)); }
 			echo "vm: $name: FAIL $pkg: $reason"
 			grep -E '^\s*--- FAIL' <<< "$seg" | sed "s/^/vm: $name:   /" || true
 		else
 			nok=$((nok + 1))
 		fi
 	done < "$manifest"
-	grep -qE 'Kernel panic|BUG: |Oops' "$log" && { ok=0; echo "vm: $name: kernel trouble in $log:"; grep -m5 -E 'Kernel panic|BUG: |Oops' "$log"; }
+	if grep -qE 'Kernel panic|BUG: |Oops' "$log"; then
+		ok=0
+		echo "vm: $name: kernel trouble:"
+		grep -m5 -E 'Kernel panic|BUG: |Oops' "$log" | sed "s/^/vm: $name:   /"
+	fi
+	echo "vm: $name: console log in ${log#"$root"/}"
 	local verdict=PASS
 	[ $ok = 1 ] || verdict=FAIL
 	local line="vm: $name: $verdict $nok/$npk packages, $tp passed, $tf failed, $ts skipped; $3"

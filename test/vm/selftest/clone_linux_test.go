@@ -13,19 +13,25 @@ import (
 	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
-// TestCloneCounted attaches a counter to kernel_clone (kernel/fork.c, the
-// common path of fork, vfork, clone and clone3 since 5.10) through each
-// mechanism and checks that it fires for every process this test spawns.
+// TestCloneCounted attaches a counter to process creation through each
+// mechanism and checks that it fires for every process this test spawns:
+// kernel_clone (kernel/fork.c, the common path of fork, vfork, clone and
+// clone3 since 5.10) for fentry, fexit and kprobes; security_task_alloc,
+// which copy_process calls, for fmod_ret, which only attaches to security_*
+// functions and those on the error-injection list (the program returns 0,
+// leaving the kernel's result alone).
 func TestCloneCounted(t *testing.T) {
 	vmtest.RequireRoot(t)
 	for _, tc := range []struct {
 		name   string
 		typ    ebpf.ProgramType
 		attach ebpf.AttachType
+		fn     string
 	}{
-		{"fentry", ebpf.Tracing, ebpf.AttachTraceFEntry},
-		{"fexit", ebpf.Tracing, ebpf.AttachTraceFExit},
-		{"kprobe", ebpf.Kprobe, ebpf.AttachNone},
+		{"fentry", ebpf.Tracing, ebpf.AttachTraceFEntry, "kernel_clone"},
+		{"fexit", ebpf.Tracing, ebpf.AttachTraceFExit, "kernel_clone"},
+		{"fmod_ret", ebpf.Tracing, ebpf.AttachModifyReturn, "security_task_alloc"},
+		{"kprobe", ebpf.Kprobe, ebpf.AttachNone, "kernel_clone"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			counter, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
@@ -34,11 +40,11 @@ func TestCloneCounted(t *testing.T) {
 			}
 			defer counter.Close()
 
-			l, err := attachCounter(tc.typ, tc.attach, counter, os.Getpid())
+			l, err := attachCounter(tc.typ, tc.attach, tc.fn, counter, os.Getpid())
 			if err != nil {
 				vmtest.Mechanism(t, "probe "+tc.name, "no")
 			}
-			vmtest.Require(t, tc.name+" on kernel_clone", err)
+			vmtest.Require(t, tc.name+" on "+tc.fn, err)
 			defer l.Close()
 
 			const spawns = 5
@@ -50,7 +56,7 @@ func TestCloneCounted(t *testing.T) {
 			}
 			got := readCount(t, counter) - before
 			if got < spawns {
-				t.Fatalf("%s counted %d clones of this process, want at least %d", tc.name, got, spawns)
+				t.Fatalf("%s on %s counted %d clones of this process, want at least %d", tc.name, tc.fn, got, spawns)
 			}
 			t.Logf("%s counted %d clones for %d spawns", tc.name, got, spawns)
 			vmtest.Mechanism(t, "probe "+tc.name, "yes")
@@ -59,8 +65,8 @@ func TestCloneCounted(t *testing.T) {
 }
 
 // attachCounter loads a program that adds one to counter[0] whenever the
-// thread group tgid enters (or leaves) kernel_clone, and attaches it.
-func attachCounter(typ ebpf.ProgramType, at ebpf.AttachType, counter *ebpf.Map, tgid int) (link.Link, error) {
+// thread group tgid enters (or leaves) fn, and attaches it.
+func attachCounter(typ ebpf.ProgramType, at ebpf.AttachType, fn string, counter *ebpf.Map, tgid int) (link.Link, error) {
 	insns := asm.Instructions{
 		// if (bpf_get_current_pid_tgid() >> 32 != tgid) return 0;
 		asm.FnGetCurrentPidTgid.Call(),
@@ -87,7 +93,7 @@ func attachCounter(typ ebpf.ProgramType, at ebpf.AttachType, counter *ebpf.Map, 
 		License:      "GPL",
 	}
 	if typ == ebpf.Tracing {
-		spec.AttachTo = "kernel_clone"
+		spec.AttachTo = fn
 	}
 	prog, err := ebpf.NewProgram(spec)
 	if err != nil {
@@ -96,7 +102,7 @@ func attachCounter(typ ebpf.ProgramType, at ebpf.AttachType, counter *ebpf.Map, 
 	// The link holds its own reference to the program.
 	defer prog.Close()
 	if typ == ebpf.Kprobe {
-		return link.Kprobe("kernel_clone", prog, nil)
+		return link.Kprobe(fn, prog, nil)
 	}
 	return link.AttachTracing(link.TracingOptions{Program: prog, AttachType: at})
 }
