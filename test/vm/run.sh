@@ -142,7 +142,7 @@ fetch_kernel() {
 				(cd "$cache/debs" && apt_private download "$pkg=$ver" >&2) ||
 					die "cannot download $pkg=$ver: move the pin in test/vm/kernels.txt (see its header)"
 			fi
-			deb=$(ls "$cache/debs/${pkg}_"*.deb | head -n1)
+			deb=$(ls "$cache/debs/${pkg}_${ver//:/%3a}_"*.deb | head -n1)
 		fi
 		rm -rf "$dir" && mkdir -p "$dir"
 		dpkg-deb -x "$deb" "$dir"
