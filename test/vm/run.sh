@@ -31,8 +31,9 @@ usage() {
 	cat <<'EOF'
 usage: test/vm/run.sh [flags] [PKG...]
 
-Runs each PKG's tests (default ./test/vm/selftest) as statically linked test
-binaries inside every selected kernel, one qemu boot per kernel.
+Runs each PKG's tests (default ./test/vm/selftest; patterns such as
+./internal/... work) as statically linked test binaries inside every selected
+kernel, one qemu boot per kernel.
 
   --kernels LIST     comma-separated names from test/vm/kernels.txt, "all"
                      (default) or "host" (run the same binaries on this host)
@@ -200,16 +201,14 @@ build_root() {
 	printf 'hosts: files\n' > "$st/etc/nsswitch.conf"
 	printf '127.0.0.1 localhost\n::1 localhost\n' > "$st/etc/hosts"
 	: > "$st/vm/manifest"
-	for p in "${pkgs[@]}"; do
-		rel=$(cd "$root" && go list -f '{{.Dir}}' "$p")
-		rel=${rel#"$root"/}
+	# Patterns such as ./internal/... expand to the packages that have tests.
+	local dirs
+	dirs=$(cd "$root" && go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Dir}}{{end}}' "${pkgs[@]}")
+	for p in $dirs; do
+		rel=${p#"$root"/}
 		bin=/vm/bin/$i-$(basename "$rel").test
 		echo "vm: building $rel" >&2
 		(cd "$root" && CGO_ENABLED=0 go test -c -o "$st$bin" "./$rel")
-		if [ ! -f "$st$bin" ]; then
-			echo "vm: $rel has no tests; skipping it" >&2
-			continue
-		fi
 		mkdir -p "$st/src/$rel"
 		if [ -d "$root/$rel/testdata" ]; then
 			cp -a "$root/$rel/testdata" "$st/src/$rel/"
