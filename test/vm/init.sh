@@ -49,6 +49,8 @@ while read -r pkg bin; do
 		</dev/null 2>&1)
 	rc=$?
 	end=$(cut -d' ' -f1 /proc/uptime)
+	# A binary killed mid-line must not glue the marker onto its output.
+	echo
 	echo "=== VIGIL-VM END $pkg rc=$rc seconds=$(echo "$end $start" | awk '{printf "%.1f", $1-$2}')"
 done < /vm/manifest
 

@@ -8,6 +8,7 @@
 # README.md beside this file documents the flags, the guest's layout and the
 # conventions tests use (VIGIL_VM, helpers, extra files, modules).
 set -euo pipefail
+shopt -s extglob
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -316,11 +317,12 @@ boot() {
 		local qrc=0
 		timeout -k 10 "$qemu_timeout" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$mem" \
 			-nographic -nic none -no-reboot -kernel "$vmlinuz" -initrd "$work/$name.cpio" \
-			-append "console=ttyS0 panic=-1 oops=panic loglevel=1 rdinit=/init" \
+			-append "console=ttyS0 panic=-1 oops=panic loglevel=1 edd=off rdinit=/init" \
 			</dev/null 2>&1 || qrc=$?
 		echo $qrc > "$work/$name.qrc"
 	} | while IFS= read -r line; do
 		line=${line%$'\r'}
+		line=${line//$'\e'@(c|\[*([0-9;?])[a-zA-Z])/} # SeaBIOS's terminal resets
 		case $line in
 		*'=== VIGIL-VM READY'*|'=== VIGIL-VM DONE'*) echo "=== VIGIL-VM ${line#*=== VIGIL-VM } host_seconds=$(secs "$t0" "$(now)")" ;;
 		*) printf '%s\n' "$line" ;;

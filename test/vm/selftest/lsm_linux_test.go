@@ -108,7 +108,7 @@ func attachExecDeny(path string) (link.Link, error) {
 	}
 	var off struct{ file, inode, ino, sb, dev uint32 }
 	for _, f := range []struct {
-		dst            *uint32
+		dst         *uint32
 		typ, member string
 	}{
 		{&off.file, "linux_binprm", "file"},
