@@ -142,6 +142,21 @@ func Module(t testing.TB, name string) string {
 	return found
 }
 
+// Ext4 returns the guest's scratch ext4 mount (/mnt/ext4, world-writable,
+// on a loop device), for tests that tmpfs cannot serve, such as fanotify
+// with file handles on 6.1. Outside the guest it skips.
+func Ext4(t testing.TB) string {
+	t.Helper()
+	if !InGuest() {
+		t.Skip("the scratch ext4 mount exists only inside the VM matrix")
+	}
+	p := os.Getenv("VIGIL_VM_EXT4")
+	if p == "" {
+		t.Fatal("the guest has no scratch ext4 (run.sh --modules lacks loop?)")
+	}
+	return p
+}
+
 // guestPackageDir is the test's package path inside the repository: the
 // guest runs each test binary in VIGIL_VM_SRC/<package path>.
 func guestPackageDir() (string, error) {

@@ -28,6 +28,18 @@ ln -sf /proc/self/fd /dev/fd
 hostname vigil-vm
 ip link set lo up 2>/dev/null
 
+# A scratch disk filesystem for tests that tmpfs cannot serve (fanotify
+# with file handles, filesystem marks): ext2 made by busybox, mounted by
+# the built-in ext4 driver on a loop device (run.sh adds the loop module).
+ext4=
+loop=$(find "/lib/modules/$(uname -r)" -name loop.ko 2>/dev/null | head -n1)
+if [ -n "$loop" ] && insmod "$loop"; then
+	dev=$(losetup -f) && mkdir -p /mnt/ext4 && truncate -s 128M /run/ext4.img &&
+		losetup "$dev" /run/ext4.img && mke2fs -q "$dev" >/dev/null &&
+		mount -t ext4 "$dev" /mnt/ext4 && chmod 1777 /mnt/ext4 && ext4=/mnt/ext4
+fi
+[ -n "$ext4" ] || echo "vm: no scratch ext4 at /mnt/ext4 (loop module: ${loop:-none})"
+
 # Keep kernel messages off the console so they cannot split test output
 # lines; panics still print (level 0). dmesg is dumped after the tests.
 echo 1 > /proc/sys/kernel/printk
@@ -35,7 +47,7 @@ echo 1 > /proc/sys/kernel/printk
 . /vm/env
 export VIGIL_VM=1 VIGIL_VM_KERNEL="$(uname -r)" VIGIL_VM_SRC=/src \
        VIGIL_VM_HELPERS=/vm/helpers VIGIL_VM_EXTRA=/extra \
-       VIGIL_VM_MODULES="/lib/modules/$(uname -r)"
+       VIGIL_VM_MODULES="/lib/modules/$(uname -r)" VIGIL_VM_EXT4="$ext4"
 
 echo
 echo "=== VIGIL-VM READY kernel=$(uname -r) uptime=$(cut -d' ' -f1 /proc/uptime)"

@@ -22,7 +22,7 @@ out=$here/out
 qemu_timeout=420      # seconds for a whole boot (all packages)
 test_timeout=5m       # -test.timeout for each binary
 mem=2G
-modules=dummy         # kernel modules copied into the guest (with their deps)
+modules=dummy,loop    # kernel modules copied into the guest (with their deps)
 extras=()
 pkgs=()
 quiet=0
@@ -42,7 +42,8 @@ kernel, one qemu boot per kernel.
   --timeout SECS     bound on one boot, all packages included (default 420)
   --test-timeout D   -test.timeout for each binary (default 5m)
   --mem SIZE         guest memory (default 2G)
-  --modules LIST     kernel modules to put in the guest (default dummy)
+  --modules LIST     kernel modules to put in the guest (default dummy,loop;
+                     loop gives the guest a scratch ext4 at /mnt/ext4)
   --extra SRC[:DST]  copy a host file or directory into the guest at DST
                      (default /extra/<basename SRC>); repeatable
   --out DIR          where logs and results go (default test/vm/out)

@@ -12,7 +12,8 @@ import (
 )
 
 // TestGuest checks what the guest's /init promises tests: the filesystems
-// BPF tooling reads, bpf among the active LSMs, kernel BTF and a nobody user.
+// BPF tooling reads, bpf among the active LSMs, kernel BTF, a nobody user
+// and the scratch ext4.
 func TestGuest(t *testing.T) {
 	if !vmtest.InGuest() {
 		t.Skip("checks the VM guest's set-up; not in the VM matrix (VIGIL_VM unset)")
@@ -31,6 +32,10 @@ func TestGuest(t *testing.T) {
 	}
 	if b, err := os.ReadFile("/etc/passwd"); err != nil || !strings.Contains(string(b), "\nnobody:") {
 		t.Errorf("/etc/passwd has no nobody user: %v", err)
+	}
+	var fs unix.Statfs_t
+	if err := unix.Statfs(vmtest.Ext4(t), &fs); err != nil || fs.Type != unix.EXT4_SUPER_MAGIC {
+		t.Errorf("scratch ext4: statfs type %#x, err %v", fs.Type, err)
 	}
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
