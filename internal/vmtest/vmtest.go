@@ -74,11 +74,12 @@ func Mechanism(t testing.TB, row, mechanism string) {
 }
 
 // Helper returns an executable built from the main package in dir, a path
-// relative to the test's package directory such as "testdata/wxmap". On a
-// host it runs `go build` into a temporary directory; in the guest it returns
-// the binary test/vm/run.sh prebuilt from the same source. run.sh prebuilds
-// every directory under a tested package's testdata/ that holds a main
-// package.
+// relative to the test's package directory such as "testdata/wxmap" or
+// "../../cmd/vigil". On a host it runs `go build` into a temporary
+// directory; in the guest it returns the binary test/vm/run.sh prebuilt from
+// the same source. run.sh prebuilds every directory under a tested package's
+// testdata/ that holds a main package, every main package under cmd/, and
+// those named with --helper.
 func Helper(t testing.TB, dir string) string {
 	t.Helper()
 	if InGuest() {
@@ -86,7 +87,7 @@ func Helper(t testing.TB, dir string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bin := filepath.Join(os.Getenv("VIGIL_VM_HELPERS"), pkg, filepath.Clean(dir))
+		bin := filepath.Join(os.Getenv("VIGIL_VM_HELPERS"), filepath.Join(pkg, dir))
 		if _, err := os.Stat(bin); err != nil {
 			t.Fatalf("helper %s was not prebuilt by test/vm/run.sh: %v", dir, err)
 		}

@@ -24,6 +24,7 @@ test_timeout=5m       # -test.timeout for each binary
 mem=2G
 modules=dummy,loop    # kernel modules copied into the guest (with their deps)
 extras=()
+helpers=(./cmd/...)   # main packages prebuilt for vmtest.Helper
 pkgs=()
 quiet=0
 keep=0
@@ -46,6 +47,8 @@ kernel, one qemu boot per kernel.
                      loop gives the guest a scratch ext4 at /mnt/ext4)
   --extra SRC[:DST]  copy a host file or directory into the guest at DST
                      (default /extra/<basename SRC>); repeatable
+  --helper PKG       also prebuild main package(s) PKG for vmtest.Helper
+                     (./cmd/... always is); repeatable
   --out DIR          where logs and results go (default test/vm/out)
   --quiet            do not stream the guest console
   --keep             keep the work directory (initramfs, staged tree)
@@ -66,6 +69,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=${2:?}; shift 2 ;;
 	--modules) modules=${2?}; shift 2 ;;
 	--extra) extras+=("${2:?}"); shift 2 ;;
+	--helper) helpers+=("${2:?}"); shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
 	--quiet) quiet=1; shift ;;
 	--keep) keep=1; shift ;;
@@ -223,6 +227,12 @@ build_root() {
 		fi
 		echo "$rel $bin" >> "$st/vm/manifest"
 		i=$((i + 1))
+	done
+	# Main packages elsewhere in the repository (the vigil command itself).
+	for d in $(cd "$root" && go list -f '{{if eq .Name "main"}}{{.Dir}}{{end}}' "${helpers[@]}"); do
+		d=${d#"$root"/}
+		echo "vm: building helper $d" >&2
+		(cd "$root" && CGO_ENABLED=0 go build -o "$st/vm/helpers/$d" "./$d")
 	done
 	local e src dst
 	for e in "${extras[@]}"; do

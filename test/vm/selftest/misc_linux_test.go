@@ -56,6 +56,17 @@ func TestHelper(t *testing.T) {
 	}
 }
 
+// TestVigilHelper runs the vigil command, which run.sh prebuilds from cmd/.
+func TestVigilHelper(t *testing.T) {
+	out, err := exec.Command(vmtest.Helper(t, "../../../cmd/vigil"), "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("vigil --help: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "vigil") {
+		t.Fatalf("vigil --help said %q", out)
+	}
+}
+
 // TestModuleLoad loads the dummy network driver that run.sh put in the
 // guest, proving the module path a module-load sensor or LSM deny needs.
 func TestModuleLoad(t *testing.T) {
