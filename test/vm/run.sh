@@ -12,7 +12,7 @@ shopt -s extglob
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-cache=$here/cache
+cache=${VIGIL_VM_CACHE:-$here/cache}   # downloads and unpacked kernels
 export PATH=$PATH:/usr/local/go/bin
 export DEBIAN_FRONTEND=noninteractive
 
@@ -367,6 +367,8 @@ run_host() {
 [ "$(id -u)" = 0 ] || die "run as root (installs packages; tests need root)"
 ensure_tools
 mkdir -p "$out" "$cache"
+# One run's results only, so matrix.sh never mixes runs.
+rm -f "$out"/*.log "$out"/*.jsonl "$out"/*.summary
 work=$(mktemp -d "${TMPDIR:-/tmp}/vigil-vm.XXXXXX")
 if [ $keep = 1 ]; then echo "vm: work directory $work"; else trap 'rm -rf "$work"' EXIT; fi
 build_root "$work/root"
