@@ -33,7 +33,7 @@ ip link set lo up 2>/dev/null
 # the built-in ext4 driver on a loop device (run.sh adds the loop module).
 ext4=
 loop=$(find "/lib/modules/$(uname -r)" -name loop.ko 2>/dev/null | head -n1)
-if [ -n "$loop" ] && insmod "$loop"; then
+if [ -d /sys/module/loop ] || { [ -n "$loop" ] && insmod "$loop"; }; then
 	dev=$(losetup -f) && mkdir -p /mnt/ext4 && truncate -s 128M /run/ext4.img &&
 		losetup "$dev" /run/ext4.img && mke2fs -q "$dev" >/dev/null &&
 		mount -t ext4 "$dev" /mnt/ext4 && chmod 1777 /mnt/ext4 && ext4=/mnt/ext4

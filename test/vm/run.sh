@@ -174,9 +174,13 @@ modules_cpio() {
 	IFS=, read -r -a want <<< "$modules"
 	for m in "${want[@]}"; do
 		[ -n "$m" ] || continue
+		local pat="/${m//[-_]/[-_]}\.ko(\.xz|\.zst|\.gz)?"
+		if grep -qE "${pat}\$" "$mdir/modules.builtin"; then
+			continue # built in: nothing to load
+		fi
 		local line
-		line=$(grep -E "/${m//-/[-_]}\.ko(\.xz|\.zst|\.gz)?:" "$mdir/modules.dep" | head -n1) ||
-			die "module $m is not in $kver"
+		line=$(grep -E "${pat}:" "$mdir/modules.dep" | head -n1) || die "module $m is not in $kver"
+		# modules.dep lists every dependency, transitively, after the colon.
 		for rel in ${line/:/ }; do
 			[ -z "${seen[$rel]:-}" ] || continue
 			seen[$rel]=1
@@ -187,9 +191,11 @@ modules_cpio() {
 			*.gz) gzip -dc "$mdir/$rel" > "$st/lib/modules/$kver/${rel%.gz}" ;;
 			*) cp "$mdir/$rel" "$st/lib/modules/$kver/$rel" ;;
 			esac
+			grep -F "$rel:" "$mdir/modules.dep" | sed -E 's/\.ko\.(xz|zst|gz)/.ko/g' \
+				>> "$st/lib/modules/$kver/modules.dep"
 		done
-		echo "$line" | sed -E 's/\.ko\.(xz|zst|gz)/.ko/g' >> "$st/lib/modules/$kver/modules.dep"
 	done
+	cp "$mdir/modules.builtin" "$st/lib/modules/$kver/"
 	(cd "$st" && find . | cpio -o -H newc --quiet) > "$cpio"
 	rm -rf "$st"
 }
