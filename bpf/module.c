@@ -44,15 +44,18 @@ static __always_inline void leave(__s64 ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct mod_req *req = bpf_map_lookup_elem(&mod_inflight, &tid);
+	struct scratch *slot;
 	struct module_event *ev;
 
 	if (!req)
 		return;
-	ev = scratch();
-	if (!ev) {
+	slot = scratch_claim();
+	if (!slot) {
 		bpf_map_delete_elem(&mod_inflight, &tid);
+		count_lost(EV_MODULE);
 		return;
 	}
+	ev = &slot->module;
 	fill_hdr(&ev->hdr, EV_MODULE, req->mech);
 	ev->result = ret;
 	ev->fd = req->fd;
@@ -69,6 +72,7 @@ static __always_inline void leave(__s64 ret)
 		}
 	}
 	submit(ev, offsetof(struct module_event, data) + (ev->path_len & (DATA_LEN - 1)), EV_MODULE);
+	scratch_release(slot);
 }
 
 SEC("tracepoint/syscalls/sys_enter_init_module")

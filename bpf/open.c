@@ -62,13 +62,6 @@ struct {
 	__type(value, struct open_req);
 } open_inflight SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, char[PREFIX_LEN]);
-} open_name SEC(".maps");
-
 static __always_inline int prefix_match(const char *name)
 {
 	for (__u32 i = 0; i < MAX_PREFIXES; i++) {
@@ -111,10 +104,8 @@ static __always_inline int wanted(__u64 filename)
 			return 0;
 	}
 	if (n_prefixes) {
-		__u32 zero = 0;
-		char *name = bpf_map_lookup_elem(&open_name, &zero);
-		if (!name)
-			return 0;
+		/* On the stack, not per CPU: this program can be preempted. */
+		char name[PREFIX_LEN];
 		if (bpf_probe_read_user_str(name, PREFIX_LEN, (void *)filename) <= 0)
 			return 0;
 		return prefix_match(name);
@@ -136,17 +127,20 @@ static __always_inline void leave(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct open_req *req = bpf_map_lookup_elem(&open_inflight, &tid);
+	struct scratch *slot;
 	struct open_event *ev;
 	__u32 off = 0;
 	long n;
 
 	if (!req)
 		return;
-	ev = scratch();
-	if (!ev) {
+	slot = scratch_claim();
+	if (!slot) {
 		bpf_map_delete_elem(&open_inflight, &tid);
+		count_lost(EV_OPEN);
 		return;
 	}
+	ev = &slot->open;
 	fill_hdr(&ev->hdr, EV_OPEN, MECH_TRACEPOINT);
 	ev->result = ret;
 	ev->dirfd = req->dirfd;
@@ -168,6 +162,7 @@ static __always_inline void leave(long ret)
 		}
 	}
 	submit(ev, offsetof(struct open_event, data) + (off & (DATA_LEN - 1)), EV_OPEN);
+	scratch_release(slot);
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat")

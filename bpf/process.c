@@ -105,13 +105,17 @@ int BPF_PROG(exit_fentry, long code)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(exec_tp_btf, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
-	struct exec_event *ev = scratch();
+	struct scratch *slot = scratch_claim();
+	struct exec_event *ev;
 	struct file *file;
 	__u32 off;
 	long n;
 
-	if (!ev)
+	if (!slot) {
+		count_lost(EV_EXEC);
 		return 0;
+	}
+	ev = &slot->exec;
 	fill_hdr(&ev->hdr, EV_EXEC, MECH_TP_BTF);
 	ev->euid = BPF_CORE_READ(task, cred, euid.val);
 	ev->base_addr = BPF_CORE_READ(task, mm, start_code);
@@ -142,5 +146,6 @@ int BPF_PROG(exec_tp_btf, struct task_struct *task, pid_t old_pid, struct linux_
 	}
 	__u64 size = offsetof(struct exec_event, data) + (off & (DATA_LEN - 1));
 	submit(ev, size, EV_EXEC);
+	scratch_release(slot);
 	return 0;
 }

@@ -36,10 +36,16 @@ struct {
 } lost SEC(".maps");
 
 /*
- * scratch: one record being built, per CPU. The largest record fits; each
- * program copies only the bytes it filled into the ring.
+ * scratch: records being built, a few slots per CPU. Programs on syscall
+ * tracepoints can be preempted (they are faultable since 6.13), so two
+ * tasks may build records on one CPU at once: each claims a slot with an
+ * atomic compare-and-swap and releases it after copying the record into
+ * the ring. The largest record fits; only the filled bytes are copied.
  */
+#define SCRATCH_SLOTS 4
+
 struct scratch {
+	__u64 busy; /* 64-bit: clang's default BPF target has no 32-bit cmpxchg */
 	union {
 		struct exec_event exec;
 		struct module_event module;
@@ -49,15 +55,28 @@ struct scratch {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, SCRATCH_SLOTS);
 	__type(key, __u32);
 	__type(value, struct scratch);
 } heap SEC(".maps");
 
-static __always_inline void *scratch(void)
+/* scratch_claim returns a free slot of this CPU, or NULL when all are busy. */
+static __always_inline struct scratch *scratch_claim(void)
 {
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&heap, &zero);
+	for (__u32 i = 0; i < SCRATCH_SLOTS; i++) {
+		__u32 key = i;
+		struct scratch *s = bpf_map_lookup_elem(&heap, &key);
+		if (!s)
+			return NULL;
+		if (__sync_val_compare_and_swap(&s->busy, 0, 1) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+static __always_inline void scratch_release(struct scratch *s)
+{
+	__sync_lock_test_and_set(&s->busy, 0);
 }
 
 static __always_inline void count_lost(__u32 type)

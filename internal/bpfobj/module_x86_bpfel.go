@@ -50,6 +50,7 @@ type ModuleModuleEvent struct {
 
 type ModuleScratch struct {
 	_    structs.HostLayout
+	Busy uint64
 	Exec struct {
 		_   structs.HostLayout
 		Hdr struct {

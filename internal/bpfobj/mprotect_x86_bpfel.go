@@ -51,6 +51,7 @@ type MprotectMprotectEvent struct {
 
 type MprotectScratch struct {
 	_    structs.HostLayout
+	Busy uint64
 	Exec struct {
 		_   structs.HostLayout
 		Hdr struct {

@@ -59,6 +59,7 @@ type OpenPrefix struct {
 
 type OpenScratch struct {
 	_    structs.HostLayout
+	Busy uint64
 	Exec struct {
 		_   structs.HostLayout
 		Hdr struct {
@@ -98,7 +99,6 @@ const (
 	OpenMapLost            = "lost"
 	OpenMapOpenComms       = "open_comms"
 	OpenMapOpenInflight    = "open_inflight"
-	OpenMapOpenName        = "open_name"
 	OpenMapOpenPids        = "open_pids"
 	OpenMapOpenPrefixes    = "open_prefixes"
 	OpenProgOpenEnter      = "open_enter"
@@ -170,7 +170,6 @@ type OpenMapSpecs struct {
 	Lost         *ebpf.MapSpec `ebpf:"lost"`
 	OpenComms    *ebpf.MapSpec `ebpf:"open_comms"`
 	OpenInflight *ebpf.MapSpec `ebpf:"open_inflight"`
-	OpenName     *ebpf.MapSpec `ebpf:"open_name"`
 	OpenPids     *ebpf.MapSpec `ebpf:"open_pids"`
 	OpenPrefixes *ebpf.MapSpec `ebpf:"open_prefixes"`
 }
@@ -212,7 +211,6 @@ type OpenMaps struct {
 	Lost         *ebpf.Map `ebpf:"lost"`
 	OpenComms    *ebpf.Map `ebpf:"open_comms"`
 	OpenInflight *ebpf.Map `ebpf:"open_inflight"`
-	OpenName     *ebpf.Map `ebpf:"open_name"`
 	OpenPids     *ebpf.Map `ebpf:"open_pids"`
 	OpenPrefixes *ebpf.Map `ebpf:"open_prefixes"`
 }
@@ -224,7 +222,6 @@ func (m *OpenMaps) Close() error {
 		m.Lost,
 		m.OpenComms,
 		m.OpenInflight,
-		m.OpenName,
 		m.OpenPids,
 		m.OpenPrefixes,
 	)

@@ -62,6 +62,7 @@ type ProcessForkEvent struct {
 
 type ProcessScratch struct {
 	_    structs.HostLayout
+	Busy uint64
 	Exec ProcessExecEvent
 	_    [48]byte
 }
