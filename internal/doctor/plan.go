@@ -62,31 +62,28 @@ var Ladders = []Ladder{
 	{Name: "fork", Kind: Event, IfNone: "no fork events", Rungs: []Rung{
 		{"fexit/kernel_clone", []string{"fexit"}, []Point{{BTFFunc, "kernel_clone", false}}},
 		{"tp_btf/sched_process_fork", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_fork", false}}},
-		{"tracepoint/sched/sched_process_fork", []string{"tracepoint"}, []Point{{Tracepoint, "sched/sched_process_fork", false}}},
 	}},
 	{Name: "exec", Kind: Event, IfNone: "no exec events", Rungs: []Rung{
 		{"tp_btf/sched_process_exec", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_exec", false}}},
-		{"tracepoint/sched/sched_process_exec", []string{"tracepoint"}, []Point{{Tracepoint, "sched/sched_process_exec", false}}},
 	}},
 	{Name: "exit", Kind: Event, IfNone: "no exit events", Rungs: []Rung{
 		{"fentry/do_exit", []string{"fentry"}, []Point{{BTFFunc, "do_exit", false}}},
 		{"tp_btf/sched_process_exit", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_exit", false}}},
-		{"tracepoint/sched/sched_process_exit", []string{"tracepoint"}, []Point{{Tracepoint, "sched/sched_process_exit", false}}},
 	}},
 	{Name: "module", Kind: Event, IfNone: "no module events", Rungs: []Rung{
-		{"fentry/do_init_module + tracepoint/syscalls/sys_exit_{init,finit}_module",
-			[]string{"fentry", "tracepoint", "syscall-tracepoints"},
-			append([]Point{{BTFFunc, "do_init_module", false}}, syscallPoints("exit", "init_module", "finit_module")...)},
 		{"tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module", []string{"tracepoint", "syscall-tracepoints"},
 			syscallPoints("both", "init_module", "finit_module")},
+		// Kernels without CONFIG_MODULES have no module syscall tracepoints;
+		// the raw syscall tracepoints, filtered by number, still see the calls.
+		{"tp_btf/sys_enter+sys_exit (filtered by syscall number)", []string{"tp-btf"},
+			[]Point{{BTFTracepoint, "sys_enter", false}, {BTFTracepoint, "sys_exit", false}}},
 	}},
 	{Name: "mprotect", Kind: Event, IfNone: "no mprotect events", Rungs: []Rung{
-		{"fentry/mprotect_fixup", []string{"fentry"}, []Point{{BTFFunc, "mprotect_fixup", false}}},
 		{"tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}", []string{"tracepoint", "syscall-tracepoints"},
 			syscallPoints("both", "mprotect", "pkey_mprotect")},
 	}},
 	{Name: "open", Kind: Event, IfNone: "no open events", Rungs: []Rung{
-		{"tracepoint/syscalls/sys_{enter,exit}_{openat,openat2,open}", []string{"tracepoint", "syscall-tracepoints"},
+		{"tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}", []string{"tracepoint", "syscall-tracepoints"},
 			append(syscallPoints("both", "openat", "openat2"),
 				Point{Tracepoint, "syscalls/sys_enter_open", true}, Point{Tracepoint, "syscalls/sys_exit_open", true})},
 	}},
