@@ -67,7 +67,9 @@ var Ladders = []Ladder{
 		{"tp_btf/sched_process_exec", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_exec", false}}},
 	}},
 	{Name: "exit", Kind: Event, IfNone: "no exit events", Rungs: []Rung{
-		{"fentry/do_exit", []string{"fentry"}, []Point{{BTFFunc, "do_exit", false}}},
+		// acct_collect(code, group_dead) is do_exit()'s first call after it
+		// knows whether the thread ends the process.
+		{"fentry/acct_collect (in do_exit)", []string{"fentry"}, []Point{{BTFFunc, "acct_collect", false}}},
 		{"tp_btf/sched_process_exit", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_exit", false}}},
 	}},
 	{Name: "module", Kind: Event, IfNone: "no module events", Rungs: []Rung{
