@@ -38,7 +38,8 @@ type Point struct {
 }
 
 // Rung is one mechanism for a ladder, usable when every probe in Needs
-// said yes and every non-optional point exists.
+// said yes (or, for a name written "!probe", said no) and every
+// non-optional point exists.
 type Rung struct {
 	Mechanism string   `json:"mechanism"`
 	Needs     []string `json:"needs"`
@@ -76,7 +77,10 @@ var Ladders = []Ladder{
 		{"tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module", []string{"tracepoint", "syscall-tracepoints"},
 			syscallPoints("both", "init_module", "finit_module")},
 		// Kernels without CONFIG_MODULES have no module syscall tracepoints;
-		// the raw syscall tracepoints, filtered by number, still see the calls.
+		// the raw sys_enter tracepoint, filtered by number, still sees the
+		// calls, whose only possible result there is ENOSYS (sys_ni_syscall).
+		{"tp_btf/sys_enter (filtered by syscall number; no modules: ENOSYS)", []string{"tp-btf", "!modules"},
+			[]Point{{BTFTracepoint, "sys_enter", false}}},
 		{"tp_btf/sys_enter+sys_exit (filtered by syscall number)", []string{"tp-btf"},
 			[]Point{{BTFTracepoint, "sys_enter", false}, {BTFTracepoint, "sys_exit", false}}},
 	}},
@@ -189,6 +193,19 @@ func unusable(r Rung, status map[string]Result, exists PointChecker) (string, bo
 	var why []string
 	unknown := true
 	for _, n := range r.Needs {
+		if absent, ok := strings.CutPrefix(n, "!"); ok {
+			res, ok := status[absent]
+			switch {
+			case !ok:
+				why = append(why, absent+" not probed")
+			case res.Status == Yes:
+				why = append(why, absent+" available")
+				unknown = false
+			case res.Status == Unknown:
+				why = append(why, absent+" unknown")
+			}
+			continue
+		}
 		res, ok := status[n]
 		switch {
 		case !ok:

@@ -14,6 +14,11 @@ import (
 // probe already shows the kernel cannot take it: a tracepoint missing
 // from tracefs, or a kind of program the kernel refuses outright.
 func precheck(spec *ebpf.CollectionSpec, r rung) error {
+	if r.precond != nil {
+		if err := r.precond(); err != nil {
+			return err
+		}
+	}
 	for _, p := range r.progs {
 		if err := precheckProg(spec.Programs[p]); err != nil {
 			return err
