@@ -1,0 +1,199 @@
+package enforce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/fanotify"
+	"github.com/vigil-sec/vigil/internal/policy"
+)
+
+// Answer is a fanotify verdict the engine gives when it cannot decide.
+type Answer int
+
+// The answers.
+const (
+	// AnswerDeny fails the call (the rule's path already matched).
+	AnswerDeny Answer = iota
+	// AnswerAllow lets the call through.
+	AnswerAllow
+)
+
+// DefaultTimeout bounds one decision: /proc reads take microseconds, so
+// a decision this slow means the host is overloaded or /proc is stuck.
+const DefaultTimeout = 250 * time.Millisecond
+
+// Config configures the fanotify deny engine.
+type Config struct {
+	// Rules are the exec and open deny rules to enforce; each must be
+	// one whose FanotifyProblem is "" (Plan chose fanotify for it).
+	Rules []*policy.Rule
+	// Timeout bounds each decision that needs /proc; 0 means
+	// DefaultTimeout. Events whose path matches no rule never wait.
+	Timeout time.Duration
+	// OnTimeout is the answer when a decision takes longer than Timeout
+	// or the decision queue is full. The default, AnswerDeny, fails
+	// closed: only events whose resolved path already matched a deny
+	// rule can be waiting, so denying them cannot stall the rest of the
+	// host.
+	OnTimeout Answer
+	// Workers decide the events whose path matched; 0 means 2.
+	Workers int
+	// Emit receives an exec or open event with its Verdict for each
+	// denial, after the answer is sent. It is called from the engine's
+	// goroutines and must not block for long.
+	Emit func(*event.Event)
+	// Logger gets diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Stats counts what the engine did.
+type Stats struct {
+	Events, Allowed, Denied, Timeouts, Overloads, Errors uint64
+}
+
+// Engine is a running fanotify deny engine.
+type Engine struct {
+	cfg      Config
+	g        *fanotify.Group
+	exec     []*policy.Rule // rules on FAN_OPEN_EXEC_PERM
+	open     []*policy.Rule // rules on FAN_OPEN_PERM
+	errno    bool           // FAN_DENY_ERRNO works on g
+	queue    chan *pending
+	ownPid   int32
+	log      *slog.Logger
+	stats    struct{ events, allowed, denied, timeouts, overloads, errors atomic.Uint64 }
+	testHook func() // called by workers before deciding; tests slow them down
+}
+
+// New creates the fanotify group and marks every filesystem that holds a
+// path or path_prefix of the rules: FAN_OPEN_EXEC_PERM for exec rules,
+// FAN_OPEN_PERM for open rules. Needs CAP_SYS_ADMIN and Linux 5.0+
+// (FAN_OPEN_EXEC_PERM), 4.20+ for filesystem marks. Call Run to answer
+// events; until then, opens and execs on those filesystems wait, so call
+// Run promptly, or Close.
+func New(cfg Config) (*Engine, error) {
+	e := &Engine{cfg: cfg, ownPid: int32(os.Getpid()), log: cfg.Logger}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.cfg.Timeout <= 0 {
+		e.cfg.Timeout = DefaultTimeout
+	}
+	if e.cfg.Workers <= 0 {
+		e.cfg.Workers = 2
+	}
+	needErrno := false
+	for _, r := range cfg.Rules {
+		if p := r.FanotifyProblem(); p != "" {
+			return nil, fmt.Errorf("rule %s: %s", r.Name, p)
+		}
+		switch r.Event {
+		case event.TypeExec:
+			e.exec = append(e.exec, r)
+		case event.TypeOpen:
+			e.open = append(e.open, r)
+		}
+		needErrno = needErrno || (r.Errno != 0 && r.Errno != unix.EPERM)
+	}
+	class := uint(unix.FAN_CLASS_CONTENT)
+	if needErrno {
+		if err := fanotify.ProbeDenyErrno(); err != nil {
+			return nil, fmt.Errorf("a rule asks for an errno other than EPERM: %w", err)
+		}
+		class, e.errno = unix.FAN_CLASS_PRE_CONTENT, true
+	}
+	// FAN_UNLIMITED_QUEUE: a bounded queue drops permission events on
+	// overflow, and the kernel allows what it drops. FAN_REPORT_TID: the
+	// thread in the call, whose /proc/TID/syscall gives open flags.
+	g, err := fanotify.Init(class|unix.FAN_UNLIMITED_QUEUE|unix.FAN_REPORT_TID, unix.O_RDONLY|unix.O_LARGEFILE|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("creating fanotify group: %w", err)
+	}
+	e.g = g
+	if err := e.mark(); err != nil {
+		g.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close releases the group without running; pending events are allowed.
+func (e *Engine) Close() error { return e.g.Close() }
+
+// Stats returns the counters so far.
+func (e *Engine) Stats() Stats {
+	s := &e.stats
+	return Stats{s.events.Load(), s.allowed.Load(), s.denied.Load(), s.timeouts.Load(), s.overloads.Load(), s.errors.Load()}
+}
+
+// Run answers permission events until ctx ends, then closes the group,
+// which makes the kernel allow every event not yet answered, and waits
+// for its goroutines. It returns nil on a normal stop.
+func (e *Engine) Run(ctx context.Context) error {
+	e.queue = make(chan *pending, 256)
+	var workers, readers sync.WaitGroup
+	for range e.cfg.Workers {
+		workers.Go(func() {
+			for p := range e.queue {
+				e.decide(p)
+			}
+		})
+	}
+	readErr := make(chan error, 2)
+	for range 2 {
+		readers.Go(func() { readErr <- e.read() })
+	}
+	stop := context.AfterFunc(ctx, func() { e.g.Close() })
+	readers.Wait()
+	stop()
+	e.g.Close()
+	close(e.queue)
+	workers.Wait()
+	close(readErr)
+	for err := range readErr {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// read is one reader loop: it answers at once every event whose path no
+// rule names and queues the others for a worker.
+func (e *Engine) read() error {
+	buf := make([]byte, 32<<10)
+	evs := make([]fanotify.Event, 0, 256)
+	var linkBuf [unix.PathMax + 16]byte
+	for {
+		n, err := e.g.Read(buf)
+		if errors.Is(err, os.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			// EMFILE and friends: the kernel denied that one event
+			// itself. Keep reading, but do not spin.
+			e.stats.errors.Add(1)
+			e.log.Warn("reading fanotify events", "err", err)
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		evs, err = fanotify.Decode(buf[:n], evs[:0])
+		if err != nil {
+			e.stats.errors.Add(1)
+			e.log.Error("decoding fanotify events", "err", err)
+		}
+		for _, ev := range evs {
+			e.first(ev, linkBuf[:])
+		}
+	}
+}
