@@ -26,6 +26,8 @@ type pending struct {
 	candidates []*policy.Rule
 	watchdog   *time.Timer
 
+	e        *Engine
+
 	mu       sync.Mutex
 	answered bool
 	closed   bool
@@ -39,6 +41,7 @@ func (p *pending) close() {
 	if !p.closed {
 		p.closed = true
 		unix.Close(int(p.ev.Fd))
+		p.e.inflight.Delete(p)
 	}
 }
 
@@ -58,7 +61,7 @@ func (e *Engine) first(ev fanotify.Event, linkBuf []byte) {
 		unix.Close(int(ev.Fd))
 		return
 	}
-	if ev.Pid == e.ownPid {
+	if ev.Pid == e.ownPid || e.stopping.Load() {
 		e.respond(ev.Fd, unix.FAN_ALLOW)
 		unix.Close(int(ev.Fd))
 		return
@@ -76,7 +79,8 @@ func (e *Engine) first(ev fanotify.Event, linkBuf []byte) {
 		unix.Close(int(ev.Fd))
 		return
 	}
-	p := &pending{ev: ev, path: path, deleted: deleted, candidates: cands}
+	p := &pending{ev: ev, path: path, deleted: deleted, candidates: cands, e: e}
+	e.inflight.Store(p, nil)
 	p.watchdog = time.AfterFunc(e.cfg.Timeout, func() {
 		if e.answer(p, e.cfg.OnTimeout, nil) {
 			e.stats.timeouts.Add(1)
@@ -192,7 +196,7 @@ func (e *Engine) decide(p *pending) {
 		e.testHook()
 	}
 	tid := uint32(p.ev.Pid)
-	if isOwnThread(tid) {
+	if e.stopping.Load() || isOwnThread(tid) {
 		e.answer(p, AnswerAllow, nil)
 		return
 	}

@@ -65,6 +65,7 @@ type Stats struct {
 type Engine struct {
 	cfg      Config
 	g        *fanotify.Group
+	marks    []fsMark       // placed by Run
 	exec     []*policy.Rule // rules on FAN_OPEN_EXEC_PERM
 	open     []*policy.Rule // rules on FAN_OPEN_PERM
 	errno    bool           // FAN_DENY_ERRNO works on g
@@ -73,14 +74,16 @@ type Engine struct {
 	log      *slog.Logger
 	stats    struct{ events, allowed, denied, timeouts, overloads, errors atomic.Uint64 }
 	testHook func() // called by workers before deciding; tests slow them down
+	stopping atomic.Bool
+	inflight sync.Map // *pending being decided
 }
 
-// New creates the fanotify group and marks every filesystem that holds a
-// path or path_prefix of the rules: FAN_OPEN_EXEC_PERM for exec rules,
-// FAN_OPEN_PERM for open rules. Needs CAP_SYS_ADMIN and Linux 5.0+
-// (FAN_OPEN_EXEC_PERM), 4.20+ for filesystem marks. Call Run to answer
-// events; until then, opens and execs on those filesystems wait, so call
-// Run promptly, or Close.
+// New creates the fanotify group and finds the filesystems that hold a
+// path or path_prefix of the rules; Run marks them (FAN_OPEN_EXEC_PERM
+// for exec rules, FAN_OPEN_PERM for open rules) once its readers are
+// running, so that no open, not even this process's own, waits on a
+// group nobody reads. Needs CAP_SYS_ADMIN and Linux 5.0+
+// (FAN_OPEN_EXEC_PERM), 4.20+ for filesystem marks. Call Run or Close.
 func New(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, ownPid: int32(os.Getpid()), log: cfg.Logger}
 	if e.log == nil {
@@ -120,7 +123,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("creating fanotify group: %w", err)
 	}
 	e.g = g
-	if err := e.mark(); err != nil {
+	if e.marks, err = e.findMarks(); err != nil {
 		g.Close()
 		return nil, err
 	}
@@ -136,9 +139,17 @@ func (e *Engine) Stats() Stats {
 	return Stats{s.events.Load(), s.allowed.Load(), s.denied.Load(), s.timeouts.Load(), s.overloads.Load(), s.errors.Load()}
 }
 
-// Run answers permission events until ctx ends, then closes the group,
-// which makes the kernel allow every event not yet answered, and waits
-// for its goroutines. It returns nil on a normal stop.
+// Run answers permission events until ctx ends, then shuts down so that
+// nothing stays blocked: it removes the marks (no new events), answers
+// allow to every event queued or being decided, and closes the group. It
+// returns nil on a normal stop.
+//
+// The kernel allows pending events when the group's last reference goes,
+// but a child forked by this process that is blocked in execve on one of
+// the group's own events still holds a copy of the fd (close-on-exec has
+// not happened yet), so closing alone could leave it, and every later
+// exec on the marked filesystems, waiting forever. Hence the explicit
+// answers; and hence the process that runs an Engine should not fork.
 func (e *Engine) Run(ctx context.Context) error {
 	e.queue = make(chan *pending, 256)
 	var workers, readers sync.WaitGroup
@@ -149,35 +160,65 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		})
 	}
-	readErr := make(chan error, 2)
 	for range 2 {
-		readers.Go(func() { readErr <- e.read() })
+		readers.Go(e.read)
 	}
-	stop := context.AfterFunc(ctx, func() { e.g.Close() })
-	readers.Wait()
-	stop()
-	e.g.Close()
+	readersDone := make(chan struct{})
+	go func() { readers.Wait(); close(readersDone) }()
+	markErr := e.mark()
+	if markErr == nil {
+		select {
+		case <-ctx.Done():
+		case <-readersDone:
+		}
+	}
+	err := e.shutdown(readersDone)
 	close(e.queue)
 	workers.Wait()
-	close(readErr)
-	for err := range readErr {
-		if err != nil {
-			return err
-		}
+	return errors.Join(markErr, err)
+}
+
+// shutdown makes every event get an allow: new ones never come (the
+// marks go), queued ones are read and allowed until the queue is empty,
+// in-flight ones are allowed here; then the group is closed.
+func (e *Engine) shutdown(readersDone <-chan struct{}) error {
+	e.stopping.Store(true)
+	var errs []error
+	if err := e.g.Flush(); err != nil {
+		errs = append(errs, err)
+	}
+	// Readers drain what is queued, allowing it, and stop when a read
+	// finds nothing for a moment.
+	if err := e.g.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil && !errors.Is(err, os.ErrClosed) {
+		errs = append(errs, err)
+	}
+	<-readersDone
+	e.inflight.Range(func(k, _ any) bool {
+		e.answer(k.(*pending), AnswerAllow, nil)
+		return true
+	})
+	if err := e.g.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("stopping the fanotify engine: %w", errors.Join(errs...))
 	}
 	return nil
 }
 
 // read is one reader loop: it answers at once every event whose path no
 // rule names and queues the others for a worker.
-func (e *Engine) read() error {
+func (e *Engine) read() {
 	buf := make([]byte, 32<<10)
 	evs := make([]fanotify.Event, 0, 256)
 	var linkBuf [unix.PathMax + 16]byte
 	for {
 		n, err := e.g.Read(buf)
 		if errors.Is(err, os.ErrClosed) {
-			return nil
+			return
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) && e.stopping.Load() {
+			return
 		}
 		if err != nil {
 			// EMFILE and friends: the kernel denied that one event

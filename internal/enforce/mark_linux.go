@@ -19,11 +19,11 @@ type fsMark struct {
 	mask uint64
 }
 
-// marks returns one mark per filesystem holding a path or path_prefix of
+// findMarks returns one mark per filesystem holding a path or path_prefix of
 // the rules. A path that does not exist yet is marked through its nearest
 // existing ancestor, which is on the filesystem the path will be created
 // on unless something is mounted in between later (documented).
-func (e *Engine) marks() ([]fsMark, error) {
+func (e *Engine) findMarks() ([]fsMark, error) {
 	byDev := map[uint64]*fsMark{}
 	add := func(p string, mask uint64) error {
 		at := existingAncestor(p)
@@ -74,11 +74,7 @@ func existingAncestor(p string) string {
 // a bind mount of the same filesystem is no way around), or a mount mark
 // where the kernel refuses a filesystem mark (EXDEV on a btrfs subvolume).
 func (e *Engine) mark() error {
-	ms, err := e.marks()
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
+	for _, m := range e.marks {
 		err := e.g.Mark(unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, m.mask, m.path)
 		if errors.Is(err, unix.EXDEV) {
 			err = e.g.Mark(unix.FAN_MARK_ADD|unix.FAN_MARK_MOUNT, m.mask, m.path)

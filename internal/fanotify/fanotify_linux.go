@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -94,6 +95,24 @@ func (g *Group) Respond(fd int32, response uint32) error {
 	}
 	if err != nil {
 		return fmt.Errorf("answering fanotify event fd %d with %#x: %w", fd, response, err)
+	}
+	return nil
+}
+
+// SetReadDeadline makes Read return os.ErrDeadlineExceeded once t has
+// passed and no event is queued; a zero t clears it.
+func (g *Group) SetReadDeadline(t time.Time) error {
+	return g.f.SetReadDeadline(t)
+}
+
+// Flush removes every filesystem and mount mark of the group
+// (FAN_MARK_FLUSH), so that no new event is queued; events already
+// queued stay to be read and answered.
+func (g *Group) Flush() error {
+	for _, typ := range []uint{unix.FAN_MARK_FILESYSTEM, unix.FAN_MARK_MOUNT} {
+		if err := g.Mark(unix.FAN_MARK_FLUSH|typ, 0, "/"); err != nil {
+			return fmt.Errorf("flushing marks: %w", err)
+		}
 	}
 	return nil
 }
