@@ -26,7 +26,7 @@ type pending struct {
 	candidates []*policy.Rule
 	watchdog   *time.Timer
 
-	e        *Engine
+	e *Engine
 
 	mu       sync.Mutex
 	answered bool
