@@ -24,6 +24,7 @@ type pending struct {
 	path       string
 	deleted    bool
 	candidates []*policy.Rule
+	byInode    bool // the candidates matched by inode, not by path
 	watchdog   *time.Timer
 
 	e *Engine
@@ -74,12 +75,17 @@ func (e *Engine) first(ev fanotify.Event, linkBuf []byte) {
 	if ev.Mask&unix.FAN_OPEN_PERM != 0 {
 		cands = appendPathMatches(cands, e.open, path)
 	}
+	byInode := false
+	if len(cands) == 0 && len(e.inodes) > 0 {
+		cands = e.appendInodeMatches(cands, ev)
+		byInode = len(cands) > 0
+	}
 	if len(cands) == 0 {
 		e.respond(ev.Fd, unix.FAN_ALLOW)
 		unix.Close(int(ev.Fd))
 		return
 	}
-	p := &pending{ev: ev, path: path, deleted: deleted, candidates: cands, e: e}
+	p := &pending{ev: ev, path: path, deleted: deleted, candidates: cands, byInode: byInode, e: e}
 	e.inflight.Store(p, nil)
 	p.watchdog = time.AfterFunc(e.cfg.Timeout, func() {
 		if e.answer(p, e.cfg.OnTimeout, nil) {
@@ -140,6 +146,24 @@ func appendPathMatches(out, rules []*policy.Rule, path string) []*policy.Rule {
 			continue
 		}
 		out = append(out, r)
+	}
+	return out
+}
+
+// appendInodeMatches appends the rules whose exact path named, at start,
+// the inode of the event's file: the same file under another name (a hard
+// link, a bind mount).
+func (e *Engine) appendInodeMatches(out []*policy.Rule, ev fanotify.Event) []*policy.Rule {
+	var st unix.Stat_t
+	if unix.Fstat(int(ev.Fd), &st) != nil {
+		return out
+	}
+	exec := ev.Mask&unix.FAN_OPEN_EXEC_PERM != 0
+	open := ev.Mask&unix.FAN_OPEN_PERM != 0
+	for _, r := range e.inodes[devIno{st.Dev, st.Ino}] {
+		if (r.Event == event.TypeExec && exec) || (r.Event == event.TypeOpen && open) {
+			out = append(out, r)
+		}
 	}
 	return out
 }

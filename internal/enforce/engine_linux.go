@@ -65,15 +65,17 @@ type Stats struct {
 type Engine struct {
 	cfg      Config
 	g        *fanotify.Group
-	marks    []fsMark       // placed by Run
-	exec     []*policy.Rule // rules on FAN_OPEN_EXEC_PERM
-	open     []*policy.Rule // rules on FAN_OPEN_PERM
-	errno    bool           // FAN_DENY_ERRNO works on g
+	marks    []fsMark                  // placed by Run
+	inodes   map[devIno][]*policy.Rule // rules by the inode their exact path had at start
+	exec     []*policy.Rule            // rules on FAN_OPEN_EXEC_PERM
+	open     []*policy.Rule            // rules on FAN_OPEN_PERM
+	errno    bool                      // FAN_DENY_ERRNO works on g
 	queue    chan *pending
 	ownPid   int32
 	log      *slog.Logger
 	stats    struct{ events, allowed, denied, timeouts, overloads, errors atomic.Uint64 }
 	testHook func() // called by workers before deciding; tests slow them down
+	ready    chan struct{} // closed once the marks are placed
 	stopping atomic.Bool
 	inflight sync.Map // *pending being decided
 }
@@ -85,7 +87,7 @@ type Engine struct {
 // group nobody reads. Needs CAP_SYS_ADMIN and Linux 5.0+
 // (FAN_OPEN_EXEC_PERM), 4.20+ for filesystem marks. Call Run or Close.
 func New(cfg Config) (*Engine, error) {
-	e := &Engine{cfg: cfg, ownPid: int32(os.Getpid()), log: cfg.Logger}
+	e := &Engine{cfg: cfg, ownPid: int32(os.Getpid()), log: cfg.Logger, ready: make(chan struct{})}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -130,6 +132,11 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
+// Ready is closed once Run has placed every mark: from then on the
+// rules are enforced. It is never closed if placing the marks fails (Run
+// returns the error).
+func (e *Engine) Ready() <-chan struct{} { return e.ready }
+
 // Close releases the group without running; pending events are allowed.
 func (e *Engine) Close() error { return e.g.Close() }
 
@@ -167,6 +174,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() { readers.Wait(); close(readersDone) }()
 	markErr := e.mark()
 	if markErr == nil {
+		close(e.ready)
 		select {
 		case <-ctx.Done():
 		case <-readersDone:

@@ -142,3 +142,51 @@ rules:
 		t.Errorf("stats = %+v, want 2 denials", s)
 	}
 }
+
+// TestExactPathInodeMarks checks a rule with exact paths, which marks
+// inodes and the parent directory instead of the filesystem: the file is
+// denied under its own name, under a hard link elsewhere, and after
+// being replaced by rename; other files run.
+func TestExactPathInodeMarks(t *testing.T) {
+	mustHavePerm(t)
+	dir := tempDir(t, "/tmp")
+	marker := filepath.Join(dir, "marker")
+	guarded := filepath.Join(dir, "guarded", "x.sh")
+	script(t, guarded, marker)
+	h := startHelper(t, dir, fmt.Sprintf("rules:\n  - {name: one-file, event: exec, match: {path: [%q]}, action: deny}\n", guarded), helperOpts{})
+
+	other := filepath.Join(dir, "other")
+	link := filepath.Join(other, "y.sh")
+	os.MkdirAll(other, 0o755)
+	if err := os.Link(guarded, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(guarded).Run(); !errors.Is(err, syscall.EPERM) {
+		t.Errorf("exec of the file = %v, want EPERM", err)
+	}
+	if err := exec.Command(link).Run(); !errors.Is(err, syscall.EPERM) {
+		t.Errorf("exec of a hard link to it = %v, want EPERM", err)
+	}
+	if ev := h.find("one-file", link); ev == nil {
+		t.Error("no denial event naming the hard link")
+	}
+	fresh := filepath.Join(dir, "guarded", "new.sh")
+	script(t, fresh, marker)
+	if err := os.Rename(fresh, guarded); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(guarded).Run(); !errors.Is(err, syscall.EPERM) {
+		t.Errorf("exec of a file renamed onto the path = %v, want EPERM", err)
+	}
+	if exists(marker) {
+		t.Error("a guarded script ran")
+	}
+	free := filepath.Join(other, "free.sh")
+	script(t, free, marker)
+	if err := exec.Command(free).Run(); err != nil || !exists(marker) {
+		t.Errorf("exec of another file = %v, marker %v; want it to run", err, exists(marker))
+	}
+	if s := h.stop(t); s.Denied != 3 {
+		t.Errorf("stats %+v, want 3 denials", s)
+	}
+}

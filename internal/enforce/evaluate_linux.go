@@ -59,7 +59,7 @@ func (e *Engine) evaluate(p *pending) (*event.Event, *policy.Rule) {
 		if (r.Event == event.TypeExec) != exec {
 			continue
 		}
-		if failClosed(r, &match, psOK, flagsOK).Matches(&match, procAncestry{}) {
+		if failClosed(r, &match, psOK, flagsOK, p.byInode).Matches(&match, procAncestry{}) {
 			return ev, r
 		}
 	}
@@ -79,10 +79,15 @@ func needsOf(rules []*policy.Rule) needs {
 }
 
 // failClosed returns r, or a copy of r without the matchers whose data
-// could not be read, so that they count as matching.
-func failClosed(r *policy.Rule, ev *event.Event, procOK, flagsOK bool) *policy.Rule {
+// could not be read, so that they count as matching, and without its
+// path matchers when the file matched by inode under another name.
+func failClosed(r *policy.Rule, ev *event.Event, procOK, flagsOK, byInode bool) *policy.Rule {
 	m := r.Match
 	changed := false
+	if byInode {
+		m.Path, m.PathPrefix = nil, nil
+		changed = true
+	}
 	if !procOK && (m.Comm != nil || m.Uid != nil || m.ParentComm != nil || m.AncestorPathPrefix != nil) {
 		m.Comm, m.Uid, m.ParentComm, m.AncestorPathPrefix = nil, nil, nil, nil
 		changed = true

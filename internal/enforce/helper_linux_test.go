@@ -82,6 +82,11 @@ func TestHelperEngine(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
+	select {
+	case <-e.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	}
 	say("ready")
 	<-ctx.Done()
 	time.AfterFunc(500*time.Millisecond, func() { close(release) })

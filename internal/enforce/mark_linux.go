@@ -13,49 +13,94 @@ import (
 	"github.com/vigil-sec/vigil/internal/policy"
 )
 
-// fsMark is one filesystem to mark: a path on it and the events wanted.
+// fsMark is one fanotify mark to place.
 type fsMark struct {
-	path string
-	mask uint64
+	path  string
+	flags uint // FAN_MARK_FILESYSTEM or FAN_MARK_INODE (0)
+	mask  uint64
 }
 
-// findMarks returns one mark per filesystem holding a path or path_prefix of
-// the rules. A path that does not exist yet is marked through its nearest
-// existing ancestor, which is on the filesystem the path will be created
-// on unless something is mounted in between later (documented).
+// devIno identifies an inode.
+type devIno struct{ dev, ino uint64 }
+
+// findMarks works out the marks the rules need, cheapest first:
+//
+//   - A rule with path (exact paths) marks each file's inode, so a
+//     hard link or a bind mount of it is still seen, and its parent
+//     directory with FAN_EVENT_ON_CHILD, so a file created or renamed
+//     onto the path later is seen too. Opens elsewhere cost nothing.
+//   - A rule with only path_prefix marks the whole filesystem holding
+//     each prefix (FAN_MARK_FILESYSTEM, so a bind mount is no way
+//     around), every open or exec on it goes through the engine's fast
+//     path. A prefix that does not exist yet is marked through its
+//     nearest existing ancestor.
+//
+// It also records the inodes of the exact paths that exist now, so that
+// a hard link to one of them matches the rule under its other name.
 func (e *Engine) findMarks() ([]fsMark, error) {
-	byDev := map[uint64]*fsMark{}
-	add := func(p string, mask uint64) error {
-		at := existingAncestor(p)
+	seen := map[string]*fsMark{}
+	var order []string
+	add := func(p string, flags uint, mask uint64) error {
 		var st unix.Stat_t
-		if err := unix.Stat(at, &st); err != nil {
-			return fmt.Errorf("finding the filesystem of %s: %w", p, err)
+		if err := unix.Stat(p, &st); err != nil {
+			return fmt.Errorf("finding what to mark for %s: %w", p, err)
 		}
-		if m, ok := byDev[st.Dev]; ok {
+		key := fmt.Sprintf("%d:%d:%d", flags, st.Dev, st.Ino)
+		if flags == unix.FAN_MARK_FILESYSTEM {
+			key = fmt.Sprintf("fs:%d", st.Dev)
+		}
+		if m, ok := seen[key]; ok {
 			m.mask |= mask
 			return nil
 		}
-		byDev[st.Dev] = &fsMark{path: at, mask: mask}
+		seen[key] = &fsMark{path: p, flags: flags, mask: mask}
+		order = append(order, key)
 		return nil
 	}
+	e.inodes = map[devIno][]*policy.Rule{}
 	for _, rules := range [][]*policy.Rule{e.exec, e.open} {
 		for _, r := range rules {
 			mask := uint64(unix.FAN_OPEN_PERM)
 			if r.Event == event.TypeExec {
 				mask = unix.FAN_OPEN_EXEC_PERM
 			}
-			for _, p := range append(append([]string{}, r.Match.Path...), r.Match.PathPrefix...) {
-				if err := add(p, mask); err != nil {
+			if r.Match.Path == nil {
+				for _, p := range r.Match.PathPrefix {
+					if err := add(existingAncestor(p), unix.FAN_MARK_FILESYSTEM, mask); err != nil {
+						return nil, err
+					}
+				}
+				continue
+			}
+			for _, p := range r.Match.Path {
+				dir := filepath.Dir(p)
+				if existingAncestor(dir) != dir {
+					// No directory to watch for the file's creation:
+					// fall back to its filesystem.
+					if err := add(existingAncestor(dir), unix.FAN_MARK_FILESYSTEM, mask); err != nil {
+						return nil, err
+					}
+					continue
+				}
+				if err := add(dir, unix.FAN_MARK_INODE, mask|unix.FAN_EVENT_ON_CHILD); err != nil {
 					return nil, err
+				}
+				var st unix.Stat_t
+				if unix.Stat(p, &st) == nil {
+					if err := add(p, unix.FAN_MARK_INODE, mask); err != nil {
+						return nil, err
+					}
+					k := devIno{st.Dev, st.Ino}
+					e.inodes[k] = append(e.inodes[k], r)
 				}
 			}
 		}
 	}
-	out := make([]fsMark, 0, len(byDev))
-	for _, m := range byDev {
-		out = append(out, *m)
+	sort.Strings(order)
+	out := make([]fsMark, 0, len(order))
+	for _, k := range order {
+		out = append(out, *seen[k])
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
 	return out, nil
 }
 
@@ -70,19 +115,18 @@ func existingAncestor(p string) string {
 	}
 }
 
-// mark places the marks: a filesystem mark (FAN_MARK_FILESYSTEM, so that
-// a bind mount of the same filesystem is no way around), or a mount mark
-// where the kernel refuses a filesystem mark (EXDEV on a btrfs subvolume).
+// mark places the marks. Where the kernel refuses a filesystem mark
+// (EXDEV on a btrfs subvolume) it marks the mount instead.
 func (e *Engine) mark() error {
 	for _, m := range e.marks {
-		err := e.g.Mark(unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, m.mask, m.path)
-		if errors.Is(err, unix.EXDEV) {
+		err := e.g.Mark(unix.FAN_MARK_ADD|m.flags, m.mask, m.path)
+		if errors.Is(err, unix.EXDEV) && m.flags == unix.FAN_MARK_FILESYSTEM {
 			err = e.g.Mark(unix.FAN_MARK_ADD|unix.FAN_MARK_MOUNT, m.mask, m.path)
 		}
 		if err != nil {
 			return fmt.Errorf("placing fanotify marks: %w", err)
 		}
-		e.log.Info("fanotify mark", "path", m.path, "mask", fmt.Sprintf("%#x", m.mask))
+		e.log.Info("fanotify mark", "path", m.path, "flags", fmt.Sprintf("%#x", m.flags), "mask", fmt.Sprintf("%#x", m.mask))
 	}
 	return nil
 }
