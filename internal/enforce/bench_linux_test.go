@@ -50,16 +50,23 @@ func BenchmarkExecStorm(b *testing.B) {
 	b.ReportMetric(float64(loaded)/float64(base), "ratio")
 }
 
-// BenchmarkOpenStorm: openat+close of a file with an open deny rule
-// (open_flags write) on another file of the same filesystem, which puts
-// every open through the engine's fast path; and read-only opens of the
-// rule's own file, which go through a worker (/proc/TID/status and
-// /proc/TID/syscall) before they are allowed.
+// BenchmarkOpenStorm: openat+close, without an engine and then with
+// each kind of open deny rule loaded:
+//
+//   - prefix: a path_prefix rule on another directory marks the whole
+//     filesystem, so every open there takes the engine's fast path
+//     (readlink, prefix compare, answer);
+//   - exact-other: an exact path rule marks only that file and its
+//     directory; opens elsewhere on the filesystem pay nothing;
+//   - rulefile: read-only opens of the exact path rule's own file go
+//     through a worker (/proc/TID/status and /proc/TID/syscall) before
+//     they are allowed.
 func BenchmarkOpenStorm(b *testing.B) {
 	mustHavePerm(b)
 	dir := tempDir(b, "/tmp")
 	plain := filepath.Join(dir, "plain")
-	guarded := filepath.Join(dir, "guarded")
+	guarded := filepath.Join(dir, "guarded", "file")
+	os.MkdirAll(filepath.Dir(guarded), 0o755)
 	for _, p := range []string{plain, guarded} {
 		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
 			b.Fatal(err)
@@ -75,16 +82,27 @@ func BenchmarkOpenStorm(b *testing.B) {
 		}
 	}
 	base := timeStorm(b, b.N, open(plain))
+
 	b.StopTimer()
-	h := startHelper(b, dir, fmt.Sprintf("rules:\n  - {name: b, event: open, match: {path: [%q], open_flags: [write]}, action: deny}\n", guarded), helperOpts{})
+	h := startHelper(b, dir, fmt.Sprintf("rules:\n  - {name: b, event: open, match: {path_prefix: [%q], open_flags: [write]}, action: deny}\n", dir+"/denied/"), helperOpts{})
 	b.StartTimer()
-	loaded := timeStorm(b, b.N, open(plain))
-	suspect := timeStorm(b, b.N, open(guarded))
+	prefix := timeStorm(b, b.N, open(plain))
 	b.StopTimer()
 	h.stop(b)
+
+	h = startHelper(b, dir, fmt.Sprintf("rules:\n  - {name: b, event: open, match: {path: [%q], open_flags: [write]}, action: deny}\n", guarded), helperOpts{})
+	b.StartTimer()
+	other := timeStorm(b, b.N, open(plain))
+	rulefile := timeStorm(b, b.N, open(guarded))
+	b.StopTimer()
+	h.stop(b)
+
 	b.ReportMetric(float64(base.Nanoseconds()), "base-ns/open")
-	b.ReportMetric(float64(loaded.Nanoseconds()), "deny-ns/open")
-	b.ReportMetric(float64(loaded)/float64(base), "ratio")
-	b.ReportMetric(float64(suspect.Nanoseconds()), "rulepath-ns/open")
-	b.ReportMetric(float64(suspect)/float64(base), "rulepath-ratio")
+	for _, m := range []struct {
+		name string
+		d    time.Duration
+	}{{"prefix", prefix}, {"exact-other", other}, {"rulefile", rulefile}} {
+		b.ReportMetric(float64(m.d.Nanoseconds()), m.name+"-ns/open")
+		b.ReportMetric(float64(m.d)/float64(base), m.name+"-ratio")
+	}
 }

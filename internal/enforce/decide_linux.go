@@ -80,7 +80,9 @@ func (e *Engine) first(ev fanotify.Event, linkBuf []byte) {
 		cands = e.appendInodeMatches(cands, ev)
 		byInode = len(cands) > 0
 	}
-	if len(cands) == 0 {
+	// A candidate from one of vigil's own threads (one reading /proc for
+	// a decision, say) is allowed here, never queued behind itself.
+	if len(cands) == 0 || isOwnThread(uint32(ev.Pid)) {
 		e.respond(ev.Fd, unix.FAN_ALLOW)
 		unix.Close(int(ev.Fd))
 		return
@@ -219,8 +221,7 @@ func (e *Engine) decide(p *pending) {
 	if e.testHook != nil {
 		e.testHook()
 	}
-	tid := uint32(p.ev.Pid)
-	if e.stopping.Load() || isOwnThread(tid) {
+	if e.stopping.Load() {
 		e.answer(p, AnswerAllow, nil)
 		return
 	}

@@ -74,7 +74,7 @@ type Engine struct {
 	ownPid   int32
 	log      *slog.Logger
 	stats    struct{ events, allowed, denied, timeouts, overloads, errors atomic.Uint64 }
-	testHook func() // called by workers before deciding; tests slow them down
+	testHook func()        // called by workers before deciding; tests slow them down
 	ready    chan struct{} // closed once the marks are placed
 	stopping atomic.Bool
 	inflight sync.Map // *pending being decided
