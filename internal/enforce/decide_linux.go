@@ -233,6 +233,7 @@ func (e *Engine) decide(p *pending) {
 	if !e.answer(p, AnswerDeny, rule) {
 		return // the watchdog answered first
 	}
+	enrich(ev)
 	ev.Verdict = &event.Verdict{Rule: rule.Name, Action: string(policy.ActionDeny), Enforced: true, Mechanism: string(policy.MechFanotify)}
 	if e.cfg.Emit != nil {
 		e.cfg.Emit(ev)
@@ -243,4 +244,17 @@ func (e *Engine) decide(p *pending) {
 func isOwnThread(tid uint32) bool {
 	var st unix.Stat_t
 	return unix.Stat("/proc/self/task/"+strconv.FormatUint(uint64(tid), 10), &st) == nil
+}
+
+// enrich fills in, after the answer, what the decision did not need to
+// read: the executable of the process and its parent's name and exe.
+func enrich(ev *event.Event) {
+	p := &ev.Process
+	if p.Pid != 0 && p.Exe == "" {
+		p.Exe = readExe(p.Pid)
+	}
+	if p.Ppid != 0 && p.ParentComm == "" {
+		p.ParentComm = readComm(p.Ppid)
+		p.ParentExe = readExe(p.Ppid)
+	}
 }

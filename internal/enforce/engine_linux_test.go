@@ -85,7 +85,7 @@ rules:
 				t.Fatalf("no denial event for %s", c.path)
 			}
 			v := ev.Verdict
-			if ev.Type != event.TypeExec || v.Action != "deny" || !v.Enforced || v.Mechanism != "fanotify" || ev.Exec.Ino == 0 || ev.Process.Pid == 0 {
+			if ev.Type != event.TypeExec || v.Action != "deny" || !v.Enforced || v.Mechanism != "fanotify" || ev.Exec.Ino == 0 || ev.Process.Pid == 0 || ev.Process.Exe == "" || ev.Process.ParentExe == "" {
 				t.Errorf("denial event = %+v %+v %+v", ev, ev.Exec, v)
 			}
 		})
