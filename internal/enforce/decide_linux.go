@@ -230,10 +230,12 @@ func (e *Engine) decide(p *pending) {
 		e.answer(p, AnswerAllow, nil)
 		return
 	}
+	// The caller may be gone a moment after the answer: read what the
+	// event reports about it first (denied calls only).
+	enrich(ev)
 	if !e.answer(p, AnswerDeny, rule) {
 		return // the watchdog answered first
 	}
-	enrich(ev)
 	ev.Verdict = &event.Verdict{Rule: rule.Name, Action: string(policy.ActionDeny), Enforced: true, Mechanism: string(policy.MechFanotify)}
 	if e.cfg.Emit != nil {
 		e.cfg.Emit(ev)
@@ -246,8 +248,7 @@ func isOwnThread(tid uint32) bool {
 	return unix.Stat("/proc/self/task/"+strconv.FormatUint(uint64(tid), 10), &st) == nil
 }
 
-// enrich fills in, after the answer, what the decision did not need to
-// read: the executable of the process and its parent's name and exe.
+// enrich fills in what the decision did not need to read: the executable of the process and its parent's name and exe.
 func enrich(ev *event.Event) {
 	p := &ev.Process
 	if p.Pid != 0 && p.Exe == "" {
