@@ -58,10 +58,18 @@ type Config struct {
 
 // Stats counts what the engine did.
 type Stats struct {
-	Events, Allowed, Denied, Timeouts, Overloads, Errors uint64
+	Events    uint64 // events read
+	Allowed   uint64 // answered allow (fast path, own threads, decided, shutdown)
+	Denied    uint64 // answered deny (by a rule or the watchdog)
+	Timeouts  uint64 // decisions the watchdog answered
+	Overloads uint64 // events answered OnTimeout because the queue was full
+	Errors    uint64 // failed reads and answers (answers fail after shutdown)
 }
 
-// Engine is a running fanotify deny engine.
+// Engine is the fanotify deny engine. Create it with New, then call Run
+// once. The process that runs an Engine should not fork (see Run); a
+// program that must fork runs the engine in a helper process, as this
+// package's tests do.
 type Engine struct {
 	cfg      Config
 	g        *fanotify.Group
