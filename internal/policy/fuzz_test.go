@@ -28,7 +28,12 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("compile returned set=%v err=%v: want exactly one", set != nil, err)
 		}
 		if err != nil {
-			lines := strings.Count(string(data), "\n") + 2
+			// YAML breaks lines at \n, \r, NEL, LS and PS; bound the
+			// line number by all of them.
+			lines := 2
+			for _, br := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
+				lines += strings.Count(string(data), br)
+			}
 			for _, e := range Errors(err) {
 				if e.File != "fuzz.yaml" || e.Line < 1 || e.Col < 1 || e.Line > lines {
 					t.Fatalf("error without a sane position: %+v", e)
