@@ -89,6 +89,14 @@ struct {
 	__type(value, struct rule_arg);
 } rule_args SEC(".maps");
 
+/* rule_errno[i]: the errno deny rule i fails a call with; 0 is EPERM. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} rule_errno SEC(".maps");
+
 /* What a hook knows of the event, for match_rules. */
 struct match_in {
 	struct file *file; /* the file executed, opened or loaded; may be NULL */
@@ -266,6 +274,30 @@ static __always_inline __u32 lowest(__u64 m)
 	if (!(m & 0x3ULL)) { n += 2; m >>= 2; }
 	if (!(m & 0x1ULL)) { n += 1; }
 	return n;
+}
+
+/* deny_errno returns the negative errno deny rule id fails a call with. */
+static __always_inline long deny_errno(__u32 id)
+{
+	__u32 *e = bpf_map_lookup_elem(&rule_errno, &id);
+	long v = e ? *e : 0;
+	/* Bounded, in 64 bits, so the verifier sees an LSM return in [-4095, 0]. */
+	if (v <= 0 || v > 4095)
+		v = 1; /* EPERM */
+	return -v;
+}
+
+/*
+ * lsm_ret bounds an LSM hook's return where the verifier can see it: a
+ * value spilled to the stack and back can lose the bounds deny_errno gave
+ * it, and 6.8+ verifiers refuse an LSM return outside [-4095, 0].
+ */
+static __always_inline long lsm_ret(long rc)
+{
+	asm volatile("" : "+r"(rc)); /* keep the check below */
+	if (rc < -4095 || rc > 0)
+		return -1;
+	return rc;
 }
 
 /*

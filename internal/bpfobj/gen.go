@@ -8,3 +8,4 @@ package bpfobj
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type module_event Module ../../bpf/module.c -- -I../../bpf/include -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type mprotect_event Mprotect ../../bpf/mprotect.c -- -I../../bpf/include -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type open_event Open ../../bpf/open.c -- -I../../bpf/include -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 Lsm ../../bpf/lsm.c -- -I../../bpf/include -O2 -g -Wall -Werror

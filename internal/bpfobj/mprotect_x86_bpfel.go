@@ -145,6 +145,7 @@ const (
 	MprotectMapRuleArgs            = "rule_args"
 	MprotectMapRuleComms           = "rule_comms"
 	MprotectMapRuleDirs            = "rule_dirs"
+	MprotectMapRuleErrno           = "rule_errno"
 	MprotectMapRulePaths           = "rule_paths"
 	MprotectMapRulePcomms          = "rule_pcomms"
 	MprotectMapRuleSets            = "rule_sets"
@@ -215,6 +216,7 @@ type MprotectMapSpecs struct {
 	RuleArgs      *ebpf.MapSpec `ebpf:"rule_args"`
 	RuleComms     *ebpf.MapSpec `ebpf:"rule_comms"`
 	RuleDirs      *ebpf.MapSpec `ebpf:"rule_dirs"`
+	RuleErrno     *ebpf.MapSpec `ebpf:"rule_errno"`
 	RulePaths     *ebpf.MapSpec `ebpf:"rule_paths"`
 	RulePcomms    *ebpf.MapSpec `ebpf:"rule_pcomms"`
 	RuleSets      *ebpf.MapSpec `ebpf:"rule_sets"`
@@ -257,6 +259,7 @@ type MprotectMaps struct {
 	RuleArgs      *ebpf.Map `ebpf:"rule_args"`
 	RuleComms     *ebpf.Map `ebpf:"rule_comms"`
 	RuleDirs      *ebpf.Map `ebpf:"rule_dirs"`
+	RuleErrno     *ebpf.Map `ebpf:"rule_errno"`
 	RulePaths     *ebpf.Map `ebpf:"rule_paths"`
 	RulePcomms    *ebpf.Map `ebpf:"rule_pcomms"`
 	RuleSets      *ebpf.Map `ebpf:"rule_sets"`
@@ -272,6 +275,7 @@ func (m *MprotectMaps) Close() error {
 		m.RuleArgs,
 		m.RuleComms,
 		m.RuleDirs,
+		m.RuleErrno,
 		m.RulePaths,
 		m.RulePcomms,
 		m.RuleSets,

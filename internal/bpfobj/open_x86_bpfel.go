@@ -143,6 +143,7 @@ const (
 	OpenMapRuleArgs        = "rule_args"
 	OpenMapRuleComms       = "rule_comms"
 	OpenMapRuleDirs        = "rule_dirs"
+	OpenMapRuleErrno       = "rule_errno"
 	OpenMapRulePaths       = "rule_paths"
 	OpenMapRulePcomms      = "rule_pcomms"
 	OpenMapRuleSets        = "rule_sets"
@@ -222,6 +223,7 @@ type OpenMapSpecs struct {
 	RuleArgs     *ebpf.MapSpec `ebpf:"rule_args"`
 	RuleComms    *ebpf.MapSpec `ebpf:"rule_comms"`
 	RuleDirs     *ebpf.MapSpec `ebpf:"rule_dirs"`
+	RuleErrno    *ebpf.MapSpec `ebpf:"rule_errno"`
 	RulePaths    *ebpf.MapSpec `ebpf:"rule_paths"`
 	RulePcomms   *ebpf.MapSpec `ebpf:"rule_pcomms"`
 	RuleSets     *ebpf.MapSpec `ebpf:"rule_sets"`
@@ -271,6 +273,7 @@ type OpenMaps struct {
 	RuleArgs     *ebpf.Map `ebpf:"rule_args"`
 	RuleComms    *ebpf.Map `ebpf:"rule_comms"`
 	RuleDirs     *ebpf.Map `ebpf:"rule_dirs"`
+	RuleErrno    *ebpf.Map `ebpf:"rule_errno"`
 	RulePaths    *ebpf.Map `ebpf:"rule_paths"`
 	RulePcomms   *ebpf.Map `ebpf:"rule_pcomms"`
 	RuleSets     *ebpf.Map `ebpf:"rule_sets"`
@@ -289,6 +292,7 @@ func (m *OpenMaps) Close() error {
 		m.RuleArgs,
 		m.RuleComms,
 		m.RuleDirs,
+		m.RuleErrno,
 		m.RulePaths,
 		m.RulePcomms,
 		m.RuleSets,

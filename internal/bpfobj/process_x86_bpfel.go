@@ -114,6 +114,7 @@ const (
 	ProcessMapRuleArgs        = "rule_args"
 	ProcessMapRuleComms       = "rule_comms"
 	ProcessMapRuleDirs        = "rule_dirs"
+	ProcessMapRuleErrno       = "rule_errno"
 	ProcessMapRulePaths       = "rule_paths"
 	ProcessMapRulePcomms      = "rule_pcomms"
 	ProcessMapRuleSets        = "rule_sets"
@@ -193,6 +194,7 @@ type ProcessMapSpecs struct {
 	RuleArgs   *ebpf.MapSpec `ebpf:"rule_args"`
 	RuleComms  *ebpf.MapSpec `ebpf:"rule_comms"`
 	RuleDirs   *ebpf.MapSpec `ebpf:"rule_dirs"`
+	RuleErrno  *ebpf.MapSpec `ebpf:"rule_errno"`
 	RulePaths  *ebpf.MapSpec `ebpf:"rule_paths"`
 	RulePcomms *ebpf.MapSpec `ebpf:"rule_pcomms"`
 	RuleSets   *ebpf.MapSpec `ebpf:"rule_sets"`
@@ -240,6 +242,7 @@ type ProcessMaps struct {
 	RuleArgs   *ebpf.Map `ebpf:"rule_args"`
 	RuleComms  *ebpf.Map `ebpf:"rule_comms"`
 	RuleDirs   *ebpf.Map `ebpf:"rule_dirs"`
+	RuleErrno  *ebpf.Map `ebpf:"rule_errno"`
 	RulePaths  *ebpf.Map `ebpf:"rule_paths"`
 	RulePcomms *ebpf.Map `ebpf:"rule_pcomms"`
 	RuleSets   *ebpf.Map `ebpf:"rule_sets"`
@@ -254,6 +257,7 @@ func (m *ProcessMaps) Close() error {
 		m.RuleArgs,
 		m.RuleComms,
 		m.RuleDirs,
+		m.RuleErrno,
 		m.RulePaths,
 		m.RulePcomms,
 		m.RuleSets,

@@ -98,6 +98,10 @@ func New(cfg Config, table *proc.Table) (*Manager, error) {
 		m.Close()
 		return nil, err
 	}
+	if err := m.startLSM(); err != nil {
+		m.Close()
+		return nil, err
+	}
 	rd, err := ringbuf.NewReader(m.sh.events)
 	if err != nil {
 		m.Close()

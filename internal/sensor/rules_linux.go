@@ -11,7 +11,7 @@ import (
 )
 
 // ruleMaps are the maps of bpf/include/rules.h, shared by every object.
-var ruleMaps = []string{"rule_sets", "rule_paths", "rule_dirs", "rule_comms", "rule_pcomms", "rule_uids", "rule_args"}
+var ruleMaps = []string{"rule_sets", "rule_paths", "rule_dirs", "rule_comms", "rule_pcomms", "rule_uids", "rule_args", "rule_errno"}
 
 // createRuleMaps creates the shared rule maps from the process object's
 // specs and fills them from rules (which may be nil: no kernel rules).
@@ -39,6 +39,14 @@ func (m *Manager) createRuleMaps(rules *policy.KernelRules) error {
 }
 
 func fillRules(maps map[string]*ebpf.Map, k *policy.KernelRules) error {
+	for id, r := range k.Rules {
+		if r.Errno == 0 {
+			continue
+		}
+		if err := maps["rule_errno"].Put(uint32(id), uint32(r.Errno)); err != nil {
+			return fmt.Errorf("writing the errno of rule %s: %w", r.Name, err)
+		}
+	}
 	for t, s := range k.Sets {
 		v := bpfobj.ProcessRuleSet{
 			Rules: s.Rules, Kill: s.Kill, Deny: s.Deny,
@@ -148,3 +156,50 @@ const (
 	actKill = 2
 	actDeny = 3
 )
+
+// lsmPrograms are the BPF LSM programs (bpf/lsm.c) that carry out deny
+// rules, per event type.
+var lsmPrograms = map[event.Type][]string{
+	event.TypeExec:     {"deny_exec"},
+	event.TypeOpen:     {"deny_open"},
+	event.TypeMprotect: {"deny_mprotect"},
+	event.TypeModule:   {"deny_module_file", "deny_module_data"},
+}
+
+// startLSM loads and attaches the BPF LSM programs of the event types
+// that have deny rules.
+func (m *Manager) startLSM() error {
+	k := m.cfg.Rules
+	if k == nil {
+		return nil
+	}
+	var progs []string
+	var types []event.Type
+	for _, t := range event.KernelTypes {
+		if set, ok := k.Sets[t]; ok && set.Deny != 0 {
+			progs = append(progs, lsmPrograms[t]...)
+			types = append(types, t)
+		}
+	}
+	if len(progs) == 0 {
+		return nil
+	}
+	spec, err := bpfobj.LoadLsm()
+	if err != nil {
+		return fmt.Errorf("reading the BPF LSM object: %w", err)
+	}
+	l, err := loadProgs(spec, progs, &m.sh, map[string]any{"self_tgid": m.cfg.SelfTgid, "wakeup_bytes": uint64(wakeupBytes)}, nil)
+	if err != nil {
+		return fmt.Errorf("starting BPF LSM deny rules: %w", err)
+	}
+	m.loaded = append(m.loaded, l)
+	for _, t := range types {
+		m.choices = append(m.choices, Choice{Type: "deny " + t, Mechanism: "lsm/" + lsmHooks[t]})
+	}
+	return nil
+}
+
+var lsmHooks = map[event.Type]string{
+	event.TypeExec: "bprm_check_security", event.TypeOpen: "file_open",
+	event.TypeMprotect: "file_mprotect", event.TypeModule: "kernel_read_file+kernel_load_data",
+}
