@@ -85,6 +85,8 @@ func newRoot(s *streams) *cobra.Command {
 // its constructor here, in one place, rather than registering itself.
 var subcommands = []func(*streams) *cobra.Command{
 	newVersionCmd,
+	newRunCmd,
+	newShimCmd,
 }
 
 // isCobraUsage reports cobra's own argument errors (unknown command,

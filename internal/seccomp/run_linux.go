@@ -1,0 +1,204 @@
+package seccomp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Config is one supervised run.
+type Config struct {
+	// Args is the command and its arguments.
+	Args []string
+	// Shim is the argv that starts a fresh vigil which calls Shim with the
+	// arguments that follow it; Run appends Args. It must not parse them.
+	Shim []string
+	// Rules are the rules to enforce; first match wins.
+	Rules Rules
+	// Trace, when set, receives one JSON event line per intercepted call.
+	Trace io.Writer
+	// Stdin, Stdout and Stderr are the command's standard files.
+	Stdin          *os.File
+	Stdout, Stderr *os.File
+	// Env is the command's environment; nil means vigil's own.
+	Env []string
+	// NoSyncWakeUp leaves SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP off (for
+	// measuring what it brings).
+	NoSyncWakeUp bool
+	// MaxWorkers bounds the supervisor threads; 0 means 8.
+	MaxWorkers int
+}
+
+// hupGrace is how long Run waits for workers blocked in NOTIF_RECV after
+// the listener hung up. From Linux 6.6 they wake at once; before, they
+// stay blocked until the process exits, and Run returns without them.
+const hupGrace = 200 * time.Millisecond
+
+// Run runs the command under a seccomp user-notification supervisor and
+// returns its exit status: the code it exited with, or 128+signal when a
+// signal killed it. Run returns when the command and every process it
+// started have exited (the listener hangs up), or, after the command
+// itself exited, when ctx is done or SIGINT/SIGTERM arrives; until the
+// command exits those signals are forwarded to it. An error means the
+// supervision could not be set up; the command's own failures are
+// statuses (127: not found, 126: not executable).
+//
+// Run needs Linux 5.14 (SECCOMP_ADDFD_FLAG_SEND) and x86_64.
+func Run(ctx context.Context, c Config) (int, error) {
+	if len(c.Args) == 0 {
+		return 0, errors.New("running: no command")
+	}
+	plan, err := NewPlan(&c.Rules, c.Trace != nil)
+	if err != nil {
+		return 0, err
+	}
+	prog, err := plan.Filter.Assemble()
+	if err != nil {
+		return 0, err
+	}
+	self, err := readStatus(uint32(os.Getpid()))
+	if err != nil {
+		return 0, err
+	}
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("creating the shim socket: %w", err)
+	}
+	child := os.NewFile(uintptr(pair[1]), "vigil-shim")
+	defer unix.Close(pair[0])
+
+	cmd := exec.Command(c.Shim[0], append(append([]string(nil), c.Shim[1:]...), c.Args...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	cmd.Env = c.Env
+	cmd.ExtraFiles = []*os.File{child}
+	if _, err := unix.Write(pair[0], encodeFilter(prog)); err != nil {
+		child.Close()
+		return 0, fmt.Errorf("sending the filter to the shim: %w", err)
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM)
+	defer signal.Stop(sigs)
+	err = cmd.Start()
+	child.Close()
+	if err != nil {
+		return 0, fmt.Errorf("starting the shim: %w", err)
+	}
+	waited := make(chan struct{})
+	go func() { cmd.Wait(); close(waited) }()
+
+	lfd, err := recvListener(pair[0])
+	if err != nil {
+		// The shim failed before installing the filter (and said why on
+		// stderr), or it is gone: its status is the answer.
+		<-waited
+		return exitStatus(cmd.ProcessState), nil
+	}
+	defer unix.Close(lfd)
+	if !c.NoSyncWakeUp {
+		if err := setSyncWakeUp(lfd); err != nil {
+			slog.Debug("SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP not available", "err", err)
+		}
+	}
+	if plan.Paths {
+		// Files are created by the supervisor with each caller's umask,
+		// applied by hand.
+		unix.Umask(0)
+	}
+	maxw := int32(c.MaxWorkers)
+	if maxw <= 0 {
+		maxw = 8
+	}
+	s := &supervisor{fd: lfd, plan: plan, own: self.Creds, shimPid: uint32(cmd.Process.Pid), maxWorkers: maxw}
+	if c.Trace != nil {
+		s.trace = &tracer{w: c.Trace}
+	}
+	s.start()
+	workersDone := make(chan struct{})
+	go func() { s.wait(); close(workersDone) }()
+	hup := make(chan struct{})
+	go func() { waitHup(lfd); close(hup) }()
+
+	done := ctx.Done()
+	exited, hungUp := false, false
+	for !exited || !hungUp {
+		select {
+		case <-waited:
+			exited, waited = true, nil
+		case <-hup:
+			hungUp, hup = true, nil
+		case sig := <-sigs:
+			if exited {
+				// Stop supervising what the command left running: its
+				// intercepted calls now fail with ENOSYS.
+				return exitStatus(cmd.ProcessState), nil
+			}
+			cmd.Process.Signal(sig)
+		case <-done:
+			if exited {
+				return exitStatus(cmd.ProcessState), nil
+			}
+			done = nil // the signal that ended ctx is forwarded above
+		}
+	}
+	select {
+	case <-workersDone:
+	case <-time.After(hupGrace):
+	}
+	return exitStatus(cmd.ProcessState), nil
+}
+
+// waitHup blocks until the listener reports EPOLLHUP: no task uses the
+// filter any more. It works on every kernel with user notification,
+// including those where NOTIF_RECV does not wake when the last task
+// exits.
+func waitHup(fd int) {
+	p := []unix.PollFd{{Fd: int32(fd)}} // no events asked: only HUP and ERR
+	for {
+		_, err := unix.Poll(p, -1)
+		if err == nil && p[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0 {
+			return
+		}
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return
+		}
+	}
+}
+
+// recvListener receives the listener fd the shim sends with SCM_RIGHTS.
+func recvListener(sock int) (int, error) {
+	buf := make([]byte, 1)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("receiving the seccomp listener: %w", err)
+	}
+	if n == 0 {
+		return -1, errors.New("receiving the seccomp listener: the shim exited")
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return -1, fmt.Errorf("receiving the seccomp listener: bad control message: %v", err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return -1, fmt.Errorf("receiving the seccomp listener: bad rights: %v", err)
+	}
+	return fds[0], nil
+}
+
+// exitStatus is the shell's view of how a process ended.
+func exitStatus(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
