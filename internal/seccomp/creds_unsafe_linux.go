@@ -35,11 +35,19 @@ func newThreadCreds(own creds) (*threadCreds, error) {
 
 // apply makes c the calling thread's credentials for file access. The
 // effective capabilities become c.CapEff limited to what vigil holds.
+// Changing groups and fs ids needs CAP_SETGID and CAP_SETUID, so the
+// effective set is first raised back to the permitted one, and lowered
+// last.
 func (t *threadCreds) apply(c *creds) error {
 	if t.cur.equal(c) {
 		return nil
 	}
-	t.cur = creds{} // unknown until every step succeeded
+	if t.cur.CapEff != t.perm || t.cur.Fsuid != t.own.Fsuid {
+		if err := t.capset(t.perm); err != nil {
+			return err
+		}
+	}
+	t.cur = creds{CapEff: t.perm} // the ids are unknown until every step succeeded
 	if err := setgroupsThread(c.Groups); err != nil {
 		return fmt.Errorf("setting groups: %w", err)
 	}
@@ -48,7 +56,19 @@ func (t *threadCreds) apply(c *creds) error {
 	if got, _ := unix.SetfsuidRetUid(-1); got != int(c.Fsuid) {
 		return fmt.Errorf("setting fsuid %d: still %d", c.Fsuid, got)
 	}
-	eff := c.CapEff & t.perm
+	// Always set: a change of fsuid from or to 0 also changes the
+	// effective file capabilities (cap_task_fix_setuid).
+	if err := t.capset(c.CapEff & t.perm); err != nil {
+		return err
+	}
+	t.cur = *c
+	t.cur.CapEff &= t.perm
+	t.cur.Groups = append([]uint32(nil), c.Groups...)
+	return nil
+}
+
+// capset sets the calling thread's effective capabilities.
+func (t *threadCreds) capset(eff uint64) error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	data := [2]unix.CapUserData{
 		{Effective: uint32(eff), Permitted: uint32(t.perm), Inheritable: uint32(t.inh)},
@@ -57,8 +77,6 @@ func (t *threadCreds) apply(c *creds) error {
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("setting capabilities: %w", err)
 	}
-	t.cur = *c
-	t.cur.Groups = append([]uint32(nil), c.Groups...)
 	return nil
 }
 

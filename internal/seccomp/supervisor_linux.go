@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"slices"
@@ -111,6 +112,10 @@ func (s *supervisor) work() error {
 		case err == nil:
 			w.handle(&n)
 			s.handled.Add(1)
+			if w.broken != nil {
+				s.spawn() // a replacement with a clean thread
+				return w.broken
+			}
 		case errors.Is(err, unix.ENOENT):
 			// The caller was killed before we read it, or (Linux 6.6+)
 			// the filter has no users left.
@@ -140,6 +145,9 @@ type worker struct {
 	tc   *threadCreds
 	path []byte
 	line []byte
+	// broken is set when the thread can no longer serve (its
+	// credentials could not be restored); the worker then stops.
+	broken error
 }
 
 // respond answers n with a return value or an errno.
@@ -181,9 +189,14 @@ func (w *worker) handle(n *notif) {
 // the verdict depends on the syscall number alone.
 func (w *worker) syscallRule(n *notif, r *SyscallRule) {
 	s := w.s
-	if n.Data.Nr == int32(sysExecve) && n.Pid == s.shimPid && s.shimExeced.CompareAndSwap(false, true) {
-		w.cont(n) // vigil's shim executing the command
-		return
+	if n.Data.Nr == int32(sysExecve) && !s.shimExeced.Load() {
+		// The shim's own execve of the command: the first execve of the
+		// shim's thread group (its thread may not be the leader).
+		if st, err := readStatus(n.Pid); err == nil && st.Tgid == s.shimPid && idValid(s.fd, n.ID) &&
+			s.shimExeced.CompareAndSwap(false, true) {
+			w.cont(n)
+			return
+		}
 	}
 	var st *procStatus
 	if s.trace != nil {
@@ -207,10 +220,13 @@ func (w *worker) syscallRule(n *notif, r *SyscallRule) {
 // open emulates an open-family call (see opener) and injects the result.
 func (w *worker) open(n *notif) {
 	s := w.s
+	// One snapshot: the caller has been blocked since before it, so if no
+	// credential change had been let through yet, it still has vigil's.
+	borrow := s.credsChanged.Load()
 	oc, e := decodeOpen(n, w.path)
 	var st *procStatus
 	creates := oc.Flags&(unix.O_CREAT|unix.O_TMPFILE) != 0
-	if e == 0 && (s.credsChanged.Load() || s.trace != nil || creates) {
+	if e == 0 && (borrow || s.trace != nil || creates) {
 		var err error
 		if st, err = readStatus(n.Pid); err != nil {
 			e = syscall.ESRCH
@@ -220,19 +236,8 @@ func (w *worker) open(n *notif) {
 	base := -1
 	var extra uint64
 	if e == 0 {
-		c := &s.own
-		if st != nil {
-			o.tgid, o.umask = st.Tgid, st.Umask
-			if s.credsChanged.Load() && st.HasCreds {
-				c = &st.Creds
-			}
-		}
-		if err := w.tc.apply(c); err != nil {
-			slog.Error("borrowing credentials", "tid", n.Pid, "err", err)
-			e = syscall.EPERM
-		}
-	}
-	if e == 0 {
+		// With vigil's own credentials: the caller's may not allow
+		// reading /proc/TID (reading its memory above needed them too).
 		base, extra, e = o.baseFd(&oc)
 	}
 	// The path and anything read through /proc/TID belong to the caller
@@ -242,11 +247,30 @@ func (w *worker) open(n *notif) {
 		closeFd(base)
 		return
 	}
+	c := &s.own
+	if st != nil {
+		o.tgid, o.umask = st.Tgid, st.Umask
+		if borrow && st.HasCreds {
+			c = &st.Creds
+		}
+	}
+	if e == 0 {
+		if err := w.tc.apply(c); err != nil {
+			slog.Error("borrowing credentials", "tid", n.Pid, "err", err)
+			e = syscall.EPERM
+		}
+	}
 	res := opened{fd: -1, errno: e}
 	if e == 0 {
 		res = o.open(&oc, base, extra)
 	}
 	closeFd(base)
+	if c != &s.own {
+		if err := w.tc.apply(&s.own); err != nil {
+			// This thread is unusable for other callers: retire it.
+			w.broken = fmt.Errorf("restoring the supervisor's credentials: %w", err)
+		}
+	}
 	result := -int64(res.errno)
 	if res.fd >= 0 {
 		newfd, err := addfdSend(s.fd, n.ID, res.fd, oc.Flags&unix.O_CLOEXEC != 0)
