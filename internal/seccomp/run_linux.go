@@ -111,7 +111,7 @@ func Run(ctx context.Context, c Config) (int, error) {
 	if plan.Paths {
 		// Files are created by the supervisor with each caller's umask,
 		// applied by hand.
-		unix.Umask(0)
+		defer unix.Umask(unix.Umask(0))
 	}
 	maxw := int32(c.MaxWorkers)
 	if maxw <= 0 {
