@@ -48,6 +48,9 @@ func decodeOpen(n *notif, buf []byte) (openCall, syscall.Errno) {
 			return oc, e
 		}
 		oc.Flags, oc.Mode, oc.Resolve = how.Flags, how.Mode, how.Resolve
+		if oc.Flags&(unix.O_CREAT|unix.O_TMPFILE) == 0 && oc.Mode != 0 {
+			return oc, syscall.EINVAL // as openat2 itself
+		}
 	}
 	if oc.Syscall != "openat2" {
 		// build_open_how: unknown bits dropped, O_LARGEFILE forced on
@@ -140,11 +143,14 @@ func readlink(p string) (string, error) {
 	return string(b[:n]), nil
 }
 
-// open performs the call: resolve without side effects (O_PATH), check
-// the rules against both the path as written and the file it resolves
-// to, then open that very file with the caller's flags. The path was
-// read once from the caller's memory; nothing re-reads it, so a thread
-// that rewrites it after the check changes nothing.
+// open performs the call. The rules are checked against the path as
+// written (made absolute and clean); a path without symlinks is then
+// opened directly, refusing symlinks, so it can only reach that file. A
+// path through symlinks is resolved without side effects (O_PATH), the
+// rules are checked against the file it leads to as well, and that very
+// file is opened with the caller's flags. The path was read once from
+// the caller's memory; nothing re-reads it, so a thread that rewrites it
+// after the check changes nothing.
 func (o *opener) open(oc *openCall, base int, extra uint64) opened {
 	lex := lexical(base, oc.Path)
 	r, target := o.rules.MatchPath(lex)
@@ -154,6 +160,22 @@ func (o *opener) open(oc *openCall, base int, extra uint64) opened {
 	if oc.Path == "" {
 		return opened{fd: -1, errno: syscall.ENOENT, rule: r}
 	}
+	if lex != "" {
+		// Fast path: open with RESOLVE_NO_SYMLINKS. Without symlinks the
+		// kernel walks exactly the components of the lexical path just
+		// checked (".." included), so the file opened or created is the
+		// one the rules saw, and procfs's self links (symlinks) cannot be
+		// involved. Any error but ELOOP is the caller's answer.
+		fd, err := o.direct(oc, base, extra)
+		if err == nil {
+			return opened{fd: fd, resolved: lex, rule: r}
+		}
+		if !errors.Is(err, unix.ELOOP) || oc.Resolve&unix.RESOLVE_NO_SYMLINKS != 0 {
+			return opened{fd: -1, errno: errnoOf(err), resolved: lex, rule: r}
+		}
+	}
+	// The path crosses a symlink: resolve it without side effects, check
+	// where it leads, then open that very file.
 	pfd, err := o.resolve(oc, base, extra)
 	if errors.Is(err, unix.ENOENT) && oc.Flags&unix.O_CREAT != 0 {
 		return o.create(oc, base, extra, r)
@@ -197,6 +219,15 @@ func (o *opener) apply(oc *openCall, r *PathRule, target, p string) opened {
 		return opened{fd: -1, errno: errnoOf(err), resolved: target, rule: r}
 	}
 	return opened{fd: fd, resolved: target, rule: r}
+}
+
+// direct opens the path with the caller's flags, refusing symlinks.
+func (o *opener) direct(oc *openCall, base int, extra uint64) (int, error) {
+	how := unix.OpenHow{Flags: oc.Flags | unix.O_CLOEXEC, Resolve: oc.Resolve | extra | unix.RESOLVE_NO_SYMLINKS}
+	if oc.Flags&(unix.O_CREAT|unix.O_TMPFILE) != 0 {
+		how.Mode = oc.Mode &^ uint64(o.umask)
+	}
+	return unix.Openat2(base, oc.Path, &how)
 }
 
 // reopen turns the O_PATH fd of the resolved file into the fd the caller
