@@ -41,6 +41,10 @@ N killed it).`,
 			if err != nil {
 				return usageError{err}
 			}
+			tracing := trace || traceFile != ""
+			if _, err := seccomp.NewPlan(&rules, tracing); err != nil {
+				return usageError{err}
+			}
 			exe, err := os.Executable()
 			if err != nil {
 				return fmt.Errorf("finding vigil's executable: %w", err)
@@ -50,7 +54,7 @@ N killed it).`,
 				Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 				NoSyncWakeUp: noSync,
 			}
-			if trace || traceFile != "" {
+			if tracing {
 				cfg.Trace = s.errOut
 				if traceFile != "" {
 					tf, err := os.OpenFile(traceFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)

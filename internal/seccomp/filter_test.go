@@ -176,4 +176,11 @@ func TestPlan(t *testing.T) {
 			t.Error("no error")
 		}
 	})
+	t.Run("sendmsg cannot be logged", func(t *testing.T) {
+		rs := deny("sendmsg")
+		rs.Syscalls[0].Action = ActionLog
+		if _, err := NewPlan(rs, false); err == nil {
+			t.Error("no error")
+		}
+	})
 }

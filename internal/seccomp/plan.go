@@ -74,9 +74,10 @@ type Plan struct {
 // NewPlan validates rules and derives the filter. Syscall deny rules fail
 // in the kernel (no round trip) unless the trace is on, which needs to
 // see them; execve is always denied in the supervisor, which must let
-// vigil's own shim exec the command. sendmsg cannot be denied: the shim
-// needs it after the filter is in place, to pass the listener to the
-// supervisor (runc refuses notify on write for the same reason).
+// vigil's own shim exec the command. sendmsg cannot be denied or logged:
+// the shim needs it after the filter is in place, to pass the listener to
+// the supervisor, which cannot answer before it has it (runc refuses
+// notify on write for the same reason).
 func NewPlan(rules *Rules, trace bool) (*Plan, error) {
 	p := &Plan{Rules: rules, Trace: trace, Paths: len(rules.Paths) > 0 || trace,
 		Filter: Filter{Syscalls: map[uint32]Verdict{}}, syscalls: map[uint32]*SyscallRule{}}
@@ -106,8 +107,8 @@ func NewPlan(rules *Rules, trace bool) (*Plan, error) {
 		if _, dup := p.syscalls[r.Nr]; dup {
 			continue // the first rule wins
 		}
-		if r.Nr == sysSendmsg && r.Action == ActionDeny {
-			return nil, fmt.Errorf("rule %s: sendmsg cannot be denied: vigil's shim needs it to hand the seccomp listener to the supervisor", r.Name)
+		if r.Nr == sysSendmsg && r.Action != ActionAllow {
+			return nil, fmt.Errorf("rule %s: sendmsg cannot be denied or logged: vigil's shim needs it, unintercepted, to hand the seccomp listener to the supervisor", r.Name)
 		}
 		p.syscalls[r.Nr] = r
 		switch {

@@ -178,7 +178,12 @@ func (w *worker) handle(n *notif) {
 		return
 	case slices.Contains(credSyscalls, nr):
 		s.credsChanged.Store(true)
-	case slices.Contains(viewSyscalls, nr) || nr == sysClone:
+	case nr == sysUnshare || nr == sysClone:
+		// unshare is sent for any flags, clone only with CLONE_NEWNS.
+		if n.Data.Args[0]&cloneNewNS != 0 {
+			s.viewChanged.Store(true)
+		}
+	case slices.Contains(viewSyscalls, nr):
 		s.viewChanged.Store(true)
 	}
 	w.cont(n)
