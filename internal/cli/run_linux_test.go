@@ -468,3 +468,24 @@ func TestRunCredentials(t *testing.T) {
 		t.Errorf("nobody read a root-only file through vigil: stdout %q stderr %q", out, errOut)
 	}
 }
+
+// TestRunSlowCallDoesNotStall checks that one call the supervisor is
+// stuck on (an open of a FIFO nobody has opened for writing yet) does
+// not hold up the calls of other processes: the FIFO's writer itself
+// needs the supervisor to open it.
+func TestRunSlowCallDoesNotStall(t *testing.T) {
+	mustHaveUserNotif(t)
+	dir := files(t, "file", "content")
+	if err := unix.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	out, errOut, code := vigil(t, dir, "run", "--deny", "/nonexistent", "--", "sh", "-c",
+		"cat fifo & sleep 0.2; cat file; echo through-the-fifo > fifo; wait")
+	if code != 0 || out != "content\nthrough-the-fifo\n" {
+		t.Errorf("got %q (exit %d, stderr %q)", out, code, errOut)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
