@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -52,6 +53,11 @@ const hupGrace = 200 * time.Millisecond
 // supervision could not be set up; the command's own failures are
 // statuses (127: not found, 126: not executable).
 //
+// When Run returns before every worker has stopped (a worker stuck in a
+// call, a kernel before 6.6, an early stop), it leaves them and the
+// listener fd to the process exit: Run is meant to be the last thing a
+// process does.
+//
 // Run needs Linux 5.14 (SECCOMP_ADDFD_FLAG_SEND) and x86_64.
 func Run(ctx context.Context, c Config) (int, error) {
 	if len(c.Args) == 0 {
@@ -69,40 +75,21 @@ func Run(ctx context.Context, c Config) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, fmt.Errorf("creating the shim socket: %w", err)
-	}
-	child := os.NewFile(uintptr(pair[1]), "vigil-shim")
-	defer unix.Close(pair[0])
-
-	cmd := exec.Command(c.Shim[0], append(append([]string(nil), c.Shim[1:]...), c.Args...)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
-	cmd.Env = c.Env
-	cmd.ExtraFiles = []*os.File{child}
-	if _, err := unix.Write(pair[0], encodeFilter(prog)); err != nil {
-		child.Close()
-		return 0, fmt.Errorf("sending the filter to the shim: %w", err)
-	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM)
 	defer signal.Stop(sigs)
-	err = cmd.Start()
-	child.Close()
+	sh, err := startShim(&c, prog)
 	if err != nil {
-		return 0, fmt.Errorf("starting the shim: %w", err)
+		return 0, err
 	}
-	waited := make(chan struct{})
-	go func() { cmd.Wait(); close(waited) }()
-
-	lfd, err := recvListener(pair[0])
+	defer unix.Close(sh.sock)
+	lfd, err := recvListener(sh.sock)
 	if err != nil {
 		// The shim failed before installing the filter (and said why on
 		// stderr), or it is gone: its status is the answer.
-		<-waited
-		return exitStatus(cmd.ProcessState), nil
+		<-sh.waited
+		return exitStatus(sh.cmd.ProcessState), nil
 	}
-	defer unix.Close(lfd)
 	if !c.NoSyncWakeUp {
 		if err := setSyncWakeUp(lfd); err != nil {
 			slog.Debug("SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP not available", "err", err)
@@ -117,17 +104,61 @@ func Run(ctx context.Context, c Config) (int, error) {
 	if maxw <= 0 {
 		maxw = 8
 	}
-	s := &supervisor{fd: lfd, plan: plan, own: self.Creds, shimPid: uint32(cmd.Process.Pid), maxWorkers: maxw}
+	s := &supervisor{fd: lfd, plan: plan, own: self.Creds, shimPid: uint32(sh.cmd.Process.Pid), maxWorkers: maxw}
 	if c.Trace != nil {
 		s.trace = &tracer{w: c.Trace}
 	}
 	s.start()
+	code, stopped := waitTree(ctx, sh, lfd, s, sigs)
+	if stopped {
+		// Only now: a worker still in the kernel could otherwise meet a
+		// new file under the same fd number.
+		unix.Close(lfd)
+	}
+	return code, nil
+}
+
+// shimProc is the started shim: the command to be.
+type shimProc struct {
+	cmd    *exec.Cmd
+	sock   int           // vigil's end of the socket pair
+	waited chan struct{} // closed once cmd.Wait returned
+}
+
+// startShim starts the shim with the filter waiting on its socket.
+func startShim(c *Config, prog []bpf.RawInstruction) (*shimProc, error) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("creating the shim socket: %w", err)
+	}
+	child := os.NewFile(uintptr(pair[1]), "vigil-shim")
+	defer child.Close()
+	if _, err := unix.Write(pair[0], encodeFilter(prog)); err != nil {
+		unix.Close(pair[0])
+		return nil, fmt.Errorf("sending the filter to the shim: %w", err)
+	}
+	cmd := exec.Command(c.Shim[0], append(append([]string(nil), c.Shim[1:]...), c.Args...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	cmd.Env = c.Env
+	cmd.ExtraFiles = []*os.File{child}
+	if err := cmd.Start(); err != nil {
+		unix.Close(pair[0])
+		return nil, fmt.Errorf("starting the shim: %w", err)
+	}
+	sh := &shimProc{cmd: cmd, sock: pair[0], waited: make(chan struct{})}
+	go func() { cmd.Wait(); close(sh.waited) }()
+	return sh, nil
+}
+
+// waitTree forwards signals to the command until it exits, then waits
+// until no process of the tree is left, and returns the command's status
+// and whether the supervisor's workers have all stopped.
+func waitTree(ctx context.Context, sh *shimProc, lfd int, s *supervisor, sigs chan os.Signal) (int, bool) {
 	workersDone := make(chan struct{})
 	go func() { s.wait(); close(workersDone) }()
 	hup := make(chan struct{})
 	go func() { waitHup(lfd); close(hup) }()
-
-	done := ctx.Done()
+	done, waited := ctx.Done(), sh.waited
 	exited, hungUp := false, false
 	for !exited || !hungUp {
 		select {
@@ -138,22 +169,23 @@ func Run(ctx context.Context, c Config) (int, error) {
 		case sig := <-sigs:
 			if exited {
 				// Stop supervising what the command left running: its
-				// intercepted calls now fail with ENOSYS.
-				return exitStatus(cmd.ProcessState), nil
+				// intercepted calls fail with ENOSYS once vigil exits.
+				return exitStatus(sh.cmd.ProcessState), false
 			}
-			cmd.Process.Signal(sig)
+			sh.cmd.Process.Signal(sig)
 		case <-done:
 			if exited {
-				return exitStatus(cmd.ProcessState), nil
+				return exitStatus(sh.cmd.ProcessState), false
 			}
 			done = nil // the signal that ended ctx is forwarded above
 		}
 	}
 	select {
 	case <-workersDone:
+		return exitStatus(sh.cmd.ProcessState), true
 	case <-time.After(hupGrace):
+		return exitStatus(sh.cmd.ProcessState), false
 	}
-	return exitStatus(cmd.ProcessState), nil
 }
 
 // waitHup blocks until the listener reports EPOLLHUP: no task uses the

@@ -228,23 +228,7 @@ func (w *worker) open(n *notif) {
 	// One snapshot: the caller has been blocked since before it, so if no
 	// credential change had been let through yet, it still has vigil's.
 	borrow := s.credsChanged.Load()
-	oc, e := decodeOpen(n, w.path)
-	var st *procStatus
-	creates := oc.Flags&(unix.O_CREAT|unix.O_TMPFILE) != 0
-	if e == 0 && (borrow || s.trace != nil || creates) {
-		var err error
-		if st, err = readStatus(n.Pid); err != nil {
-			e = syscall.ESRCH
-		}
-	}
-	o := opener{tid: n.Pid, rules: s.plan.Rules, view: s.viewChanged.Load()}
-	base := -1
-	var extra uint64
-	if e == 0 {
-		// With vigil's own credentials: the caller's may not allow
-		// reading /proc/TID (reading its memory above needed them too).
-		base, extra, e = o.baseFd(&oc)
-	}
+	oc, st, o, base, extra, e := w.prepare(n, borrow)
 	// The path and anything read through /proc/TID belong to the caller
 	// only if it is still waiting in this call (the tid may otherwise
 	// already name another process).
@@ -253,11 +237,8 @@ func (w *worker) open(n *notif) {
 		return
 	}
 	c := &s.own
-	if st != nil {
-		o.tgid, o.umask = st.Tgid, st.Umask
-		if borrow && st.HasCreds {
-			c = &st.Creds
-		}
+	if borrow && st != nil && st.HasCreds {
+		c = &st.Creds
 	}
 	if e == 0 {
 		if err := w.tc.apply(c); err != nil {
@@ -276,20 +257,7 @@ func (w *worker) open(n *notif) {
 			w.broken = fmt.Errorf("restoring the supervisor's credentials: %w", err)
 		}
 	}
-	result := -int64(res.errno)
-	if res.fd >= 0 {
-		newfd, err := addfdSend(s.fd, n.ID, res.fd, oc.Flags&unix.O_CLOEXEC != 0)
-		unix.Close(res.fd)
-		if err != nil {
-			// ENOENT: the caller went away; anything else: tell it.
-			w.respond(n, 0, errnoOf(err))
-			result = -int64(errnoOf(err))
-		} else {
-			result = int64(newfd)
-		}
-	} else {
-		w.respond(n, 0, res.errno)
-	}
+	result := w.inject(n, &oc, res)
 	if s.trace != nil {
 		ev := newEvent(event.TypeOpen, n.Pid, st)
 		ev.Open = &event.Open{Syscall: oc.Syscall, Path: oc.Path, ResolvedPath: res.resolved,
@@ -299,6 +267,47 @@ func (w *worker) open(n *notif) {
 		}
 		w.line = s.trace.write(w.line, ev)
 	}
+}
+
+// prepare decodes an open and gathers what performing it needs, with
+// vigil's own credentials (the caller's may not allow reading its own
+// /proc/TID): its status where needed and the directory it resolves from.
+func (w *worker) prepare(n *notif, borrow bool) (oc openCall, st *procStatus, o opener, base int, extra uint64, e syscall.Errno) {
+	s := w.s
+	base = -1
+	oc, e = decodeOpen(n, w.path)
+	creates := oc.Flags&(unix.O_CREAT|unix.O_TMPFILE) != 0
+	if e == 0 && (borrow || s.trace != nil || creates) {
+		var err error
+		if st, err = readStatus(n.Pid); err != nil {
+			e = syscall.ESRCH
+		}
+	}
+	o = opener{tid: n.Pid, rules: s.plan.Rules, view: s.viewChanged.Load()}
+	if st != nil {
+		o.tgid, o.umask = st.Tgid, st.Umask
+	}
+	if e == 0 {
+		base, extra, e = o.baseFd(&oc)
+	}
+	return oc, st, o, base, extra, e
+}
+
+// inject answers an emulated open: the fd, installed in the caller with
+// its O_CLOEXEC, or the errno. It returns what the caller got.
+func (w *worker) inject(n *notif, oc *openCall, res opened) int64 {
+	if res.fd < 0 {
+		w.respond(n, 0, res.errno)
+		return -int64(res.errno)
+	}
+	newfd, err := addfdSend(w.s.fd, n.ID, res.fd, oc.Flags&unix.O_CLOEXEC != 0)
+	unix.Close(res.fd)
+	if err != nil {
+		// ENOENT: the caller went away; anything else: tell it.
+		w.respond(n, 0, errnoOf(err))
+		return -int64(errnoOf(err))
+	}
+	return int64(newfd)
 }
 
 func closeFd(fd int) {
