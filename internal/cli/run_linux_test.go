@@ -401,7 +401,7 @@ func TestRunTrace(t *testing.T) {
 			denied = e.Open.Result == -int64(syscall.EACCES) && e.Verdict != nil && e.Verdict.Action == "deny" &&
 				e.Verdict.Enforced && e.Verdict.Mechanism == "seccomp" && e.Open.ResolvedPath == filepath.Join(dir, "secret")
 		case "ok":
-			opened = e.Open.Result >= 0 && e.Verdict == nil && e.Process.Comm == "runhelper"
+			opened = e.Open.Result >= 0 && e.Verdict == nil && e.Process.Comm == "runhelper" && e.Process.Exe == h
 		}
 	}
 	if !denied || !opened {

@@ -90,3 +90,12 @@ func atou(f [][]byte, i int) uint32 {
 	v, _ := strconv.ParseUint(string(f[i]), 10, 32)
 	return uint32(v)
 }
+
+// exePath returns the executable of task tid, "" when unknown.
+func exePath(tid uint32) string {
+	p, err := os.Readlink("/proc/" + strconv.FormatUint(uint64(tid), 10) + "/exe")
+	if err != nil {
+		return ""
+	}
+	return p
+}

@@ -35,6 +35,7 @@ func newEvent(typ event.Type, tid uint32, st *procStatus) *event.Event {
 	if st != nil {
 		e.Process.Pid, e.Process.Ppid = st.Tgid, st.Ppid
 		e.Process.Uid, e.Process.Gid, e.Process.Comm = st.Uid, st.Gid, st.Comm
+		e.Process.Exe = exePath(tid)
 	}
 	return e
 }
