@@ -77,11 +77,11 @@ N killed it).`,
 	}
 	fl := cmd.Flags()
 	fl.SetInterspersed(false) // everything after COMMAND is the command's
-	fl.StringArrayVar(&f.Redirects, "redirect", nil, "open `SRC=DST` instead of SRC (repeatable)")
+	fl.StringArrayVar(&f.Redirects, "redirect", nil, "redirect opens: `SRC=DST` makes an open of SRC open DST (repeatable)")
 	fl.StringArrayVar(&f.Deny, "deny", nil, "fail opens of `PATH` (repeatable)")
 	fl.StringArrayVar(&f.DenyPrefix, "deny-prefix", nil, "fail opens of `DIR` and anything below it (repeatable)")
-	fl.StringVar(&f.Errno, "errno", "EACCES", "errno for --deny and --deny-prefix (name or number)")
-	fl.StringArrayVar(&f.DenySyscalls, "deny-syscall", nil, "fail system call `NAME[=ERRNO]` (x86_64 name; default EPERM; repeatable)")
+	fl.StringVar(&f.Errno, "errno", "EACCES", "the `ERRNO` --deny and --deny-prefix fail with (name or number)")
+	fl.StringArrayVar(&f.DenySyscalls, "deny-syscall", nil, "fail a system call: `NAME[=ERRNO]`, an x86_64 name, errno EPERM by default (repeatable)")
 	fl.StringVar(&f.Policy, "policy", "", "read rules from policy `FILE` (docs/run.md)")
 	fl.BoolVar(&trace, "trace", false, "write every intercepted call as a JSON line to stderr")
 	fl.StringVar(&traceFile, "trace-file", "", "write the trace to `FILE` instead of stderr (implies --trace)")

@@ -101,16 +101,3 @@ func SyscallNumber(name string) (uint32, bool) {
 	nr, ok := sysnumX8664[name]
 	return nr, ok
 }
-
-// SyscallName returns the x86_64 name of system call nr, or "" if unknown.
-func SyscallName(nr uint32) string {
-	return sysnameX8664[nr]
-}
-
-var sysnameX8664 = func() map[uint32]string {
-	m := make(map[uint32]string, len(sysnumX8664))
-	for n, nr := range sysnumX8664 {
-		m[nr] = n
-	}
-	return m
-}()
