@@ -276,7 +276,7 @@ func TestRunForwardsSignals(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond)
+		waitChild(t, cmd.Process.Pid, "sleep")
 		start := time.Now()
 		cmd.Process.Signal(sig)
 		done := make(chan error, 1)
@@ -342,14 +342,21 @@ func TestRunSupervisorKilled(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	var pid int
+	for deadline := time.Now().Add(10 * time.Second); pid == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the shell never wrote its pid")
+		}
+		b, _ := os.ReadFile(pidPath)
+		if strings.HasSuffix(string(b), "\n") {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+	}
+	waitChild(t, pid, "runhelper")
+	time.Sleep(200 * time.Millisecond) // into its open of the FIFO
 	cmd.Process.Kill()
 	cmd.Wait()
-	b, err := os.ReadFile(pidPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	deadline := time.Now().Add(10 * time.Second)
 	for alive(pid) {
 		if time.Now().After(deadline) {
@@ -361,6 +368,33 @@ func TestRunSupervisorKilled(t *testing.T) {
 	if out, _ := os.ReadFile(outPath); !strings.HasPrefix(string(out), "err ENOSYS\n") {
 		t.Errorf("the pending open returned %q, want ENOSYS", out)
 	}
+}
+
+// waitChild waits until a child of pid named comm runs.
+func waitChild(t *testing.T, pid int, comm string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid ...
+			i := bytes.LastIndexByte(b, ')')
+			j := bytes.IndexByte(b, '(')
+			if i < 0 || j < 0 {
+				continue
+			}
+			f := strings.Fields(string(b[i+1:]))
+			if len(f) > 1 && f[1] == strconv.Itoa(pid) && string(b[j+1:i]) == comm {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no child %q of %d", comm, pid)
 }
 
 // alive reports whether pid exists and is not a zombie.

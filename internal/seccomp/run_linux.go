@@ -49,7 +49,8 @@ const hupGrace = 200 * time.Millisecond
 // signal killed it. Run returns when the command and every process it
 // started have exited (the listener hangs up), or, after the command
 // itself exited, when ctx is done or SIGINT/SIGTERM arrives; until the
-// command exits those signals are forwarded to it. An error means the
+// command exits those signals are forwarded to it, and ctx ending sends
+// it SIGTERM unless it ended with one of them. An error means the
 // supervision could not be set up; the command's own failures are
 // statuses (127: not found, 126: not executable).
 //
@@ -177,7 +178,16 @@ func waitTree(ctx context.Context, sh *shimProc, lfd int, s *supervisor, sigs ch
 			if exited {
 				return exitStatus(sh.cmd.ProcessState), false
 			}
-			done = nil // the signal that ended ctx is forwarded above
+			done = nil
+			// Usually a signal ended ctx and reaches sigs too; if none
+			// does (it came before Run was listening, or ctx ended for
+			// another reason), the command gets SIGTERM.
+			select {
+			case sig := <-sigs:
+				sh.cmd.Process.Signal(sig)
+			case <-time.After(50 * time.Millisecond):
+				sh.cmd.Process.Signal(unix.SIGTERM)
+			}
 		}
 	}
 	select {

@@ -203,9 +203,10 @@ func (w *worker) syscallRule(n *notif, r *SyscallRule) {
 			return
 		}
 	}
-	var st *procStatus
+	var ev *event.Event
 	if s.trace != nil {
-		st, _ = readStatus(n.Pid)
+		st, _ := readStatus(n.Pid)
+		ev = newEvent(event.TypeSyscall, n.Pid, st)
 	}
 	var res int64
 	if r.Action == ActionDeny {
@@ -214,11 +215,10 @@ func (w *worker) syscallRule(n *notif, r *SyscallRule) {
 	} else {
 		w.cont(n)
 	}
-	if s.trace != nil {
-		e := newEvent(event.TypeSyscall, n.Pid, st)
-		e.Syscall = &event.Syscall{Name: r.Syscall, Nr: n.Data.Nr, Args: n.Data.Args, Result: res}
-		e.Verdict = verdict(r.Name, r.Action)
-		w.line = s.trace.write(w.line, e)
+	if ev != nil {
+		ev.Syscall = &event.Syscall{Name: r.Syscall, Nr: n.Data.Nr, Args: n.Data.Args, Result: res}
+		ev.Verdict = verdict(r.Name, r.Action)
+		w.line = s.trace.write(w.line, ev)
 	}
 }
 
@@ -257,9 +257,13 @@ func (w *worker) open(n *notif) {
 			w.broken = fmt.Errorf("restoring the supervisor's credentials: %w", err)
 		}
 	}
-	result := w.inject(n, &oc, res)
+	var ev *event.Event
 	if s.trace != nil {
-		ev := newEvent(event.TypeOpen, n.Pid, st)
+		// Before answering: the caller may exit right after.
+		ev = newEvent(event.TypeOpen, n.Pid, st)
+	}
+	result := w.inject(n, &oc, res)
+	if ev != nil {
 		ev.Open = &event.Open{Syscall: oc.Syscall, Path: oc.Path, ResolvedPath: res.resolved,
 			Dirfd: oc.Dirfd, Flags: uint32(oc.Flags), Mode: uint32(oc.Mode), Result: result}
 		if res.rule != nil {
