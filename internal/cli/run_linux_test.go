@@ -523,3 +523,43 @@ func TestRunSlowCallDoesNotStall(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+// TestRunUnprivileged runs vigil itself as nobody: no_new_privs is all a
+// filter needs, and reading a child's memory needs only the same uid.
+func TestRunUnprivileged(t *testing.T) {
+	mustHaveUserNotif(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to become nobody")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) not found")
+	}
+	dir, err := os.MkdirTemp("", "vigil-nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	exe, _ := os.Executable()
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vig := filepath.Join(dir, "vigil")
+	if err := os.WriteFile(vig, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"denied": "D\n", "allowed": "A\n"} {
+		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	}
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+		vig, "run", "--deny", "denied", "--", "sh", "-c", "cat allowed; cat denied 2>&1; id -u")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), asVigil+"=1")
+	out, err := cmd.Output()
+	want := "A\ncat: denied: Permission denied\n65534\n"
+	if string(out) != want {
+		t.Errorf("got %q (%v), want %q", out, err, want)
+	}
+}
