@@ -42,7 +42,7 @@ type Config struct {
 // hupGrace is how long Run waits for workers blocked in NOTIF_RECV after
 // the listener hung up. From Linux 6.6 they wake at once; before, they
 // stay blocked until the process exits, and Run returns without them.
-const hupGrace = 200 * time.Millisecond
+const hupGrace = 100 * time.Millisecond
 
 // Run runs the command under a seccomp user-notification supervisor and
 // returns its exit status: the code it exited with, or 128+signal when a

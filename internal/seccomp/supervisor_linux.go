@@ -22,7 +22,8 @@ import (
 // NOTIF_RECV is woken for each notification. So that a slow call (an open
 // that blocks on a FIFO, a slow disk) cannot stall the others, a
 // watchdog adds a worker whenever all workers have been busy, with no
-// call finished, for a whole tick; at most maxWorkers.
+// call finished, for a whole tick; at most maxWorkers. A worker that
+// finishes a call while another waits retires.
 type supervisor struct {
 	fd         int
 	plan       *Plan
@@ -115,6 +116,11 @@ func (s *supervisor) work() error {
 			if w.broken != nil {
 				s.spawn() // a replacement with a clean thread
 				return w.broken
+			}
+			if s.idle.Load() > 0 && s.workers.Load() > 1 {
+				// Another worker waits already: this one was added for a
+				// stall that is over, and would only be woken in vain.
+				return nil
 			}
 		case errors.Is(err, unix.ENOENT):
 			// The caller was killed before we read it, or (Linux 6.6+)
