@@ -160,7 +160,7 @@ func waitTree(ctx context.Context, sh *shimProc, lfd int, s *supervisor, sigs ch
 	hup := make(chan struct{})
 	go func() { waitHup(lfd); close(hup) }()
 	done, waited := ctx.Done(), sh.waited
-	exited, hungUp := false, false
+	exited, hungUp, forwarded := false, false, false
 	for !exited || !hungUp {
 		select {
 		case <-waited:
@@ -174,11 +174,15 @@ func waitTree(ctx context.Context, sh *shimProc, lfd int, s *supervisor, sigs ch
 				return exitStatus(sh.cmd.ProcessState), false
 			}
 			sh.cmd.Process.Signal(sig)
+			forwarded = true
 		case <-done:
 			if exited {
 				return exitStatus(sh.cmd.ProcessState), false
 			}
 			done = nil
+			if forwarded {
+				continue
+			}
 			// Usually a signal ended ctx and reaches sigs too; if none
 			// does (it came before Run was listening, or ctx ended for
 			// another reason), the command gets SIGTERM.
