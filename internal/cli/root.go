@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vigil-sec/vigil/internal/doctor"
 )
 
 // usageError marks an error caused by how vigil was called (exit code 2).
@@ -45,6 +47,9 @@ type streams struct {
 // Run executes vigil with args (without the program name) and returns the
 // process exit code. Only main calls os.Exit.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if code, ok := doctor.HelperMain(stdout); ok {
+		return code // re-executed as a probe helper (see doctor.HelperMain)
+	}
 	s := &streams{in: stdin, out: stdout, errOut: stderr}
 	root := newRoot(s)
 	root.SetArgs(args)
@@ -85,6 +90,10 @@ func newRoot(s *streams) *cobra.Command {
 // its constructor here, in one place, rather than registering itself.
 var subcommands = []func(*streams) *cobra.Command{
 	newVersionCmd,
+	newMonitorCmd,
+	newPolicyCmd,
+	newDoctorCmd,
+	newHooksCmd,
 	newRunCmd,
 	newShimCmd,
 }

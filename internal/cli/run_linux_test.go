@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,50 +40,38 @@ func mustHaveUserNotif(t *testing.T) {
 	}
 }
 
-var helper struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
-// runHelper builds testdata/runhelper.c with the system C compiler, once.
+// runHelper builds testdata/runhelper.c with the system C compiler into
+// the test's temporary directory.
 func runHelper(t *testing.T) string {
 	t.Helper()
-	helper.once.Do(func() {
-		cc, err := exec.LookPath("cc")
-		if err != nil {
-			if cc, err = exec.LookPath("gcc"); err != nil {
-				cc, err = exec.LookPath("clang")
-			}
+	var cc string
+	for _, name := range []string{"cc", "gcc", "clang"} {
+		if p, err := exec.LookPath(name); err == nil {
+			cc = p
+			break
 		}
-		if err != nil {
-			helper.err = errors.New("no C compiler (cc, gcc, clang) to build testdata/runhelper.c")
-			return
-		}
-		if helper.dir, helper.err = os.MkdirTemp("", "vigil-runhelper"); helper.err != nil {
-			return
-		}
-		helper.path = filepath.Join(helper.dir, "runhelper")
-		out, err := exec.Command(cc, "-O2", "-no-pie", "-pthread", "-o", helper.path, "testdata/runhelper.c").CombinedOutput()
-		if err != nil {
-			helper.err = fmt.Errorf("building runhelper: %v\n%s", err, out)
-		}
-	})
-	if helper.err != nil {
-		if strings.HasPrefix(helper.err.Error(), "no C compiler") {
-			t.Skip(helper.err)
-		}
-		t.Fatal(helper.err)
 	}
-	return helper.path
+	if cc == "" {
+		t.Skip("no C compiler (cc, gcc, clang) to build testdata/runhelper.c")
+	}
+	dir, err := os.MkdirTemp("", "vigil-runhelper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	path := filepath.Join(dir, "runhelper")
+	out, err := exec.Command(cc, "-O2", "-no-pie", "-pthread", "-o", path, "testdata/runhelper.c").CombinedOutput()
+	if err != nil {
+		t.Fatalf("building runhelper: %v\n%s", err, out)
+	}
+	return path
 }
 
-func cleanupHelpers() {
-	if helper.dir != "" {
-		os.RemoveAll(helper.dir)
-	}
-}
+// asVigil makes the test binary run vigil itself (see TestMain), so tests
+// run "vigil run", which re-executes its own binary as the shim, as a
+// real separate process: the os/exec helper-process pattern.
+const asVigil = "VIGIL_CLI_HELPER"
 
 // vigilCmd returns "vigil ARGS..." as a command running the test binary.
 func vigilCmd(args ...string) *exec.Cmd {

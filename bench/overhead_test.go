@@ -1,0 +1,122 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+)
+
+// peer is one configuration a storm runs under.
+type peer struct {
+	name  string
+	start func(b *testing.B, vigil string) *monitor // nil: bare
+}
+
+// storm is one workload and the peers to compare on it.
+type storm struct {
+	name  string
+	args  func(dir string) []string
+	peers []peer
+}
+
+const defaultEvents = "fork,exec,exit,module,mprotect"
+
+func storms() []storm {
+	bare := peer{name: "bare"}
+	vigilDefault := peer{"vigil", func(b *testing.B, v string) *monitor { return startVigil(b, v) }}
+	procBT := `tracepoint:sched:sched_process_fork { printf("fork %d %d\n", args->parent_pid, args->child_pid); }
+tracepoint:sched:sched_process_exec { printf("exec %d %s %s\n", pid, comm, str(args->filename)); }
+tracepoint:sched:sched_process_exit { printf("exit %d %s\n", pid, comm); }`
+	return []storm{
+		{
+			name: "exec",
+			args: func(string) []string { return []string{"exec", "1500"} },
+			peers: []peer{bare, vigilDefault,
+				{"bpftrace", func(b *testing.B, _ string) *monitor { return startBpftrace(b, procBT) }},
+				{"auditd", func(b *testing.B, _ string) *monitor { return startAuditd(b, "execve") }},
+			},
+		},
+		{
+			name: "openat",
+			args: func(dir string) []string { return []string{"open", "300000", filepath.Join(dir, "target")} },
+			peers: []peer{bare,
+				{"vigil-open-filtered", func(b *testing.B, v string) *monitor {
+					return startVigil(b, v, "--events", defaultEvents+",open", "--open-prefix", "/nonexistent-vigil-prefix/")
+				}},
+				{"vigil-open-all", func(b *testing.B, v string) *monitor {
+					return startVigil(b, v, "--events", defaultEvents+",open")
+				}},
+				{"bpftrace", func(b *testing.B, _ string) *monitor {
+					return startBpftrace(b, `tracepoint:syscalls:sys_enter_openat { printf("open %d %s %s\n", pid, comm, str(args->filename)); }`)
+				}},
+				{"auditd", func(b *testing.B, _ string) *monitor { return startAuditd(b, "openat") }},
+			},
+		},
+		{
+			name: "mprotect",
+			args: func(string) []string { return []string{"mprotect", "300000"} },
+			peers: []peer{bare, vigilDefault,
+				{"bpftrace", func(b *testing.B, _ string) *monitor {
+					return startBpftrace(b, `tracepoint:syscalls:sys_enter_mprotect { printf("mprotect %d %s %lx %d\n", pid, comm, args->start, args->prot); }`)
+				}},
+				{"auditd", func(b *testing.B, _ string) *monitor { return startAuditd(b, "mprotect") }},
+			},
+		},
+	}
+}
+
+// BenchmarkOverhead runs each storm bare and under each peer, rounds
+// interleaved, and reports the median time of each as a ratio to bare:
+// the metric "vigil-x" is vigil's slowdown factor.
+func BenchmarkOverhead(b *testing.B) {
+	vigil, stormBin := build(b)
+	rounds := 3
+	if s := os.Getenv("VIGIL_BENCH_ROUNDS"); s != "" {
+		fmt.Sscan(s, &rounds)
+	}
+	for _, st := range storms() {
+		b.Run(st.name, func(b *testing.B) {
+			dir := b.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "target"), []byte("x"), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			times := map[string][]time.Duration{}
+			for i := 0; i < b.N*rounds; i++ {
+				for _, p := range st.peers {
+					var m *monitor
+					if p.start != nil {
+						m = p.start(b, vigil)
+					}
+					d := runStorm(b, stormBin, st.args(dir)...)
+					if m != nil {
+						if err := m.stop(); err != nil && p.name != "bpftrace" {
+							b.Logf("%s stop: %v", p.name, err)
+						}
+						if m.name == "vigil" {
+							if _, lost := summary(b, m.logText()); lost != 0 {
+								b.Errorf("%s lost %d events on the %s storm", p.name, lost, st.name)
+							}
+						}
+					}
+					times[p.name] = append(times[p.name], d)
+				}
+			}
+			base := median(times["bare"])
+			for _, p := range st.peers {
+				med := median(times[p.name])
+				ratio := float64(med) / float64(base)
+				b.ReportMetric(ratio, p.name+"-x")
+				b.Logf("%-8s %-20s median %-12v %.3fx bare", st.name, p.name, med, ratio)
+			}
+		})
+	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * events.h: every record that crosses the ring buffer from vigil's eBPF
+ * programs to userspace. bpf2go generates the Go mirror of each struct
+ * (-type), so the layouts here are the single definition.
+ */
+#ifndef VIGIL_EVENTS_H
+#define VIGIL_EVENTS_H
+
+#define COMM_LEN 16
+#define NAME_LEN 256         /* a path component, NAME_MAX + 1 */
+#define FILENAME_LEN 256     /* a file name as the caller passed it */
+#define ARGS_LEN 4096        /* bytes of argv kept for an exec */
+#define PATH_LEN 4096        /* bytes of path components kept */
+#define DATA_LEN 16384       /* variable data area; offsets are masked */
+#define DATA_MASK (8192 - 1) /* offset mask: mask + one field < DATA_LEN */
+#define MAX_PATH_DEPTH 48    /* path components walked before giving up */
+
+enum event_type {
+	EV_FORK = 1,
+	EV_EXEC = 2,
+	EV_EXIT = 3,
+	EV_MODULE = 4,
+	EV_MPROTECT = 5,
+	EV_OPEN = 6,
+	EV_TYPE_MAX = 7,
+};
+
+/* mechanism: which program variant produced the record. */
+enum mechanism {
+	MECH_TRACEPOINT = 1, /* classic tracepoint (syscalls:*, sched:*) */
+	MECH_TP_BTF = 2,     /* BTF-typed raw tracepoint */
+	MECH_FENTRY = 3,     /* fentry/fexit ftrace trampoline */
+	MECH_RAW_SYSCALL = 4, /* raw_syscalls sys_enter/sys_exit, filtered by nr */
+};
+
+/* Flags in event_hdr.flags. */
+enum hdr_flags {
+	HDR_VERDICT = 1 << 0,  /* a kernel-side rule matched: rule/action set */
+	HDR_ENFORCED = 1 << 1, /* the action was carried out */
+};
+
+/* Actions a kernel-side rule can take. */
+enum action {
+	ACT_LOG = 1,
+	ACT_KILL = 2,
+	ACT_DENY = 3,
+};
+
+struct event_hdr {
+	__u64 ktime;
+	__u32 type;
+	__u32 mech;
+	__u32 pid;  /* tgid */
+	__u32 tid;
+	__u32 ppid; /* real parent's tgid */
+	__u32 uid;
+	__u32 gid;
+	__u32 flags;
+	__u32 rule;   /* rule id, with HDR_VERDICT */
+	__u32 action; /* enum action, with HDR_VERDICT */
+	__u8 comm[COMM_LEN];
+};
+
+enum fork_flags {
+	FORK_HAS_CLONE_FLAGS = 1 << 0,
+	FORK_THREAD = 1 << 1,
+};
+
+struct fork_event {
+	struct event_hdr hdr;
+	__u64 clone_flags;
+	__u32 child_pid; /* child's tgid */
+	__u32 child_tid;
+	__u32 flags; /* enum fork_flags */
+	__u32 _pad;
+};
+
+enum exit_flags {
+	EXIT_THREAD = 1 << 0, /* other threads of the group live on */
+};
+
+struct exit_event {
+	struct event_hdr hdr;
+	__u32 code; /* kernel exit_code: status << 8 | core << 7 | signal */
+	__u32 flags;
+};
+
+/* Flags of a resolved file (exec and module files). */
+enum file_flags {
+	FILE_UNLINKED = 1 << 0,   /* i_nlink == 0 */
+	FILE_PATH_TRUNC = 1 << 1, /* the path walk stopped early */
+	FILE_INTERNAL = 1 << 2,   /* on an internal mount: no path from / (memfd) */
+	ARGS_TRUNC = 1 << 3,      /* argv was longer than ARGS_LEN */
+};
+
+/*
+ * Variable data (data[]) holds, back to back: the file name as passed
+ * (NUL-terminated), the path components of the file from leaf to root
+ * (each NUL-terminated; path_len bytes), then argv (args_len bytes, each
+ * argument NUL-terminated).
+ */
+struct exec_event {
+	struct event_hdr hdr;
+	__u64 base_addr; /* mm->start_code */
+	__u64 ino;
+	__u32 dev;
+	__u32 euid;
+	__u32 file_flags;
+	__u32 filename_len;
+	__u32 path_len;
+	__u32 args_len;
+	__u8 data[DATA_LEN];
+};
+
+enum module_syscall {
+	MOD_INIT = 1,
+	MOD_FINIT = 2,
+	MOD_KERNEL = 3, /* seen inside the kernel at do_init_module */
+};
+
+/* data[] holds the module file's path components (finit_module). */
+struct module_event {
+	struct event_hdr hdr;
+	__s64 result;
+	__s32 fd;
+	__u32 syscall;
+	__u32 file_flags;
+	__u32 path_len;
+	__u8 name[64];
+	__u8 data[DATA_LEN];
+};
+
+enum mprotect_flags {
+	MPROT_HAS_OLD = 1 << 0,
+	MPROT_PKEY = 1 << 1,
+	MPROT_PENDING = 1 << 31, /* in-kernel only: enter seen, exit not yet */
+};
+
+struct mprotect_event {
+	struct event_hdr hdr;
+	__u64 addr;
+	__u64 len;
+	__s64 result;
+	__u32 prot;
+	__u32 old_prot; /* PROT_* of the mapping at addr before the call */
+	__u32 flags;
+	__u32 _pad;
+};
+
+enum open_syscall {
+	OPEN_OPEN = 1,
+	OPEN_OPENAT = 2,
+	OPEN_OPENAT2 = 3,
+};
+
+/* data[] holds the file name as passed, then the opened file's path components. */
+struct open_event {
+	struct event_hdr hdr;
+	__s64 result;
+	__s32 dirfd;
+	__u32 flags;
+	__u32 mode;
+	__u32 syscall;
+	__u32 file_flags;
+	__u32 filename_len;
+	__u32 path_len;
+	__u32 _pad;
+	__u8 data[DATA_LEN];
+};
+
+#endif

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * open.c: the file-open sensor: open, openat and openat2.
+ *
+ * Opens are many, so they are filtered here, at syscalls:sys_enter_*,
+ * before anything is queued: by process (open_pids), by comm (open_comms)
+ * and by path prefix of the name the caller passed (open_prefixes). What
+ * passes is remembered per thread and emitted at syscalls:sys_exit_* with
+ * the result and, for a new descriptor, the opened file's absolute path.
+ */
+#include "common.h"
+
+/* Keep the record types in BTF so bpf2go can generate their Go mirrors. */
+const struct open_event *unused_open_event __attribute__((unused));
+
+#define MAX_PREFIXES 8
+#define PREFIX_LEN 128
+
+/* Filter switches, set by the loader. */
+const volatile __u32 filter_pids = 0;
+const volatile __u32 filter_comms = 0;
+const volatile __u32 n_prefixes = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* tgid */
+	__type(value, __u8);
+} open_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, char[COMM_LEN]);
+	__type(value, __u8);
+} open_comms SEC(".maps");
+
+struct prefix {
+	__u32 len;
+	char s[PREFIX_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_PREFIXES);
+	__type(key, __u32);
+	__type(value, struct prefix);
+} open_prefixes SEC(".maps");
+
+struct open_req {
+	__u64 filename; /* user pointer */
+	__s32 dirfd;
+	__u32 flags;
+	__u32 mode;
+	__u32 syscall; /* 0: no open in flight */
+};
+
+/*
+ * The open between sys_enter and sys_exit, in the task itself: an exit
+ * with nothing pending costs one pointer read, not a hash lookup.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct open_req);
+} open_inflight SEC(".maps");
+
+static __always_inline int prefix_match(const char *name)
+{
+	for (__u32 i = 0; i < MAX_PREFIXES; i++) {
+		if (i >= n_prefixes)
+			return 0;
+		__u32 key = i;
+		struct prefix *p = bpf_map_lookup_elem(&open_prefixes, &key);
+		if (!p)
+			return 0;
+		__u32 len = p->len;
+		int ok = 1;
+		for (__u32 j = 0; j < PREFIX_LEN; j++) {
+			if (j >= len)
+				break;
+			if (name[j] != p->s[j]) {
+				ok = 0;
+				break;
+			}
+		}
+		if (ok)
+			return 1;
+	}
+	return 0;
+}
+
+/* wanted applies the filters to the current task and the passed name. */
+static __always_inline int wanted(__u64 filename)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+
+	if (tgid == self_tgid)
+		return 0;
+	if (filter_pids && !bpf_map_lookup_elem(&open_pids, &tgid))
+		return 0;
+	if (filter_comms) {
+		char comm[COMM_LEN] = {};
+		bpf_get_current_comm(comm, sizeof(comm));
+		if (!bpf_map_lookup_elem(&open_comms, comm))
+			return 0;
+	}
+	if (n_prefixes) {
+		/* On the stack, not per CPU: this program can be preempted. */
+		char name[PREFIX_LEN];
+		if (bpf_probe_read_user_str(name, PREFIX_LEN, (void *)filename) <= 0)
+			return 0;
+		return prefix_match(name);
+	}
+	return 1;
+}
+
+static __always_inline void enter(__u32 syscall, __s32 dirfd, __u64 filename, __u32 flags, __u32 mode)
+{
+	struct open_req *req;
+
+	if (!wanted(filename))
+		return;
+	req = bpf_task_storage_get(&open_inflight, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!req)
+		return;
+	req->filename = filename;
+	req->dirfd = dirfd;
+	req->flags = flags;
+	req->mode = mode;
+	req->syscall = syscall;
+}
+
+static __always_inline void leave(long ret)
+{
+	struct open_req *req = bpf_task_storage_get(&open_inflight, bpf_get_current_task_btf(), 0, 0);
+	struct scratch *slot;
+	struct open_event *ev;
+	__u32 off = 0;
+	long n;
+
+	if (!req || !req->syscall)
+		return;
+	slot = scratch_claim();
+	if (!slot) {
+		req->syscall = 0;
+		count_lost(EV_OPEN);
+		return;
+	}
+	ev = &slot->open;
+	fill_hdr(&ev->hdr, EV_OPEN, MECH_TRACEPOINT);
+	ev->result = ret;
+	ev->dirfd = req->dirfd;
+	ev->flags = req->flags;
+	ev->mode = req->mode;
+	ev->syscall = req->syscall;
+	ev->file_flags = 0;
+	n = bpf_probe_read_user_str(ev->data, FILENAME_LEN, (void *)req->filename);
+	req->syscall = 0;
+	off = n > 0 ? n : 0;
+	ev->filename_len = off;
+	ev->path_len = 0;
+	if (ret >= 0) {
+		struct file *f = fd_file(ret);
+		if (f) {
+			__u32 start = off;
+			off = read_path(&f->f_path, ev->data, off, &ev->file_flags);
+			ev->path_len = off - start;
+		}
+	}
+	submit(ev, offsetof(struct open_event, data) + (off & (DATA_LEN - 1)), EV_OPEN);
+	scratch_release(slot);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int openat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	enter(OPEN_OPENAT, (__s32)ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int open_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	enter(OPEN_OPEN, -100 /* AT_FDCWD */, ctx->args[0], ctx->args[1], ctx->args[2]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int openat2_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	struct open_how how = {};
+	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
+	enter(OPEN_OPENAT2, (__s32)ctx->args[0], ctx->args[1], (__u32)how.flags, (__u32)how.mode);
+	return 0;
+}
+
+/* One program for the three exits: vigil attaches it to sys_exit_openat,
+ * sys_exit_open and sys_exit_openat2, so the verifier checks it once. */
+SEC("tracepoint/syscalls/sys_exit_openat")
+int open_exit(struct trace_event_raw_sys_exit *ctx) { leave(ctx->ret); return 0; }

@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown command", []string{"bogus"}, `unknown command "bogus"`},
+		{"unknown flag", []string{"monitor", "--bogus"}, "unknown flag: --bogus"},
+		{"unknown event type", []string{"monitor", "--events", "exec,bogus"}, `unknown event type "bogus"`},
+		{"bad output", []string{"monitor", "--output", "xml"}, `--output "xml": want json or text`},
+		{"bad ring size", []string{"monitor", "--ring-mb", "3"}, "--ring-mb 3: want a power of two"},
+		{"bad duration", []string{"monitor", "--duration", "soon"}, `invalid argument "soon"`},
+		{"extra argument", []string{"monitor", "now"}, `unknown command "now"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, errOut := run(t, c.args...)
+			if code != 2 {
+				t.Errorf("exit code %d, want 2 (stderr %q)", code, errOut)
+			}
+			if !strings.Contains(errOut, c.want) {
+				t.Errorf("stderr %q does not say %q", errOut, c.want)
+			}
+		})
+	}
+}
+
+func TestHelpIsSuccess(t *testing.T) {
+	code, out, _ := run(t, "monitor", "--help")
+	if code != 0 || !strings.Contains(out, "--events") {
+		t.Fatalf("monitor --help: code %d, output %q", code, out)
+	}
+}

@@ -1,0 +1,233 @@
+package doctor
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kind says whether a ladder is for an event sensor or an action.
+type Kind string
+
+// Ladder kinds.
+const (
+	Event  Kind = "event"
+	Action Kind = "action"
+)
+
+// PointKind says where an attach point must exist for a rung to be usable.
+type PointKind string
+
+// Attach point kinds.
+const (
+	// BTFFunc is a kernel function in vmlinux BTF (fentry, fexit and LSM
+	// targets; LSM hooks appear as bpf_lsm_<hook>).
+	BTFFunc PointKind = "btf-func"
+	// BTFTracepoint is a raw tracepoint with BTF, present in vmlinux BTF as
+	// the typedef btf_trace_<name>.
+	BTFTracepoint PointKind = "btf-tracepoint"
+	// Tracepoint is a tracefs event, "group/name".
+	Tracepoint PointKind = "tracepoint"
+)
+
+// Point is a kernel attach point a rung needs.
+type Point struct {
+	Kind PointKind `json:"kind"`
+	Name string    `json:"name"`
+	// Optional points may be missing (sys_open does not exist on arm64).
+	Optional bool `json:"optional,omitempty"`
+}
+
+// Rung is one mechanism for a ladder, usable when every probe in Needs
+// said yes (or, for a name written "!probe", said no) and every
+// non-optional point exists.
+type Rung struct {
+	Mechanism string   `json:"mechanism"`
+	Needs     []string `json:"needs"`
+	Points    []Point  `json:"points,omitempty"`
+}
+
+// Ladder lists, best first, the mechanisms vigil can use for one event
+// type or action.
+type Ladder struct {
+	Name  string `json:"name"`
+	Kind  Kind   `json:"kind"`
+	Rungs []Rung `json:"rungs"`
+	// IfNone says what vigil does when no rung is usable.
+	IfNone string `json:"if_none"`
+}
+
+// Ladders is the single list of mechanisms vigil implements for each event
+// and action, in order of preference. vigil doctor prints it resolved;
+// sensor and enforcer start-up read it to pick their attachment.
+var Ladders = []Ladder{
+	{Name: "fork", Kind: Event, IfNone: "no fork events", Rungs: []Rung{
+		{"fexit/kernel_clone", []string{"fexit"}, []Point{{BTFFunc, "kernel_clone", false}}},
+		{"tp_btf/sched_process_fork", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_fork", false}}},
+	}},
+	{Name: "exec", Kind: Event, IfNone: "no exec events", Rungs: []Rung{
+		{"tp_btf/sched_process_exec", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_exec", false}}},
+	}},
+	{Name: "exit", Kind: Event, IfNone: "no exit events", Rungs: []Rung{
+		// acct_collect(code, group_dead) is do_exit()'s first call after it
+		// knows whether the thread ends the process.
+		{"fentry/acct_collect (in do_exit)", []string{"fentry"}, []Point{{BTFFunc, "acct_collect", false}}},
+		{"tp_btf/sched_process_exit", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_exit", false}}},
+	}},
+	{Name: "module", Kind: Event, IfNone: "no module events", Rungs: []Rung{
+		{"tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module", []string{"tracepoint", "syscall-tracepoints"},
+			syscallPoints("both", "init_module", "finit_module")},
+		// Kernels without CONFIG_MODULES have no module syscall tracepoints;
+		// the raw sys_enter tracepoint, filtered by number, still sees the
+		// calls, whose only possible result there is ENOSYS (sys_ni_syscall).
+		{"tp_btf/sys_enter (filtered by syscall number; no modules: ENOSYS)", []string{"tp-btf", "!modules"},
+			[]Point{{BTFTracepoint, "sys_enter", false}}},
+		{"tp_btf/sys_enter+sys_exit (filtered by syscall number)", []string{"tp-btf"},
+			[]Point{{BTFTracepoint, "sys_enter", false}, {BTFTracepoint, "sys_exit", false}}},
+	}},
+	{Name: "mprotect", Kind: Event, IfNone: "no mprotect events", Rungs: []Rung{
+		{"tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}", []string{"tracepoint", "syscall-tracepoints"},
+			syscallPoints("both", "mprotect", "pkey_mprotect")},
+	}},
+	{Name: "open", Kind: Event, IfNone: "no open events", Rungs: []Rung{
+		{"tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}", []string{"tracepoint", "syscall-tracepoints"},
+			append(syscallPoints("both", "openat", "openat2"),
+				Point{Tracepoint, "syscalls/sys_enter_open", true}, Point{Tracepoint, "syscalls/sys_exit_open", true})},
+	}},
+	{Name: "kill", Kind: Action, IfNone: "policy with kill refused", Rungs: []Rung{
+		{"bpf_send_signal(SIGKILL) from the event's hook", []string{"bpf-send-signal"}, nil},
+	}},
+	{Name: "deny exec", Kind: Action, IfNone: "policy with deny exec refused", Rungs: []Rung{
+		{"lsm/bprm_check_security", []string{"bpf-lsm", "lsm-bpf-active"}, []Point{{BTFFunc, "bpf_lsm_bprm_check_security", false}}},
+		{"fanotify FAN_OPEN_EXEC_PERM", []string{"fanotify-exec-perm"}, nil},
+	}},
+	{Name: "deny open", Kind: Action, IfNone: "policy with deny open refused", Rungs: []Rung{
+		{"lsm/file_open", []string{"bpf-lsm", "lsm-bpf-active"}, []Point{{BTFFunc, "bpf_lsm_file_open", false}}},
+		{"fanotify FAN_OPEN_PERM", []string{"fanotify-open-perm"}, nil},
+	}},
+	{Name: "deny mprotect", Kind: Action, IfNone: "policy with deny mprotect refused", Rungs: []Rung{
+		{"lsm/file_mprotect", []string{"bpf-lsm", "lsm-bpf-active"}, []Point{{BTFFunc, "bpf_lsm_file_mprotect", false}}},
+	}},
+	{Name: "deny module", Kind: Action, IfNone: "policy with deny module refused", Rungs: []Rung{
+		{"lsm/kernel_read_file + lsm/kernel_load_data", []string{"bpf-lsm", "lsm-bpf-active"},
+			[]Point{{BTFFunc, "bpf_lsm_kernel_read_file", false}, {BTFFunc, "bpf_lsm_kernel_load_data", false}}},
+	}},
+}
+
+// syscallPoints returns the syscall tracepoints sys_enter_<name> and
+// sys_exit_<name> (which is "enter", "exit" or "both") for each syscall.
+func syscallPoints(which string, names ...string) []Point {
+	var pts []Point
+	for _, n := range names {
+		if which != "exit" {
+			pts = append(pts, Point{Tracepoint, "syscalls/sys_enter_" + n, false})
+		}
+		if which != "enter" {
+			pts = append(pts, Point{Tracepoint, "syscalls/sys_exit_" + n, false})
+		}
+	}
+	return pts
+}
+
+// Choice is a ladder resolved against one host.
+type Choice struct {
+	Ladder string `json:"ladder"`
+	Kind   Kind   `json:"kind"`
+	// Use is the mechanism vigil will use, empty when none is usable.
+	Use string `json:"use"`
+	// Fallback is the next usable mechanism below Use, if any.
+	Fallback string `json:"fallback,omitempty"`
+	// IfNone is what happens when Use is empty.
+	IfNone string `json:"if_none,omitempty"`
+	// Skipped says why each better mechanism than Use is unusable.
+	Skipped []Skip `json:"skipped,omitempty"`
+}
+
+// Skip is a mechanism passed over and why.
+type Skip struct {
+	Mechanism string `json:"mechanism"`
+	Reason    string `json:"reason"`
+}
+
+// PointChecker reports whether an attach point exists in the running
+// kernel; an error means it could not tell.
+type PointChecker func(Point) (bool, error)
+
+// Resolve picks for each ladder the first rung whose probes said yes and
+// whose attach points exist, and the next such rung as its fallback.
+func Resolve(ladders []Ladder, results []Result, exists PointChecker) []Choice {
+	status := make(map[string]Result, len(results))
+	for _, r := range results {
+		status[r.Name] = r
+	}
+	out := make([]Choice, 0, len(ladders))
+	for _, l := range ladders {
+		c := Choice{Ladder: l.Name, Kind: l.Kind}
+		undecided := false
+		for _, r := range l.Rungs {
+			why, unknown := unusable(r, status, exists)
+			undecided = undecided || unknown && c.Use == ""
+			switch {
+			case why != "" && c.Use == "":
+				c.Skipped = append(c.Skipped, Skip{r.Mechanism, why})
+			case why != "":
+			case c.Use == "":
+				c.Use = r.Mechanism
+			case c.Fallback == "":
+				c.Fallback = r.Mechanism
+			}
+		}
+		switch {
+		case c.Use == "" && undecided:
+			c.IfNone = "undecided: some probes could not tell (run vigil doctor as root)"
+		case c.Use == "":
+			c.IfNone = l.IfNone
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// unusable returns why rung r cannot be used, or "" when it can, and
+// whether that is only for want of knowing (a probe could not tell).
+func unusable(r Rung, status map[string]Result, exists PointChecker) (string, bool) {
+	var why []string
+	unknown := true
+	for _, n := range r.Needs {
+		if absent, ok := strings.CutPrefix(n, "!"); ok {
+			res, ok := status[absent]
+			switch {
+			case !ok:
+				why = append(why, absent+" not probed")
+			case res.Status == Yes:
+				why = append(why, absent+" available")
+				unknown = false
+			case res.Status == Unknown:
+				why = append(why, absent+" unknown")
+			}
+			continue
+		}
+		res, ok := status[n]
+		switch {
+		case !ok:
+			why = append(why, n+" not probed")
+		case res.Status == No:
+			why = append(why, n+": "+res.Reason)
+			unknown = false
+		case res.Status == Unknown:
+			why = append(why, n+" unknown")
+		}
+	}
+	if len(why) > 0 {
+		return strings.Join(why, "; "), unknown
+	}
+	for _, p := range r.Points {
+		ok, err := exists(p)
+		switch {
+		case err != nil:
+			why = append(why, fmt.Sprintf("%s %s: %v", p.Kind, p.Name, err))
+		case !ok && !p.Optional:
+			why = append(why, fmt.Sprintf("no %s %s", p.Kind, p.Name))
+		}
+	}
+	return strings.Join(why, "; "), false
+}

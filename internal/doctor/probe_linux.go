@@ -1,0 +1,150 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/kernfs"
+)
+
+// row describes one probe: its name, label, and the vigil features beyond
+// the Ladders that use the mechanism.
+type row struct {
+	name, title string
+	uses        []string
+}
+
+// rows is the table, in print order.
+var rows = []row{
+	{"btf", "BTF (/sys/kernel/btf/vmlinux)", []string{"CO-RE sensors"}},
+	{"ringbuf", "BPF ring buffer", []string{"every BPF sensor"}},
+	{"tracepoint", "tracepoints", nil},
+	{"syscall-tracepoints", "syscall tracepoints (events/syscalls)", nil},
+	{"raw-tracepoint", "raw tracepoints", nil},
+	{"tp-btf", "tp_btf (BTF raw tracepoints)", nil},
+	{"fentry", "fentry (ftrace trampoline)", nil},
+	{"fexit", "fexit (ftrace trampoline)", nil},
+	{"fmod-ret", "fmod_ret", nil},
+	{"kprobe", "kprobes", nil},
+	{"kretprobe", "kretprobes", nil},
+	{"bpf-lsm", "BPF LSM programs", nil},
+	{"lsm-bpf-active", "bpf in active LSMs", nil},
+	{"bpf-send-signal", "bpf_send_signal helper", nil},
+	{"seccomp-filter", "seccomp filters", []string{"vigil run"}},
+	{"seccomp-notify", "seccomp user notification", []string{"vigil run supervisor"}},
+	{"seccomp-addfd", "seccomp NOTIF_ADDFD", []string{"vigil run supervisor (emulated opens)"}},
+	{"seccomp-notify-wake", "seccomp NOTIF_RECV wake on exit (6.11)", []string{"vigil run supervisor shutdown"}},
+	{"fanotify-open-perm", "fanotify FAN_OPEN_PERM", nil},
+	{"fanotify-exec-perm", "fanotify FAN_OPEN_EXEC_PERM", nil},
+	{"proc-connector", "proc connector", []string{"process table fallback"}},
+	{"ptrace", "ptrace", []string{"vigil run (syscall arguments fallback)"}},
+	{"modules", "kernel module loading", []string{"module event (nothing to see without it)", "vigil hooks"}},
+	{"lockdown", "lockdown mode", []string{"every BPF sensor (confidentiality blocks reads)"}},
+}
+
+// Probe runs every probe and resolves the plan. Each probe is bounded in
+// time; ctx cancels the seccomp helper.
+func Probe(ctx context.Context) Report {
+	sc := ProbeSeccomp(ctx)
+	got := map[string]func() (string, error){
+		"btf":                 noDetail(ProbeBTF),
+		"ringbuf":             noDetail(ProbeRingBuf),
+		"tracepoint":          noDetail(ProbeTracepoint),
+		"syscall-tracepoints": noDetail(ProbeSyscallTracepoints),
+		"raw-tracepoint":      noDetail(ProbeRawTracepoint),
+		"tp-btf":              noDetail(ProbeTPBTF),
+		"fentry":              noDetail(ProbeFentry),
+		"fexit":               noDetail(ProbeFexit),
+		"fmod-ret":            noDetail(ProbeFmodRet),
+		"kprobe":              noDetail(ProbeKprobe),
+		"kretprobe":           noDetail(ProbeKretprobe),
+		"bpf-lsm":             noDetail(ProbeBPFLSM),
+		"lsm-bpf-active":      ProbeLSMActive,
+		"bpf-send-signal":     noDetail(ProbeSendSignal),
+		"seccomp-filter":      constant(sc.Filter),
+		"seccomp-notify":      constant(sc.Notify),
+		"seccomp-addfd":       constant(sc.AddFD),
+		"seccomp-notify-wake": constant(sc.NotifyWake),
+		"fanotify-open-perm":  noDetail(ProbeFanotifyOpenPerm),
+		"fanotify-exec-perm":  noDetail(ProbeFanotifyExecPerm),
+		"proc-connector":      noDetail(ProbeProcConnector),
+		"ptrace":              noDetail(ProbePtrace),
+		"modules":             noDetail(ProbeModules),
+		"lockdown":            ProbeLockdown,
+	}
+	rep := Report{Kernel: kernelRelease(), UID: os.Geteuid(), Privileged: privileged()}
+	for _, r := range rows {
+		detail, err := got[r.name]()
+		res := Result{Name: r.name, Title: r.title, UsedBy: usedBy(r)}
+		res.Status, res.Reason = verdict(err)
+		if err == nil || res.Status == No {
+			res.Detail = detail
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	rep.Plan = Resolve(Ladders, rep.Results, PointExists)
+	return rep
+}
+
+func noDetail(f func() error) func() (string, error) {
+	return func() (string, error) { return "", f() }
+}
+
+func constant(err error) func() (string, error) {
+	return func() (string, error) { return "", err }
+}
+
+// usedBy lists what relies on r: its own uses, then every ladder with a
+// rung that needs it ("fork event", "deny exec action"); the plan says
+// which rung.
+func usedBy(r row) []string {
+	out := append([]string(nil), r.uses...)
+	for _, l := range Ladders {
+	rungs:
+		for _, rung := range l.Rungs {
+			for _, n := range rung.Needs {
+				if n == r.name {
+					out = append(out, l.Name+" "+string(l.Kind))
+					break rungs
+				}
+			}
+		}
+	}
+	return out
+}
+
+// PointExists reports whether an attach point exists in the running
+// kernel, looking in vmlinux BTF or tracefs.
+func PointExists(p Point) (bool, error) {
+	switch p.Kind {
+	case BTFFunc:
+		return kernelHas(p.Name, &btf.Func{})
+	case BTFTracepoint:
+		return kernelHas("btf_trace_"+p.Name, &btf.Typedef{})
+	case Tracepoint:
+		dir, err := kernfs.Tracefs()
+		if err != nil {
+			return false, err
+		}
+		_, err = os.Stat(filepath.Join(dir, "events", p.Name))
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	return false, errors.New("unknown point kind " + string(p.Kind))
+}
+
+func kernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return strings.TrimRight(string(u.Release[:]), "\x00")
+}

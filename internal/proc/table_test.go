@@ -1,0 +1,119 @@
+package proc
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+func TestParseStatus(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     Entry
+		wantErr  bool
+	}{
+		{"normal", "Name:\tbash\nUmask:\t0022\nState:\tS\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\n", Entry{Comm: "bash", Ppid: 1, Uid: 1000}, false},
+		{"escaped name", "Name:\ta\\nb\\\\c\nPPid:\t0\nUid:\t0\t0\t0\t0\n", Entry{Comm: "a\nb\\c"}, false},
+		{"missing uid", "Name:\tx\nPPid:\t1\n", Entry{}, true},
+		{"bad ppid", "Name:\tx\nPPid:\tz\nUid:\t0\n", Entry{}, true},
+	}
+	for _, c := range cases {
+		got, err := ParseStatus([]byte(c.in))
+		if (err != nil) != c.wantErr {
+			t.Errorf("%s: err = %v, wantErr %v", c.name, err, c.wantErr)
+			continue
+		}
+		if err == nil && got != c.want {
+			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
+
+// fakeProc writes a procfs-like tree with the given processes.
+func fakeProc(t *testing.T, procs ...Entry) string {
+	root := t.TempDir()
+	for _, p := range procs {
+		dir := filepath.Join(root, itoa(p.Pid))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		status := "Name:\t" + p.Comm + "\nPPid:\t" + itoa(p.Ppid) + "\nUid:\t" + itoa(p.Uid) + "\t0\t0\t0\n"
+		if err := os.WriteFile(filepath.Join(dir, "status"), []byte(status), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if p.Exe != "" {
+			if err := os.Symlink(p.Exe, filepath.Join(dir, "exe")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return root
+}
+
+func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+
+func TestTableLifecycle(t *testing.T) {
+	root := fakeProc(t,
+		Entry{Pid: 1, Ppid: 0, Comm: "init", Exe: "/sbin/init"},
+		Entry{Pid: 100, Ppid: 1, Comm: "sshd", Exe: "/usr/sbin/sshd"},
+		Entry{Pid: 200, Ppid: 100, Comm: "bash", Exe: "/bin/bash", Uid: 1000},
+	)
+	tb := NewTable(root, 0)
+	if err := tb.Seed(); err != nil {
+		t.Fatal(err)
+	}
+	if tb.Len() != 3 {
+		t.Fatalf("Len after seed = %d, want 3", tb.Len())
+	}
+	tb.Fork(200, 300)
+	if e, _ := tb.Get(300); e.Exe != "/bin/bash" || e.Ppid != 200 || e.Uid != 1000 {
+		t.Fatalf("forked child = %+v, want bash's exe, ppid 200, uid 1000", e)
+	}
+	tb.Exec(300, 200, 1000, "ls", "/usr/bin/ls")
+	anc := tb.Ancestors(300, 8)
+	var names []string
+	for _, a := range anc {
+		names = append(names, a.Comm)
+	}
+	if want := []string{"bash", "sshd", "init"}; len(names) != 3 || names[0] != want[0] || names[1] != want[1] || names[2] != want[2] {
+		t.Fatalf("Ancestors(300) = %v, want %v", names, want)
+	}
+	tb.Exit(300)
+	if _, ok := tb.Get(300); ok {
+		t.Fatal("300 still known after exit (and absent from procfs)")
+	}
+}
+
+func TestTableBounded(t *testing.T) {
+	root := fakeProc(t, Entry{Pid: 1, Comm: "init"})
+	tb := NewTable(root, 64)
+	for pid := uint32(1000); pid < 1000+10*64; pid++ {
+		tb.Fork(1, pid)
+	}
+	if n := tb.Len(); n > 64 {
+		t.Fatalf("Len = %d, above capacity 64", n)
+	}
+}
+
+func TestSeedRealProc(t *testing.T) {
+	cmd := exec.Command("sleep", "5")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	tb := NewTable("/proc", 0)
+	if err := tb.Seed(); err != nil {
+		t.Fatal(err)
+	}
+	e, ok := tb.Get(uint32(cmd.Process.Pid))
+	if !ok {
+		t.Fatalf("child %d not in table", cmd.Process.Pid)
+	}
+	wantExe, _ := exec.LookPath("sleep")
+	wantExe, _ = filepath.EvalSymlinks(wantExe)
+	if e.Comm != "sleep" || e.Exe != wantExe || e.Ppid != uint32(os.Getpid()) {
+		t.Fatalf("entry = %+v, want comm sleep, exe %s, ppid %d", e, wantExe, os.Getpid())
+	}
+}

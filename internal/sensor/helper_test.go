@@ -1,0 +1,106 @@
+package sensor
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// The test binary doubles as the helper programs the tests watch
+// (os/exec's helper-process pattern): with VIGIL_HELPER set, TestMain
+// runs that helper instead of the tests.
+func TestMain(m *testing.M) {
+	if h := os.Getenv("VIGIL_HELPER"); h != "" {
+		os.Exit(runHelper(h, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+func runHelper(name string, args []string) int {
+	switch name {
+	case "exit":
+		code, _ := strconv.Atoi(args[len(args)-1])
+		return code
+	case "wx":
+		return helperWX()
+	case "module":
+		return helperModule(args[len(args)-1])
+	case "open":
+		return helperOpen(args)
+	case "module-load":
+		return helperModuleLoad(args[len(args)-1])
+	}
+	fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
+	return 100
+}
+
+// helperWX makes the two code-modification patterns, a RW page flipped
+// to RX and a page made RWX at once, then a harmless RW -> R.
+func helperWX() int {
+	for _, prot := range []int{unix.PROT_READ | unix.PROT_EXEC, unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC, unix.PROT_READ} {
+		mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		mem[0] = 0xc3 // ret
+		if err := unix.Mprotect(mem, prot); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// helperModule tries finit_module on path and init_module on its bytes;
+// both must fail (no modules on our hosts, and no privilege to load a
+// bogus image anywhere).
+func helperModule(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer f.Close()
+	if err := unix.FinitModule(int(f.Fd()), "", 0); err == nil {
+		fmt.Fprintln(os.Stderr, "finit_module of a bogus file succeeded")
+		return 1
+	}
+	if err := unix.InitModule([]byte("not a module"), ""); err == nil {
+		fmt.Fprintln(os.Stderr, "init_module of a bogus image succeeded")
+		return 1
+	}
+	return 0
+}
+
+// helperModuleLoad loads the module at path with finit_module.
+func helperModuleLoad(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer f.Close()
+	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil {
+		fmt.Fprintln(os.Stderr, "finit_module:", err)
+		return 1
+	}
+	return 0
+}
+
+// helperOpen opens each argument, relative to the working directory; a
+// missing file is expected, not an error.
+func helperOpen(paths []string) int {
+	for _, p := range paths {
+		if f, err := os.Open(p); err == nil {
+			f.Close()
+		} else if !os.IsNotExist(err) {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return 0
+}

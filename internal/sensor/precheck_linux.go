@@ -1,0 +1,54 @@
+package sensor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/vigil-sec/vigil/internal/doctor"
+)
+
+// precheck refuses a rung cheaply, before its object is loaded, when a
+// probe already shows the kernel cannot take it: a tracepoint missing
+// from tracefs, or a kind of program the kernel refuses outright.
+func precheck(spec *ebpf.CollectionSpec, r rung) error {
+	if r.precond != nil {
+		if err := r.precond(); err != nil {
+			return err
+		}
+	}
+	for _, p := range r.progs {
+		if err := precheckProg(spec.Programs[p]); err != nil {
+			return err
+		}
+	}
+	for _, sec := range r.sections(spec) {
+		group, name, err := tracepointName(sec)
+		if err != nil {
+			continue // not a tracepoint
+		}
+		if _, err := os.Stat(fmt.Sprintf("%s/events/%s/%s", tracefsPath, group, name)); err != nil {
+			return fmt.Errorf("tracepoint %s/%s does not exist in this kernel", group, name)
+		}
+	}
+	return nil
+}
+
+// precheckProg refuses fentry/fexit programs when the fentry probe fails.
+func precheckProg(ps *ebpf.ProgramSpec) error {
+	if ps == nil {
+		return errors.New("program not in object")
+	}
+	if ps.Type != ebpf.Tracing {
+		return nil
+	}
+	switch ps.AttachType {
+	case ebpf.AttachTraceFEntry:
+		return doctor.ProbeFentry()
+	case ebpf.AttachTraceFExit:
+		return doctor.ProbeFexit()
+	}
+	return nil
+}

@@ -1,0 +1,173 @@
+// Package vmtest lets a test know whether it runs inside the VM matrix
+// (test/vm/run.sh boots Debian's stock kernels under qemu and runs test
+// binaries there) and gives it what the guest has instead of a Go toolchain:
+// prebuilt helpers, extra files and kernel modules.
+//
+// The contract for kernel features: on a developer's host a test may skip
+// when a probe shows the kernel lacks or refuses a mechanism; inside the
+// matrix every kernel is expected to offer every mechanism, so Require fails
+// the test instead. A skip is always justified by the probe's error.
+package vmtest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/cilium/ebpf"
+)
+
+// InGuest reports whether the test runs inside a test/vm/run.sh guest
+// (the guest's /init sets VIGIL_VM=1).
+func InGuest() bool { return os.Getenv("VIGIL_VM") == "1" }
+
+// Kernel is the release of the guest kernel (uname -r), or "" on a host.
+func Kernel() string { return os.Getenv("VIGIL_VM_KERNEL") }
+
+// Refused reports whether err says the kernel lacks or refuses a mechanism:
+// ebpf.ErrNotSupported, EPERM (a kernel or security policy that forbids the
+// program type or attach point), EOPNOTSUPP, or a missing file in
+// tracefs/debugfs (kprobes not configured).
+func Refused(err error) bool {
+	return errors.Is(err, ebpf.ErrNotSupported) || errors.Is(err, syscall.EPERM) ||
+		errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, os.ErrNotExist)
+}
+
+// Require passes when err is nil. Otherwise, in the guest it fails the test:
+// the matrix kernels must offer what is asked. On a host it skips when the
+// kernel refused the mechanism (see Refused), naming what and why, and fails
+// on any other error, which means "could not tell".
+func Require(t testing.TB, what string, err error) {
+	t.Helper()
+	switch {
+	case err == nil:
+	case InGuest():
+		t.Fatalf("%s: must work in the VM matrix kernel %s: %+v", what, Kernel(), err)
+	case Refused(err):
+		t.Skipf("%s: refused by this kernel: %v", what, err)
+	default:
+		t.Fatalf("%s: %+v", what, err)
+	}
+}
+
+// RequireRoot skips a test that needs root when not run as root. The guest
+// always runs as root.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+}
+
+// Mechanism records which mechanism served a row of the kernel matrix table,
+// e.g. Mechanism(t, "event exec", "fentry") or Mechanism(t, "deny open",
+// "BPF LSM"). test/vm/matrix.sh builds the README's table from these lines
+// in every kernel's results.
+func Mechanism(t testing.TB, row, mechanism string) {
+	t.Helper()
+	t.Logf("vigil-matrix: %s = %s", row, mechanism)
+}
+
+// Helper returns an executable built from the main package in dir, a path
+// relative to the test's package directory such as "testdata/wxmap" or
+// "../../cmd/vigil". On a host it runs `go build` into a temporary
+// directory; in the guest it returns the binary test/vm/run.sh prebuilt from
+// the same source. run.sh prebuilds every directory under a tested package's
+// testdata/ that holds a main package, every main package under cmd/, and
+// those named with --helper.
+func Helper(t testing.TB, dir string) string {
+	t.Helper()
+	if InGuest() {
+		pkg, err := guestPackageDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin := filepath.Join(os.Getenv("VIGIL_VM_HELPERS"), filepath.Join(pkg, dir))
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("helper %s was not prebuilt by test/vm/run.sh: %v", dir, err)
+		}
+		return bin
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("building helper %s: no go toolchain: %v", dir, err)
+	}
+	bin := filepath.Join(t.TempDir(), filepath.Base(dir))
+	cmd := exec.Command(gobin, "build", "-o", bin, "./"+filepath.Clean(dir))
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building helper %s: %v\n%s", dir, err, out)
+	}
+	return bin
+}
+
+// Extra returns the path of a file that run.sh --extra put in the guest
+// (default destination /extra/<name>), or skips outside the guest.
+func Extra(t testing.TB, name string) string {
+	t.Helper()
+	if !InGuest() {
+		t.Skipf("%s is only provided inside the VM matrix (test/vm/run.sh --extra)", name)
+	}
+	p := filepath.Join(os.Getenv("VIGIL_VM_EXTRA"), name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("extra file %s: %v", name, err)
+	}
+	return p
+}
+
+// Module returns the path of a kernel module that run.sh --modules put in
+// the guest (uncompressed and signed, ready for finit_module), or skips
+// outside the guest, where loading modules into the host is not a test's to do.
+func Module(t testing.TB, name string) string {
+	t.Helper()
+	if !InGuest() {
+		t.Skipf("module %s: only loaded inside the VM matrix (test/vm/run.sh --modules)", name)
+	}
+	dir := os.Getenv("VIGIL_VM_MODULES")
+	var found string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && d.Name() == name+".ko" {
+			found = p
+			return filepath.SkipAll
+		}
+		return err
+	})
+	if err != nil || found == "" {
+		t.Fatalf("module %s is not in %s (run.sh --modules): %v", name, dir, err)
+	}
+	return found
+}
+
+// Ext4 returns the guest's scratch ext4 mount (/mnt/ext4, world-writable,
+// on a loop device), for tests that tmpfs cannot serve, such as fanotify
+// with file handles on 6.1. Outside the guest it skips.
+func Ext4(t testing.TB) string {
+	t.Helper()
+	if !InGuest() {
+		t.Skip("the scratch ext4 mount exists only inside the VM matrix")
+	}
+	p := os.Getenv("VIGIL_VM_EXT4")
+	if p == "" {
+		t.Fatal("the guest has no scratch ext4 (run.sh --modules lacks loop?)")
+	}
+	return p
+}
+
+// guestPackageDir is the test's package path inside the repository: the
+// guest runs each test binary in VIGIL_VM_SRC/<package path>.
+func guestPackageDir() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(os.Getenv("VIGIL_VM_SRC"), wd)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return "", fmt.Errorf("working directory %s is not under VIGIL_VM_SRC", wd)
+	}
+	return rel, nil
+}
