@@ -488,6 +488,15 @@ func TestRunCredentials(t *testing.T) {
 	if strings.Contains(out, "secret") || !regexp.MustCompile(`Permission denied`).MatchString(errOut) {
 		t.Errorf("nobody read a root-only file through vigil: stdout %q stderr %q", out, errOut)
 	}
+	// A file the dropped process creates is its own, with its umask.
+	pub := filepath.Join(dir, "pub")
+	os.Mkdir(pub, 0o777)
+	os.Chmod(pub, 0o1777)
+	out, errOut, _ = vigil(t, dir, "run", "--deny", "/nonexistent", "--",
+		setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", "umask 077; echo x > pub/f; stat -c '%u %g %a' pub/f")
+	if out != "65534 65534 600\n" {
+		t.Errorf("file created as nobody: %q, want owner 65534:65534 mode 600 (stderr %q)", out, errOut)
+	}
 }
 
 // TestRunSlowCallDoesNotStall checks that one call the supervisor is
