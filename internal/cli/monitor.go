@@ -27,6 +27,7 @@ func newMonitorCmd(s *streams) *cobra.Command {
 		ringMB       int
 		lostInterval time.Duration
 		mechanism    string
+		policies     []string
 	)
 	cmd := &cobra.Command{
 		Use:   "monitor",
@@ -65,6 +66,7 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 				Duration:     duration,
 				Count:        count,
 				LostInterval: lostInterval,
+				Policies:     policies,
 			}
 			log := slog.New(slog.NewTextHandler(s.errOut, nil))
 			return monitor.Run(cmd.Context(), opts, s.out, s.errOut, log)
@@ -80,6 +82,7 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 	f.StringArrayVar(&openComms, "open-comm", nil, "report only opens by processes with this comm (repeatable)")
 	f.IntVar(&ringMB, "ring-mb", sensor.DefaultRingBytes>>20, "ring buffer size in MiB (a power of two)")
 	f.DurationVar(&lostInterval, "lost-interval", 10*time.Second, "how often to report events the kernel could not queue")
+	f.StringArrayVar(&policies, "policy", nil, "enforce a policy: a YAML file, a directory of them, or builtin:baseline (repeatable)")
 	f.StringVar(&mechanism, "mechanism", "", "use only this kind of mechanism (fentry, tp_btf, tracepoint, raw_syscall); for testing fallbacks")
 	_ = f.MarkHidden("mechanism")
 	return cmd
