@@ -27,6 +27,12 @@ const defaultEvents = "fork,exec,exit,module,mprotect"
 func storms() []storm {
 	bare := peer{name: "bare"}
 	vigilDefault := peer{"vigil", func(b *testing.B, v string) *monitor { return startVigil(b, v) }}
+	// The embedded baseline policy: W^X kill in the kernel, exec from
+	// temp dirs denied through fanotify (every exec on their filesystems
+	// becomes a permission event), memfd, deleted and module logging.
+	vigilBaseline := peer{"vigil+baseline", func(b *testing.B, v string) *monitor {
+		return startVigil(b, v, "--policy", "builtin:baseline")
+	}}
 	procBT := `tracepoint:sched:sched_process_fork { printf("fork %d %d\n", args->parent_pid, args->child_pid); }
 tracepoint:sched:sched_process_exec { printf("exec %d %s %s\n", pid, comm, str(args->filename)); }
 tracepoint:sched:sched_process_exit { printf("exit %d %s\n", pid, comm); }`
@@ -34,7 +40,7 @@ tracepoint:sched:sched_process_exit { printf("exit %d %s\n", pid, comm); }`
 		{
 			name: "exec",
 			args: func(string) []string { return []string{"exec", "1500"} },
-			peers: []peer{bare, vigilDefault,
+			peers: []peer{bare, vigilDefault, vigilBaseline,
 				{"bpftrace", func(b *testing.B, _ string) *monitor { return startBpftrace(b, procBT) }},
 				{"auditd", func(b *testing.B, _ string) *monitor { return startAuditd(b, "execve") }},
 			},
@@ -49,6 +55,7 @@ tracepoint:sched:sched_process_exit { printf("exit %d %s\n", pid, comm); }`
 				{"vigil-open-all", func(b *testing.B, v string) *monitor {
 					return startVigil(b, v, "--events", defaultEvents+",open")
 				}},
+				vigilDefault, vigilBaseline,
 				{"bpftrace", func(b *testing.B, _ string) *monitor {
 					return startBpftrace(b, `tracepoint:syscalls:sys_enter_openat { printf("open %d %s %s\n", pid, comm, str(args->filename)); }`)
 				}},
@@ -110,6 +117,11 @@ func BenchmarkOverhead(b *testing.B) {
 				ratio := float64(med) / float64(base)
 				b.ReportMetric(ratio, p.name+"-x")
 				b.Logf("%-8s %-20s median %-12v %.3fx bare", st.name, p.name, med, ratio)
+			}
+			if pol, mon := times["vigil+baseline"], times["vigil"]; pol != nil && mon != nil {
+				ratio := float64(median(pol)) / float64(median(mon))
+				b.ReportMetric(ratio, "policy-vs-monitor-x")
+				b.Logf("%-8s builtin:baseline costs %.3fx monitoring only", st.name, ratio)
 			}
 		})
 	}

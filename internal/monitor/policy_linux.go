@@ -22,6 +22,7 @@ type enforcement struct {
 	set    *policy.Set
 	kernel *policy.KernelRules // kill, and deny through BPF LSM
 	fan    []*policy.Rule      // deny through fanotify
+	shadow []*policy.Rule      // kill rules fanotify also carries out (scripts)
 	log    *policy.Set         // log rules, matched in userspace
 	types  []event.Type        // event types the sensors must watch
 }
@@ -68,7 +69,7 @@ func loadPolicy(paths []string, log *slog.Logger) (*enforcement, error) {
 		// take it: FAN_OPEN_EXEC_PERM sees a script itself, where the
 		// kernel's exec hook sees its interpreter, and acts before exec.
 		if r.Action == policy.ActionKill && av.Fanotify && r.FanotifyProblem() == "" {
-			e.fan = append(e.fan, r)
+			e.shadow = append(e.shadow, r)
 		}
 		switch {
 		case r.Action == policy.ActionLog:
@@ -94,15 +95,32 @@ func mechanismOf(plan map[*policy.Rule]policy.Mechanism, r *policy.Rule) string 
 	return "userspace match"
 }
 
-// startFanotify runs the fanotify deny engine until ctx ends. The process
+// startFanotify runs the fanotify engine until ctx ends. The process
 // that holds the fanotify group must not fork while it runs (a child
 // stuck in exec would keep the group, and every watched exec, waiting):
 // vigil monitor starts no process.
 func (e *enforcement) startFanotify(ctx context.Context, emit func(*event.Event), log *slog.Logger) (wait func() error, err error) {
-	if len(e.fan) == 0 {
-		return func() error { return nil }, nil
+	none := func() error { return nil }
+	if len(e.fan)+len(e.shadow) == 0 {
+		return none, nil
 	}
-	eng, err := enforce.New(enforce.Config{Rules: e.fan, Emit: emit, Logger: log})
+	wait, err = runEngine(ctx, append(append([]*policy.Rule(nil), e.fan...), e.shadow...), emit, log)
+	if err == nil || len(e.shadow) == 0 {
+		return wait, err
+	}
+	// The kill rules stay in force in the kernel; only scripts lose
+	// their second line. Deny rules that need fanotify still refuse.
+	log.Warn("kill rules: fanotify cannot also watch their files, so scripts there are not killed", "err", err)
+	if len(e.fan) == 0 {
+		return none, nil
+	}
+	return runEngine(ctx, e.fan, emit, log)
+}
+
+// runEngine starts a fanotify engine for rules and waits until its marks
+// are placed.
+func runEngine(ctx context.Context, rules []*policy.Rule, emit func(*event.Event), log *slog.Logger) (func() error, error) {
+	eng, err := enforce.New(enforce.Config{Rules: rules, Emit: emit, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("starting fanotify enforcement: %w", err)
 	}

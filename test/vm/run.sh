@@ -387,6 +387,7 @@ if [ $keep = 1 ]; then echo "vm: work directory $work"; else trap 'rm -rf "$work
 build_root "$work/root"
 manifest=$work/root/vm/manifest
 [ -s "$manifest" ] || die "no test binaries to run"
+chmod 755 "$work/root" # the guest's /: nobody must be able to walk it
 (cd "$work/root" && find . | cpio -o -H newc --quiet) > "$work/root.cpio"
 echo "vm: initramfs $(du -h "$work/root.cpio" | cut -f1), $(wc -l < "$manifest") test binaries"
 
