@@ -85,7 +85,7 @@ func TestDenyThroughLSM(t *testing.T) {
 		Open: OpenFilter{Prefixes: []string{"/nonexistent-vigil/"}}})
 	for _, ch := range m.Choices() {
 		if len(ch.Type) > 5 && ch.Type[:5] == "deny " {
-			vmtest.Mechanism(t, string(ch.Type), ch.Mechanism)
+			vmtest.Mechanism(t, "enforced "+string(ch.Type), ch.Mechanism)
 		}
 	}
 	verdict := func(what string, pred func(*event.Event) bool, rule string) {

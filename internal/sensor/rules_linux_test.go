@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/policy"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 // kernelRules compiles a policy text for the kernel, as vigil monitor
@@ -110,6 +111,7 @@ func TestKillExecInKernel(t *testing.T) {
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("the marker exists: the killed script ran")
 	}
+	vmtest.Mechanism(t, "enforced kill exec", "bpf_send_signal at tp_btf/sched_process_exec")
 	// The same program outside the directory still runs.
 	allowed := filepath.Join(good, "run")
 	if err := copyFile(os.Args[0], allowed); err != nil {
@@ -149,6 +151,7 @@ func TestKillWXInKernel(t *testing.T) {
 			t.Errorf("%s: verdict %+v, want no-wx enforced", mode, v)
 		}
 	}
+	vmtest.Mechanism(t, "enforced kill mprotect", "bpf_send_signal at sys_enter_mprotect")
 	if err := helper("wx1", "plain").Run(); err != nil {
 		t.Fatalf("a plain RW->R mprotect: %v, want success", err)
 	}
@@ -185,6 +188,7 @@ func TestKillOpenInKernel(t *testing.T) {
 	if v := ev.Verdict; v == nil || v.Rule != "no-write-secret" || !v.Enforced || ev.Open.ResolvedPath != secret {
 		t.Errorf("verdict %+v on %s, want no-write-secret enforced on %s", v, ev.Open.ResolvedPath, secret)
 	}
+	vmtest.Mechanism(t, "enforced kill open", "bpf_send_signal at sys_exit_open*")
 	if out, err := exec.Command("cat", secret).Output(); err != nil || string(out) != "x" {
 		t.Fatalf("read open: %q, %v, want the content", out, err)
 	}

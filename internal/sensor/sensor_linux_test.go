@@ -98,7 +98,7 @@ func startMonitor(t *testing.T, cfg Config) (*Manager, *collector) {
 	})
 	for _, ch := range m.Choices() {
 		t.Logf("%s: %s (refused: %v)", ch.Type, ch.Mechanism, ch.Refused)
-		if cfg.ForceMechanism == "" {
+		if _, isEvent := event.ParseType(string(ch.Type)); cfg.ForceMechanism == "" && isEvent {
 			vmtest.Mechanism(t, "event "+string(ch.Type), ch.Mechanism)
 			// The matrix kernels offer fentry/fexit: vigil must prefer them.
 			if want, ok := guestBest[ch.Type]; ok && vmtest.InGuest() && ch.Mechanism != want {
