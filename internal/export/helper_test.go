@@ -1,0 +1,18 @@
+package export
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func seqEvent(i int) *event.Event {
+	return &event.Event{
+		Type: event.TypeExec, Time: time.Unix(1700000000, int64(i)),
+		Process: event.Process{Pid: uint32(i), Ppid: 1, Uid: 1000, Comm: "true", Exe: "/usr/bin/true"},
+		Exec:    &event.Exec{Filename: "true", Path: "/usr/bin/true", Args: []string{"true", strconv.Itoa(i)}},
+	}
+}
