@@ -56,7 +56,9 @@ func (ns *natsServer) stop() {
 	}
 }
 
-func (ns *natsServer) url() string { return "nats://" + net.JoinHostPort("127.0.0.1", itoa(ns.opts.Port)) }
+func (ns *natsServer) url() string {
+	return "nats://" + net.JoinHostPort("127.0.0.1", itoa(ns.opts.Port))
+}
 
 // streamState returns the message count of the stream and of one subject.
 func (ns *natsServer) streamState(t *testing.T, stream, subject string) (total, onSubject uint64) {

@@ -96,7 +96,7 @@ func TestOTLPRecordsAndAttributes(t *testing.T) {
 	exec.Exec.Args = []string{"sh", "-c", "exit 3"}
 	exec.Exec.Path = "/usr/bin/dash"
 	open := &event.Event{Type: event.TypeOpen, Time: time.Now(), Process: event.Process{Pid: 7, Comm: "cat", Exe: "/usr/bin/cat"},
-		Open: &event.Open{Syscall: "openat", Path: "shadow", ResolvedPath: "/etc/shadow"},
+		Open:    &event.Open{Syscall: "openat", Path: "shadow", ResolvedPath: "/etc/shadow"},
 		Verdict: &event.Verdict{Rule: "no-shadow", Action: "deny", Enforced: true}}
 	exit := &event.Event{Type: event.TypeExit, Time: time.Now(), Process: event.Process{Pid: 42}, Exit: &event.Exit{Code: 3}}
 	for _, ev := range []*event.Event{exec, open, exit} {
