@@ -27,6 +27,7 @@ func newMonitorCmd(s *streams) *cobra.Command {
 		ringMB       int
 		lostInterval time.Duration
 		mechanism    string
+		ops          monitorOps
 	)
 	cmd := &cobra.Command{
 		Use:   "monitor",
@@ -38,6 +39,9 @@ Event types: fork, exec, exit, module, mprotect, open (open is off unless
 asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := ops.load(cmd.Flags(), monitorVars{&events, &format, &openPrefixes, &openPids, &openComms, &ringMB, &lostInterval}); err != nil {
+				return err
+			}
 			types, err := parseTypes(events)
 			if err != nil {
 				return err
@@ -48,8 +52,8 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 					format = string(output.FormatText)
 				}
 			}
-			if format != string(output.FormatJSON) && format != string(output.FormatText) {
-				return usagef("--output %q: want json or text", format)
+			if format != string(output.FormatJSON) && format != string(output.FormatText) && format != string(output.FormatNone) {
+				return usagef("--output %q: want json, text or none", format)
 			}
 			if ringMB <= 0 || ringMB&(ringMB-1) != 0 {
 				return usagef("--ring-mb %d: want a power of two", ringMB)
@@ -67,12 +71,15 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 				LostInterval: lostInterval,
 			}
 			log := slog.New(slog.NewTextHandler(s.errOut, nil))
+			if err := ops.apply(&opts, log); err != nil {
+				return err
+			}
 			return monitor.Run(cmd.Context(), opts, s.out, s.errOut, log)
 		},
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&events, "events", typeNames(monitor.DefaultTypes), "event types to report (comma-separated)")
-	f.StringVarP(&format, "output", "o", "", "output format: json or text (default: text on a terminal, else json)")
+	f.StringVarP(&format, "output", "o", "", "output format: json, text or none (default: text on a terminal, else json)")
 	f.DurationVar(&duration, "duration", 0, "stop after this long")
 	f.Uint64Var(&count, "count", 0, "stop after this many events")
 	f.StringArrayVar(&openPrefixes, "open-prefix", nil, "report only opens of paths starting with this (repeatable, at most 8)")
@@ -82,6 +89,7 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 	f.DurationVar(&lostInterval, "lost-interval", 10*time.Second, "how often to report events the kernel could not queue")
 	f.StringVar(&mechanism, "mechanism", "", "use only this kind of mechanism (fentry, tp_btf, tracepoint, raw_syscall); for testing fallbacks")
 	_ = f.MarkHidden("mechanism")
+	ops.register(f)
 	return cmd
 }
 

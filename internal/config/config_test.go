@@ -94,3 +94,21 @@ func TestLoadMissing(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestRestartNeeded(t *testing.T) {
+	a, err := Parse("a.yaml", []byte("events: [exec]\npolicies: [/a.yaml]\noutputs:\n  file: {path: /x, keep: 2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Parse("b.yaml", []byte("events: [exec]\npolicies: [/b.yaml]\noutputs:\n  file: {path: /x, keep: 3}\nmetrics: {addr: ':9'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := RestartNeeded(a, b)
+	if len(got) != 2 || got[0] != "outputs.file" || got[1] != "metrics" {
+		t.Fatalf("got %v, want [outputs.file metrics] (policies reload)", got)
+	}
+	if got := RestartNeeded(a, a); len(got) != 0 {
+		t.Fatalf("same config: %v", got)
+	}
+}

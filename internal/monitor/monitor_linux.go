@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/proc"
 	"github.com/vigil-sec/vigil/internal/sensor"
@@ -27,6 +28,20 @@ type Options struct {
 	Duration     time.Duration // stop after this long; 0: until ctx ends
 	Count        uint64        // stop after this many events; 0: no limit
 	LostInterval time.Duration // how often losses are reported
+
+	// Outputs are the destinations besides out (Format none leaves out
+	// unused); see services.go.
+	Outputs Outputs
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics.
+	MetricsAddr string
+	// Metrics, when set, is the registry to fill (for enforcement code
+	// that observes into it too); otherwise one is made for MetricsAddr.
+	Metrics *metrics.Metrics
+	// Reload, when set, is called on SIGHUP (systemctl reload), before
+	// the file output is reopened. It reloads policies: it must leave the
+	// old rules in force until the new ones are in the kernel, and on
+	// error keep them. Outputs, metrics and sensors are not reloaded.
+	Reload func() error
 }
 
 // DefaultTypes are the event types watched when none are chosen: all
@@ -60,10 +75,12 @@ func Run(ctx context.Context, opts Options, out io.Writer, summary io.Writer, lo
 		}
 		log.Info("mechanism chosen", attrs...)
 	}
-	w, err := output.New(opts.Format, out)
+	svc, err := startServices(&opts, m, out, log)
 	if err != nil {
 		return err
 	}
+	defer svc.close(summary, log) // before m.Close: scrapes read the ring
+	w := svc.sink
 	log.Info("ready", "attach_ms", attached.Milliseconds(), "processes", table.Len())
 	if err := notifyReady(); err != nil {
 		log.Warn("telling systemd we are ready", "err", err)

@@ -21,10 +21,12 @@ type Writer interface {
 // Format names an output format.
 type Format string
 
-// The output formats.
+// The output formats. FormatNone writes nothing (New refuses it: the
+// caller leaves the writer out).
 const (
 	FormatJSON Format = "json"
 	FormatText Format = "text"
+	FormatNone Format = "none"
 )
 
 // New returns a writer of format f on w.
