@@ -272,7 +272,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type sinkReceiver struct{ collogs.UnimplementedLogsServiceServer }
+type sinkReceiver struct {
+	collogs.UnimplementedLogsServiceServer
+}
 
 func (sinkReceiver) Export(context.Context, *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
 	return &collogs.ExportLogsServiceResponse{}, nil

@@ -89,7 +89,9 @@ func TestMonitorAsService(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"monitor", "--config", cfgPath, "--events", "exec"}, nil, &out, &errb) }()
+	go func() {
+		done <- Run(ctx, []string{"monitor", "--config", cfgPath, "--events", "exec"}, nil, &out, &errb)
+	}()
 
 	recv(t, notes, "READY=1")
 	if !strings.Contains(errb.String(), "msg=ready") {
