@@ -131,7 +131,7 @@ func NewNATS(cfg NATSConfig) (*NATS, error) {
 	_, _ = rand.Read(id[:])
 	n := &NATS{
 		cfg: cfg, log: log, nc: nc, js: js,
-		q:      newQueue[natsMsg]("nats", cfg.BufferBytes, log),
+		q:      newQueue[natsMsg](cfg.BufferBytes, log),
 		prefix: cfg.SubjectPrefix + "." + cfg.Host + ".",
 		runID:  cfg.Host + "-" + hex.EncodeToString(id[:]) + "-",
 		stop:   make(chan struct{}), abort: make(chan struct{}), done: make(chan struct{}),

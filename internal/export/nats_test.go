@@ -2,7 +2,9 @@ package export
 
 import (
 	"context"
+	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,7 +132,9 @@ func TestNATSDeliversAcrossServerRestart(t *testing.T) {
 func TestNATSBoundedWhileAway(t *testing.T) {
 	ns := startNATS(t)
 	ns.stop() // the server is away from the start
-	x, err := NewNATS(NATSConfig{URL: ns.url(), Host: "testhost", BufferBytes: 64 << 10, AckTimeout: time.Second})
+	var logs syncBuf
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	x, err := NewNATS(NATSConfig{URL: ns.url(), Host: "testhost", BufferBytes: 64 << 10, AckTimeout: time.Second, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +145,9 @@ func TestNATSBoundedWhileAway(t *testing.T) {
 	st := x.Stats()
 	if st.Dropped == 0 || st.QueuedBytes > 64<<10 || st.Enqueued+st.Dropped != n {
 		t.Fatalf("stats %+v: want drops counted and the queue within 64 KiB", st)
+	}
+	if !strings.Contains(logs.String(), `msg="dropping events" output=nats why="queue full"`) {
+		t.Errorf("drops were not logged:\n%s", logs.String())
 	}
 	ns.start()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -98,7 +98,7 @@ func NewOTLP(cfg OTLPConfig) (*OTLP, error) {
 	o := &OTLP{
 		cfg: cfg, log: log, exp: exp, lp: lp, gather: g,
 		logger: lp.Logger("github.com/vigil-sec/vigil"),
-		q:      newQueue[*event.Event]("otlp", cfg.BufferBytes, log),
+		q:      newQueue[*event.Event](cfg.BufferBytes, log),
 		stop:   make(chan struct{}), abort: make(chan struct{}), done: make(chan struct{}),
 	}
 	go o.run()

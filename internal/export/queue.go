@@ -11,7 +11,6 @@ import (
 // never blocks) and one delivery goroutine (take, which waits). What does
 // not fit is dropped, counted and logged, never silently lost.
 type queue[T any] struct {
-	name     string
 	maxBytes int64
 	log      *slog.Logger
 
@@ -38,8 +37,9 @@ type entry[T any] struct {
 	enq  int64 // monotonic-ish nanos at Push, for delivery latency
 }
 
-func newQueue[T any](name string, maxBytes int64, log *slog.Logger) *queue[T] {
-	return &queue[T]{name: name, maxBytes: maxBytes, log: log, ready: make(chan struct{}, 1), dropEvery: 10 * time.Second}
+// newQueue returns a queue of at most maxBytes; log names the output.
+func newQueue[T any](maxBytes int64, log *slog.Logger) *queue[T] {
+	return &queue[T]{maxBytes: maxBytes, log: log, ready: make(chan struct{}, 1), dropEvery: 10 * time.Second}
 }
 
 // push adds v of the given size; it reports false when v was dropped
@@ -72,7 +72,7 @@ func (q *queue[T]) drop(n uint64, why string) {
 	last := q.lastLog.Load()
 	if now-last >= int64(q.dropEvery) && q.lastLog.CompareAndSwap(last, now) {
 		since := total - q.loggedAt.Swap(total)
-		q.log.Warn("dropping events", "why", why, "output", q.name, "dropped", since, "dropped_total", total, "queue_bytes", q.maxBytes)
+		q.log.Warn("dropping events", "why", why, "dropped", since, "dropped_total", total, "queue_bytes", q.maxBytes)
 	}
 }
 
