@@ -139,8 +139,12 @@ func TestNATSBoundedWhileAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 5000
+	start := time.Now()
 	for i := range n {
 		_ = x.Emit(seqEvent(i))
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("%d emits with the server away took %v: Emit must not wait for the server", n, d)
 	}
 	st := x.Stats()
 	if st.Dropped == 0 || st.QueuedBytes > 64<<10 || st.Enqueued+st.Dropped != n {
