@@ -7,8 +7,9 @@
  * give the call and its result. A kernel built without modules has no
  * such tracepoints (the calls are sys_ni_syscall and fail with ENOSYS), so
  * the raw_syscalls sys_enter/sys_exit programs, filtered by number, report
- * the attempts there. fentry/do_init_module adds the module's name once the
- * kernel has parsed the image.
+ * the attempts there (at sys_enter alone, since their result can only be
+ * ENOSYS). fentry/do_init_module adds the module's name once the kernel
+ * has parsed the image.
  */
 #include "common.h"
 
@@ -104,6 +105,30 @@ int BPF_PROG(module_raw_enter, struct pt_regs *regs, long id)
 		enter(MOD_INIT, -1, MECH_RAW_SYSCALL);
 	else if (id == NR_FINIT_MODULE)
 		enter(MOD_FINIT, (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs), MECH_RAW_SYSCALL);
+	return 0;
+}
+
+/*
+ * On a kernel without CONFIG_MODULES both calls are sys_ni_syscall, whose
+ * only result is -ENOSYS: report at sys_enter and spare every syscall on
+ * the host a sys_exit program.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(module_nomod_enter, struct pt_regs *regs, long id)
+{
+	__u32 syscall;
+	__s32 fd = -1;
+
+	if (id == NR_INIT_MODULE) {
+		syscall = MOD_INIT;
+	} else if (id == NR_FINIT_MODULE) {
+		syscall = MOD_FINIT;
+		fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	} else {
+		return 0;
+	}
+	enter(syscall, fd, MECH_RAW_SYSCALL);
+	leave(-38 /* -ENOSYS */);
 	return 0;
 }
 

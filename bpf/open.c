@@ -52,13 +52,17 @@ struct open_req {
 	__s32 dirfd;
 	__u32 flags;
 	__u32 mode;
-	__u32 syscall;
+	__u32 syscall; /* 0: no open in flight */
 };
 
+/*
+ * The open between sys_enter and sys_exit, in the task itself: an exit
+ * with nothing pending costs one pointer read, not a hash lookup.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct open_req);
 } open_inflight SEC(".maps");
 
@@ -115,28 +119,33 @@ static __always_inline int wanted(__u64 filename)
 
 static __always_inline void enter(__u32 syscall, __s32 dirfd, __u64 filename, __u32 flags, __u32 mode)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct open_req req = {.filename = filename, .dirfd = dirfd, .flags = flags, .mode = mode, .syscall = syscall};
+	struct open_req *req;
 
 	if (!wanted(filename))
 		return;
-	bpf_map_update_elem(&open_inflight, &tid, &req, BPF_ANY);
+	req = bpf_task_storage_get(&open_inflight, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!req)
+		return;
+	req->filename = filename;
+	req->dirfd = dirfd;
+	req->flags = flags;
+	req->mode = mode;
+	req->syscall = syscall;
 }
 
 static __always_inline void leave(long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct open_req *req = bpf_map_lookup_elem(&open_inflight, &tid);
+	struct open_req *req = bpf_task_storage_get(&open_inflight, bpf_get_current_task_btf(), 0, 0);
 	struct scratch *slot;
 	struct open_event *ev;
 	__u32 off = 0;
 	long n;
 
-	if (!req)
+	if (!req || !req->syscall)
 		return;
 	slot = scratch_claim();
 	if (!slot) {
-		bpf_map_delete_elem(&open_inflight, &tid);
+		req->syscall = 0;
 		count_lost(EV_OPEN);
 		return;
 	}
@@ -149,7 +158,7 @@ static __always_inline void leave(long ret)
 	ev->syscall = req->syscall;
 	ev->file_flags = 0;
 	n = bpf_probe_read_user_str(ev->data, FILENAME_LEN, (void *)req->filename);
-	bpf_map_delete_elem(&open_inflight, &tid);
+	req->syscall = 0;
 	off = n > 0 ? n : 0;
 	ev->filename_len = off;
 	ev->path_len = 0;

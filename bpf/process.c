@@ -8,8 +8,9 @@
  *         tp_btf/sched_process_fork (include/trace/events/sched.h)
  *   exec: tp_btf/sched_process_exec, called from exec_binprm() once the new
  *         image is in place and before the first user instruction runs
- *   exit: fentry/do_exit or tp_btf/sched_process_exit (after exit_code is
- *         set in do_exit(), kernel/exit.c)
+ *   exit: fentry/acct_collect (called by do_exit() with group_dead) or
+ *         tp_btf/sched_process_exit (after exit_code is set in do_exit(),
+ *         kernel/exit.c)
  */
 #include "common.h"
 
@@ -65,18 +66,16 @@ int BPF_PROG(fork_fexit, struct kernel_clone_args *args, pid_t ret)
 	return 0;
 }
 
-static __always_inline void emit_exit(struct task_struct *task, __u32 code, __u32 mech)
+static __always_inline void emit_exit(struct task_struct *task, __u32 code, int group_dead, __u32 mech)
 {
 	struct exit_event ev = {};
 
 	fill_hdr(&ev.hdr, EV_EXIT, mech);
+	/* A group exit (exit_group, fatal signal) sets the group's code. */
+	if (BPF_CORE_READ(task, signal, flags) & 0x00000004 /* SIGNAL_GROUP_EXIT */)
+		code = BPF_CORE_READ(task, signal, group_exit_code);
 	ev.code = code;
-	/*
-	 * do_exit() decrements signal->live before the tracepoint; at fentry
-	 * it has not yet, so the last thread still counts itself.
-	 */
-	int live = BPF_CORE_READ(task, signal, live.counter);
-	if (mech == MECH_FENTRY ? live > 1 : live > 0)
+	if (!group_dead)
 		ev.flags |= EXIT_THREAD;
 	submit(&ev, sizeof(ev), EV_EXIT);
 }
@@ -84,21 +83,23 @@ static __always_inline void emit_exit(struct task_struct *task, __u32 code, __u3
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(exit_tp_btf, struct task_struct *task)
 {
-	__u32 code = BPF_CORE_READ(task, exit_code);
-	/* A group exit (exit_group, fatal signal) sets the group's code. */
-	if (BPF_CORE_READ(task, signal, flags) & 0x00000004 /* SIGNAL_GROUP_EXIT */)
-		code = BPF_CORE_READ(task, signal, group_exit_code);
-	emit_exit(task, code, MECH_TP_BTF);
+	/* do_exit() decremented signal->live before this tracepoint: the
+	 * thread that took it to zero ended the process. */
+	int live = BPF_CORE_READ(task, signal, live.counter);
+	emit_exit(task, BPF_CORE_READ(task, exit_code), live == 0, MECH_TP_BTF);
 	return 0;
 }
 
-SEC("fentry/do_exit")
-int BPF_PROG(exit_fentry, long code)
+/*
+ * do_exit() calls acct_collect(code, group_dead) right after it decides,
+ * with atomic_dec_and_test(&signal->live), whether this thread ends the
+ * process. fentry on do_exit itself runs before that decision and cannot
+ * tell two threads exiting at once apart.
+ */
+SEC("fentry/acct_collect")
+int BPF_PROG(exit_fentry, long code, int group_dead)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	if (BPF_CORE_READ(task, signal, flags) & 0x00000004 /* SIGNAL_GROUP_EXIT */)
-		code = BPF_CORE_READ(task, signal, group_exit_code);
-	emit_exit(task, (__u32)code, MECH_FENTRY);
+	emit_exit((struct task_struct *)bpf_get_current_task(), (__u32)code, group_dead, MECH_FENTRY);
 	return 0;
 }
 

@@ -93,6 +93,7 @@ const (
 	ModuleProgInitModuleEnter  = "init_module_enter"
 	ModuleProgModuleExit       = "module_exit"
 	ModuleProgModuleFentry     = "module_fentry"
+	ModuleProgModuleNomodEnter = "module_nomod_enter"
 	ModuleProgModuleRawEnter   = "module_raw_enter"
 	ModuleProgModuleRawExit    = "module_raw_exit"
 	ModuleVarSelfTgid          = "self_tgid"
@@ -146,6 +147,7 @@ type ModuleProgramSpecs struct {
 	InitModuleEnter  *ebpf.ProgramSpec `ebpf:"init_module_enter"`
 	ModuleExit       *ebpf.ProgramSpec `ebpf:"module_exit"`
 	ModuleFentry     *ebpf.ProgramSpec `ebpf:"module_fentry"`
+	ModuleNomodEnter *ebpf.ProgramSpec `ebpf:"module_nomod_enter"`
 	ModuleRawEnter   *ebpf.ProgramSpec `ebpf:"module_raw_enter"`
 	ModuleRawExit    *ebpf.ProgramSpec `ebpf:"module_raw_exit"`
 }
@@ -221,6 +223,7 @@ type ModulePrograms struct {
 	InitModuleEnter  *ebpf.Program `ebpf:"init_module_enter"`
 	ModuleExit       *ebpf.Program `ebpf:"module_exit"`
 	ModuleFentry     *ebpf.Program `ebpf:"module_fentry"`
+	ModuleNomodEnter *ebpf.Program `ebpf:"module_nomod_enter"`
 	ModuleRawEnter   *ebpf.Program `ebpf:"module_raw_enter"`
 	ModuleRawExit    *ebpf.Program `ebpf:"module_raw_exit"`
 }
@@ -231,6 +234,7 @@ func (p *ModulePrograms) Close() error {
 		p.InitModuleEnter,
 		p.ModuleExit,
 		p.ModuleFentry,
+		p.ModuleNomodEnter,
 		p.ModuleRawEnter,
 		p.ModuleRawExit,
 	)

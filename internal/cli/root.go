@@ -91,6 +91,7 @@ func newRoot(s *streams) *cobra.Command {
 var subcommands = []func(*streams) *cobra.Command{
 	newVersionCmd,
 	newMonitorCmd,
+	newPolicyCmd,
 	newDoctorCmd,
 	newHooksCmd,
 }

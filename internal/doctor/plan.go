@@ -38,7 +38,8 @@ type Point struct {
 }
 
 // Rung is one mechanism for a ladder, usable when every probe in Needs
-// said yes and every non-optional point exists.
+// said yes (or, for a name written "!probe", said no) and every
+// non-optional point exists.
 type Rung struct {
 	Mechanism string   `json:"mechanism"`
 	Needs     []string `json:"needs"`
@@ -62,31 +63,33 @@ var Ladders = []Ladder{
 	{Name: "fork", Kind: Event, IfNone: "no fork events", Rungs: []Rung{
 		{"fexit/kernel_clone", []string{"fexit"}, []Point{{BTFFunc, "kernel_clone", false}}},
 		{"tp_btf/sched_process_fork", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_fork", false}}},
-		{"tracepoint/sched/sched_process_fork", []string{"tracepoint"}, []Point{{Tracepoint, "sched/sched_process_fork", false}}},
 	}},
 	{Name: "exec", Kind: Event, IfNone: "no exec events", Rungs: []Rung{
 		{"tp_btf/sched_process_exec", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_exec", false}}},
-		{"tracepoint/sched/sched_process_exec", []string{"tracepoint"}, []Point{{Tracepoint, "sched/sched_process_exec", false}}},
 	}},
 	{Name: "exit", Kind: Event, IfNone: "no exit events", Rungs: []Rung{
-		{"fentry/do_exit", []string{"fentry"}, []Point{{BTFFunc, "do_exit", false}}},
+		// acct_collect(code, group_dead) is do_exit()'s first call after it
+		// knows whether the thread ends the process.
+		{"fentry/acct_collect (in do_exit)", []string{"fentry"}, []Point{{BTFFunc, "acct_collect", false}}},
 		{"tp_btf/sched_process_exit", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_exit", false}}},
-		{"tracepoint/sched/sched_process_exit", []string{"tracepoint"}, []Point{{Tracepoint, "sched/sched_process_exit", false}}},
 	}},
 	{Name: "module", Kind: Event, IfNone: "no module events", Rungs: []Rung{
-		{"fentry/do_init_module + tracepoint/syscalls/sys_exit_{init,finit}_module",
-			[]string{"fentry", "tracepoint", "syscall-tracepoints"},
-			append([]Point{{BTFFunc, "do_init_module", false}}, syscallPoints("exit", "init_module", "finit_module")...)},
 		{"tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module", []string{"tracepoint", "syscall-tracepoints"},
 			syscallPoints("both", "init_module", "finit_module")},
+		// Kernels without CONFIG_MODULES have no module syscall tracepoints;
+		// the raw sys_enter tracepoint, filtered by number, still sees the
+		// calls, whose only possible result there is ENOSYS (sys_ni_syscall).
+		{"tp_btf/sys_enter (filtered by syscall number; no modules: ENOSYS)", []string{"tp-btf", "!modules"},
+			[]Point{{BTFTracepoint, "sys_enter", false}}},
+		{"tp_btf/sys_enter+sys_exit (filtered by syscall number)", []string{"tp-btf"},
+			[]Point{{BTFTracepoint, "sys_enter", false}, {BTFTracepoint, "sys_exit", false}}},
 	}},
 	{Name: "mprotect", Kind: Event, IfNone: "no mprotect events", Rungs: []Rung{
-		{"fentry/mprotect_fixup", []string{"fentry"}, []Point{{BTFFunc, "mprotect_fixup", false}}},
 		{"tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}", []string{"tracepoint", "syscall-tracepoints"},
 			syscallPoints("both", "mprotect", "pkey_mprotect")},
 	}},
 	{Name: "open", Kind: Event, IfNone: "no open events", Rungs: []Rung{
-		{"tracepoint/syscalls/sys_{enter,exit}_{openat,openat2,open}", []string{"tracepoint", "syscall-tracepoints"},
+		{"tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}", []string{"tracepoint", "syscall-tracepoints"},
 			append(syscallPoints("both", "openat", "openat2"),
 				Point{Tracepoint, "syscalls/sys_enter_open", true}, Point{Tracepoint, "syscalls/sys_exit_open", true})},
 	}},
@@ -190,6 +193,19 @@ func unusable(r Rung, status map[string]Result, exists PointChecker) (string, bo
 	var why []string
 	unknown := true
 	for _, n := range r.Needs {
+		if absent, ok := strings.CutPrefix(n, "!"); ok {
+			res, ok := status[absent]
+			switch {
+			case !ok:
+				why = append(why, absent+" not probed")
+			case res.Status == Yes:
+				why = append(why, absent+" available")
+				unknown = false
+			case res.Status == Unknown:
+				why = append(why, absent+" unknown")
+			}
+			continue
+		}
 		res, ok := status[n]
 		switch {
 		case !ok:

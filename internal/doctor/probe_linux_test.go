@@ -15,6 +15,8 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 // TestProbeDecidesAsRoot checks that with privilege every probe reaches a
@@ -70,7 +72,7 @@ func TestProbeMatchesKnownHost(t *testing.T) {
 	}
 	for ladder, use := range map[string]string{
 		"fork": "tp_btf/sched_process_fork", "exec": "tp_btf/sched_process_exec", "exit": "tp_btf/sched_process_exit",
-		"module": "", "mprotect": "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}",
+		"module": "tp_btf/sys_enter (filtered by syscall number; no modules: ENOSYS)", "mprotect": "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}",
 		"kill": "bpf_send_signal(SIGKILL) from the event's hook", "deny exec": "fanotify FAN_OPEN_EXEC_PERM",
 		"deny open": "fanotify FAN_OPEN_PERM", "deny mprotect": "", "deny module": "",
 	} {
@@ -239,5 +241,47 @@ func TestSeccompHelper(t *testing.T) {
 		} else {
 			t.Logf("%s: %s %s", name, st, reason)
 		}
+	}
+}
+
+// TestProbeInMatrix checks, inside the kernel matrix (Debian's stock
+// kernels under qemu), that doctor reports every mechanism our hosts
+// refuse as available there, and records its plan for the README table.
+func TestProbeInMatrix(t *testing.T) {
+	if !vmtest.InGuest() {
+		t.Skip("the matrix kernels' facts; on a host TestProbeMatchesKnownHost checks the host's")
+	}
+	rep := Probe(context.Background())
+	for _, name := range []string{"fentry", "fexit", "fmod-ret", "kprobe", "bpf-lsm", "lsm-bpf-active",
+		"tracepoint", "tp-btf", "bpf-send-signal", "seccomp-notify", "seccomp-addfd", "fanotify-exec-perm", "modules"} {
+		expect(t, &rep, name, Yes, "")
+	}
+	for _, c := range rep.Plan {
+		if c.Use == "" {
+			t.Errorf("plan %s: nothing usable in the matrix (%v)", c.Ladder, c.Skipped)
+			continue
+		}
+		if c.Kind == Action {
+			vmtest.Mechanism(t, "plan "+c.Ladder, c.Use)
+		}
+	}
+}
+
+// TestPlanOnHost records the host's plan for the README table.
+func TestPlanOnHost(t *testing.T) {
+	mustBeRoot(t)
+	if vmtest.InGuest() {
+		t.Skip("TestProbeInMatrix records the guest's plan")
+	}
+	rep := Probe(context.Background())
+	for _, c := range rep.Plan {
+		if c.Kind != Action {
+			continue
+		}
+		use := c.Use
+		if use == "" {
+			use = c.IfNone
+		}
+		vmtest.Mechanism(t, "plan "+c.Ladder, use)
 	}
 }

@@ -28,6 +28,10 @@ func runHelper(name string, args []string) int {
 		return helperWX()
 	case "module":
 		return helperModule(args[len(args)-1])
+	case "open":
+		return helperOpen(args)
+	case "module-load":
+		return helperModuleLoad(args[len(args)-1])
 	}
 	fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
 	return 100
@@ -68,6 +72,35 @@ func helperModule(path string) int {
 	if err := unix.InitModule([]byte("not a module"), ""); err == nil {
 		fmt.Fprintln(os.Stderr, "init_module of a bogus image succeeded")
 		return 1
+	}
+	return 0
+}
+
+// helperModuleLoad loads the module at path with finit_module.
+func helperModuleLoad(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer f.Close()
+	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil {
+		fmt.Fprintln(os.Stderr, "finit_module:", err)
+		return 1
+	}
+	return 0
+}
+
+// helperOpen opens each argument, relative to the working directory; a
+// missing file is expected, not an error.
+func helperOpen(paths []string) int {
+	for _, p := range paths {
+		if f, err := os.Open(p); err == nil {
+			f.Close()
+		} else if !os.IsNotExist(err) {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 	}
 	return 0
 }

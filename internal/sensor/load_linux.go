@@ -25,6 +25,8 @@ type rung struct {
 	// also lists more attach points (sections) for a program, so one
 	// verified program serves several tracepoints.
 	also map[string][]string
+	// precond, when set, must return nil for the rung to be tried.
+	precond func() error
 }
 
 // sections returns every attach point of the rung's programs.

@@ -20,8 +20,11 @@ import (
 // sensor is one of vigil's eBPF sensors.
 type sensor interface {
 	name() string
-	// ladders lists, per event type, the mechanisms best first.
-	ladders() map[event.Type][]rung
+	// types are the event types the sensor reports.
+	types() []event.Type
+	// rungs are the mechanisms the sensor implements, named as in
+	// doctor.Ladders, which gives their order of preference.
+	rungs() []rung
 	loadSpec() (*ebpf.CollectionSpec, error)
 	// decode fills ev's per-type part from a record of the given kind.
 	decode(kind uint32, raw []byte, ev *event.Event) error
@@ -140,10 +143,13 @@ func (m *Manager) start() error {
 	var jobs []*job
 	for _, s := range sensors() {
 		var spec *ebpf.CollectionSpec
-		for _, t := range event.KernelTypes {
-			ladder, ok := s.ladders()[t]
-			if !ok || !want[t] {
+		for _, t := range s.types() {
+			if !want[t] {
 				continue
+			}
+			ladder, err := ladderFor(t, s.rungs())
+			if err != nil {
+				return err
 			}
 			if spec == nil {
 				var err error

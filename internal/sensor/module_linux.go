@@ -3,7 +3,9 @@ package sensor
 import (
 	"bytes"
 	"debug/elf"
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/cilium/ebpf"
 
@@ -17,21 +19,29 @@ type moduleSensor struct {
 	rec bpfobj.ModuleModuleEvent
 }
 
-var moduleLadders = map[event.Type][]rung{
-	event.TypeModule: {
-		{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module", kind: "tracepoint",
-			progs:    []string{"init_module_enter", "finit_module_enter", "module_exit"},
-			also:     map[string][]string{"module_exit": {"tracepoint/syscalls/sys_exit_finit_module"}},
-			optional: []string{"module_fentry"}},
-		// Kernels without CONFIG_MODULES have no module syscall tracepoints.
-		{mechanism: "tp_btf/sys_enter+sys_exit (filtered by syscall number)", kind: "raw_syscall",
-			progs:    []string{"module_raw_enter", "module_raw_exit"},
-			optional: []string{"module_fentry"}},
-	},
+var moduleRungs = []rung{
+	{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module", kind: "tracepoint",
+		progs:    []string{"init_module_enter", "finit_module_enter", "module_exit"},
+		also:     map[string][]string{"module_exit": {"tracepoint/syscalls/sys_exit_finit_module"}},
+		optional: []string{"module_fentry"}},
+	{mechanism: "tp_btf/sys_enter (filtered by syscall number; no modules: ENOSYS)", kind: "raw_syscall",
+		progs: []string{"module_nomod_enter"},
+		// Only where both calls are sys_ni_syscall: CONFIG_MODULES off,
+		// which is exactly when /proc/modules does not exist.
+		precond: func() error {
+			if _, err := os.Stat("/proc/modules"); err == nil {
+				return errors.New("this kernel has modules, so a module call's result needs sys_exit")
+			}
+			return nil
+		}},
+	{mechanism: "tp_btf/sys_enter+sys_exit (filtered by syscall number)", kind: "raw_syscall",
+		progs:    []string{"module_raw_enter", "module_raw_exit"},
+		optional: []string{"module_fentry"}},
 }
 
 func (s *moduleSensor) name() string                            { return "module" }
-func (s *moduleSensor) ladders() map[event.Type][]rung          { return moduleLadders }
+func (s *moduleSensor) types() []event.Type                     { return []event.Type{event.TypeModule} }
+func (s *moduleSensor) rungs() []rung                           { return moduleRungs }
 func (s *moduleSensor) loadSpec() (*ebpf.CollectionSpec, error) { return bpfobj.LoadModule() }
 
 var moduleSyscalls = map[uint32]string{1: "init_module", 2: "finit_module", 3: "init_module"}

@@ -14,16 +14,15 @@ type mprotectSensor struct {
 	rec bpfobj.MprotectMprotectEvent
 }
 
-var mprotectLadders = map[event.Type][]rung{
-	event.TypeMprotect: {
-		{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}", kind: "tracepoint",
-			progs: []string{"mprotect_enter", "pkey_mprotect_enter", "mprotect_exit"},
-			also:  map[string][]string{"mprotect_exit": {"tracepoint/syscalls/sys_exit_pkey_mprotect"}}},
-	},
+var mprotectRungs = []rung{
+	{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}", kind: "tracepoint",
+		progs: []string{"mprotect_enter", "pkey_mprotect_enter", "mprotect_exit"},
+		also:  map[string][]string{"mprotect_exit": {"tracepoint/syscalls/sys_exit_pkey_mprotect"}}},
 }
 
 func (s *mprotectSensor) name() string                            { return "mprotect" }
-func (s *mprotectSensor) ladders() map[event.Type][]rung          { return mprotectLadders }
+func (s *mprotectSensor) types() []event.Type                     { return []event.Type{event.TypeMprotect} }
+func (s *mprotectSensor) rungs() []rung                           { return mprotectRungs }
 func (s *mprotectSensor) loadSpec() (*ebpf.CollectionSpec, error) { return bpfobj.LoadMprotect() }
 
 func (s *mprotectSensor) decode(kind uint32, raw []byte, ev *event.Event) error {

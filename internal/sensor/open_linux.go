@@ -15,16 +15,15 @@ type openSensor struct {
 	rec bpfobj.OpenOpenEvent
 }
 
-var openLadders = map[event.Type][]rung{
-	event.TypeOpen: {
-		{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}", kind: "tracepoint",
-			progs: []string{"open_enter", "openat_enter", "openat2_enter", "open_exit"},
-			also:  map[string][]string{"open_exit": {"tracepoint/syscalls/sys_exit_open", "tracepoint/syscalls/sys_exit_openat2"}}},
-	},
+var openRungs = []rung{
+	{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}", kind: "tracepoint",
+		progs: []string{"open_enter", "openat_enter", "openat2_enter", "open_exit"},
+		also:  map[string][]string{"open_exit": {"tracepoint/syscalls/sys_exit_open", "tracepoint/syscalls/sys_exit_openat2"}}},
 }
 
 func (s *openSensor) name() string                            { return "open" }
-func (s *openSensor) ladders() map[event.Type][]rung          { return openLadders }
+func (s *openSensor) types() []event.Type                     { return []event.Type{event.TypeOpen} }
+func (s *openSensor) rungs() []rung                           { return openRungs }
 func (s *openSensor) loadSpec() (*ebpf.CollectionSpec, error) { return bpfobj.LoadOpen() }
 
 var openSyscalls = map[uint32]string{1: "open", 2: "openat", 3: "openat2"}

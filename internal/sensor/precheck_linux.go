@@ -4,17 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
-	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/doctor"
 )
 
 // precheck refuses a rung cheaply, before its object is loaded, when a
 // probe already shows the kernel cannot take it: a tracepoint missing
 // from tracefs, or a kind of program the kernel refuses outright.
 func precheck(spec *ebpf.CollectionSpec, r rung) error {
+	if r.precond != nil {
+		if err := r.precond(); err != nil {
+			return err
+		}
+	}
 	for _, p := range r.progs {
 		if err := precheckProg(spec.Programs[p]); err != nil {
 			return err
@@ -37,33 +41,14 @@ func precheckProg(ps *ebpf.ProgramSpec) error {
 	if ps == nil {
 		return errors.New("program not in object")
 	}
-	if ps.Type == ebpf.Tracing && (ps.AttachType == ebpf.AttachTraceFEntry || ps.AttachType == ebpf.AttachTraceFExit) {
-		return probeFentry()
+	if ps.Type != ebpf.Tracing {
+		return nil
+	}
+	switch ps.AttachType {
+	case ebpf.AttachTraceFEntry:
+		return doctor.ProbeFentry()
+	case ebpf.AttachTraceFExit:
+		return doctor.ProbeFexit()
 	}
 	return nil
 }
-
-var fentryOnce = sync.OnceValue(func() error {
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Type:       ebpf.Tracing,
-		AttachType: ebpf.AttachTraceFEntry,
-		AttachTo:   "do_exit",
-		License:    "GPL",
-		Instructions: asm.Instructions{
-			asm.Mov.Imm(asm.R0, 0),
-			asm.Return(),
-		},
-	})
-	if err != nil {
-		if errors.Is(err, unix.EPERM) {
-			return fmt.Errorf("the kernel refuses fentry/fexit programs (EPERM loading fentry/do_exit): %w", ErrRefused)
-		}
-		return fmt.Errorf("probing fentry/do_exit: %w", err)
-	}
-	prog.Close()
-	return nil
-})
-
-// probeFentry reports whether this kernel loads fentry programs, by
-// loading the smallest one once.
-func probeFentry() error { return fentryOnce() }

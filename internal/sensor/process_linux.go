@@ -20,23 +20,20 @@ type processSensor struct {
 	exit bpfobj.ProcessExitEvent
 }
 
-var processLadders = map[event.Type][]rung{
-	event.TypeFork: {
-		{mechanism: "fexit/kernel_clone", kind: "fentry", progs: []string{"fork_fexit"}},
-		{mechanism: "tp_btf/sched_process_fork", kind: "tp_btf", progs: []string{"fork_tp_btf"}},
-	},
-	event.TypeExec: {
-		{mechanism: "tp_btf/sched_process_exec", kind: "tp_btf", progs: []string{"exec_tp_btf"}},
-	},
-	event.TypeExit: {
-		{mechanism: "fentry/do_exit", kind: "fentry", progs: []string{"exit_fentry"}},
-		{mechanism: "tp_btf/sched_process_exit", kind: "tp_btf", progs: []string{"exit_tp_btf"}},
-	},
+var processRungs = []rung{
+	{mechanism: "fexit/kernel_clone", kind: "fentry", progs: []string{"fork_fexit"}},
+	{mechanism: "tp_btf/sched_process_fork", kind: "tp_btf", progs: []string{"fork_tp_btf"}},
+	{mechanism: "tp_btf/sched_process_exec", kind: "tp_btf", progs: []string{"exec_tp_btf"}},
+	{mechanism: "fentry/acct_collect (in do_exit)", kind: "fentry", progs: []string{"exit_fentry"}},
+	{mechanism: "tp_btf/sched_process_exit", kind: "tp_btf", progs: []string{"exit_tp_btf"}},
 }
 
 func (s *processSensor) name() string { return "process" }
 
-func (s *processSensor) ladders() map[event.Type][]rung { return processLadders }
+func (s *processSensor) types() []event.Type {
+	return []event.Type{event.TypeFork, event.TypeExec, event.TypeExit}
+}
+func (s *processSensor) rungs() []rung { return processRungs }
 
 func (s *processSensor) loadSpec() (*ebpf.CollectionSpec, error) { return bpfobj.LoadProcess() }
 

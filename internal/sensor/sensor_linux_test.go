@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/proc"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 // requireRoot skips a test that loads BPF when not root; on our machines
@@ -97,8 +98,23 @@ func startMonitor(t *testing.T, cfg Config) (*Manager, *collector) {
 	})
 	for _, ch := range m.Choices() {
 		t.Logf("%s: %s (refused: %v)", ch.Type, ch.Mechanism, ch.Refused)
+		if cfg.ForceMechanism == "" {
+			vmtest.Mechanism(t, "event "+string(ch.Type), ch.Mechanism)
+			// The matrix kernels offer fentry/fexit: vigil must prefer them.
+			if want, ok := guestBest[ch.Type]; ok && vmtest.InGuest() && ch.Mechanism != want {
+				t.Errorf("%s events use %s in the guest, want %s (refused: %v)", ch.Type, ch.Mechanism, want, ch.Refused)
+			}
+		}
 	}
 	return m, c
+}
+
+// guestBest is the mechanism each event type must use on the matrix
+// kernels, where every mechanism loads.
+var guestBest = map[event.Type]string{
+	event.TypeFork:   "fexit/kernel_clone",
+	event.TypeExit:   "fentry/acct_collect (in do_exit)",
+	event.TypeModule: "tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module",
 }
 
 // helper returns a command running the test binary as a helper.
@@ -110,7 +126,19 @@ func helper(name string, args ...string) *exec.Cmd {
 }
 
 func TestProcessLifecycle(t *testing.T) {
-	_, c := startMonitor(t, Config{Types: []event.Type{event.TypeFork, event.TypeExec, event.TypeExit}})
+	// The best mechanism the kernel offers, then the tp_btf fallback
+	// forced (the same on hosts that refuse fentry).
+	for _, force := range []string{"", "tp_btf"} {
+		t.Run("mechanism="+force, func(t *testing.T) { testProcessLifecycle(t, force) })
+	}
+}
+
+func testProcessLifecycle(t *testing.T, force string) {
+	m, c := startMonitor(t, Config{Types: []event.Type{event.TypeFork, event.TypeExec, event.TypeExit}, ForceMechanism: force})
+	fexit := false
+	for _, ch := range m.Choices() {
+		fexit = fexit || ch.Mechanism == "fexit/kernel_clone"
+	}
 	marker := fmt.Sprintf("vigil-marker-%d", time.Now().UnixNano())
 	cmd := helper("exit", marker, "7")
 	err := cmd.Run()
@@ -126,6 +154,13 @@ func TestProcessLifecycle(t *testing.T) {
 	})
 	if f := forks[0]; f.Process.Pid != me || f.Fork.Thread || f.Fork.ChildTid != child {
 		t.Errorf("fork event = %+v %+v, want parent %d, child %d, a process", f.Process, *f.Fork, me, child)
+	}
+	// fexit/kernel_clone sees the clone flags: a plain fork-like clone has
+	// no CLONE_THREAD, and SIGCHLD as its exit signal.
+	if f := forks[0].Fork; fexit && (!f.HasFlags || f.CloneFlags&unix.CLONE_THREAD != 0) {
+		t.Errorf("fork via fexit: flags %#x (known %v), want known and no CLONE_THREAD", f.CloneFlags, f.HasFlags)
+	} else if !fexit && f.HasFlags {
+		t.Errorf("fork via tp_btf claims clone flags %#x", f.CloneFlags)
 	}
 	execs := c.waitFor(t, 1, 5*time.Second, "exec of the helper", func(e *event.Event) bool {
 		return e.Type == event.TypeExec && e.Process.Pid == child
@@ -223,12 +258,30 @@ func TestModuleAttempt(t *testing.T) {
 	t.Logf("finit_module: %s, init_module: %s", event.ErrnoName(f.Result), event.ErrnoName(i.Result))
 }
 
+// TestModuleLoadInGuest loads a real module in the matrix kernels (hosts
+// have none) and checks the event names it, as fentry/do_init_module or
+// the module's .modinfo tells.
+func TestModuleLoadInGuest(t *testing.T) {
+	ko := vmtest.Module(t, "dummy")
+	_, c := startMonitor(t, Config{Types: []event.Type{event.TypeModule}})
+	cmd := helper("module-load", ko)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("loading %s: %v", ko, err)
+	}
+	evs := c.waitFor(t, 1, 10*time.Second, "the module load", func(e *event.Event) bool {
+		return e.Type == event.TypeModule && e.Process.Pid == uint32(cmd.Process.Pid)
+	})
+	if m := evs[0].Module; m.Syscall != "finit_module" || m.Name != "dummy" || m.Result != 0 || m.Path != ko {
+		t.Errorf("module event = %+v, want finit_module of dummy from %s, result 0", *m, ko)
+	}
+}
+
 func TestOpenFiltered(t *testing.T) {
 	dir := t.TempDir()
 	_, c := startMonitor(t, Config{Types: []event.Type{event.TypeOpen}, Open: OpenFilter{Prefixes: []string{dir + "/"}}})
 	path := filepath.Join(dir, fmt.Sprintf("unique-%d", time.Now().UnixNano()))
 	// Opened from a child: the monitor ignores its own process.
-	cmd := exec.Command("sh", "-c", `echo hi > "$1"; cat "$1" > /dev/null; cat /etc/hostname > /dev/null`, "sh", path)
+	cmd := exec.Command("sh", "-c", `echo hi > "$1"; cat "$1" > /dev/null; cat /proc/version > /dev/null`, "sh", path)
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
@@ -259,12 +312,15 @@ func TestOpenFailureAndRelative(t *testing.T) {
 		t.Fatal(err)
 	}
 	cp := filepath.Join(dir, "vigil-open-t")
-	if err := copyFile("/bin/cat", cp); err != nil {
+	if err := copyFile(os.Args[0], cp); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(cp, "rel", "missing")
+	cmd.Env = append(os.Environ(), "VIGIL_HELPER=open")
 	cmd.Dir = dir
-	_ = cmd.Run() // cat fails on the missing file
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("open helper: %v", err)
+	}
 	evs := c.waitFor(t, 2, 5*time.Second, "the relative opens", func(e *event.Event) bool {
 		return e.Type == event.TypeOpen && (e.Open.Path == "rel" || e.Open.Path == "missing")
 	})
@@ -285,11 +341,16 @@ func TestOpenFailureAndRelative(t *testing.T) {
 func TestExecBurstNoLoss(t *testing.T) {
 	m, c := startMonitor(t, Config{Types: []event.Type{event.TypeExec, event.TypeExit}})
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "vigil-burst")
+	// Named "true" so that busybox, /bin/true in the matrix guests,
+	// still knows which applet it is.
+	bin := filepath.Join(dir, "true")
 	if err := copyFile("/bin/true", bin); err != nil {
 		t.Fatal(err)
 	}
-	const n = 2000
+	n := 2000
+	if vmtest.InGuest() {
+		n = 300 // software emulation runs execs ~20x slower
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
 	errs := make(chan error, n)
@@ -344,10 +405,11 @@ func TestHostileNamesRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "bad\xff\xfename")
-	if err := copyFile("/bin/true", bin); err != nil {
+	if err := copyFile(os.Args[0], bin); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "arg\nwith newline", "\x80\x81")
+	cmd := exec.Command(bin, "arg\nwith newline", "\x80\x81", "0")
+	cmd.Env = append(os.Environ(), "VIGIL_HELPER=exit")
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +427,7 @@ func TestHostileNamesRoundTrip(t *testing.T) {
 	if back.Exec.Path != bin || back.Exec.Filename != bin {
 		t.Errorf("path round trip: got %q / %q, want %q", back.Exec.Path, back.Exec.Filename, bin)
 	}
-	if want := []string{bin, "arg\nwith newline", "\x80\x81"}; !equal(back.Exec.Args, want) {
+	if want := []string{bin, "arg\nwith newline", "\x80\x81", "0"}; !equal(back.Exec.Args, want) {
 		t.Errorf("args round trip: got %q, want %q", back.Exec.Args, want)
 	}
 }
@@ -375,7 +437,7 @@ func TestMemfdAndDeletedExec(t *testing.T) {
 	// A deleted binary, still executable through its open descriptor.
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "vigil-deleted")
-	if err := copyFile("/bin/true", bin); err != nil {
+	if err := copyFile(os.Args[0], bin); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(bin)
@@ -386,7 +448,8 @@ func TestMemfdAndDeletedExec(t *testing.T) {
 	if err := os.Remove(bin); err != nil {
 		t.Fatal(err)
 	}
-	del := exec.Command(fmt.Sprintf("/proc/self/fd/%d", 3))
+	del := exec.Command("/proc/self/fd/3", "0")
+	del.Env = append(os.Environ(), "VIGIL_HELPER=exit")
 	del.ExtraFiles = []*os.File{f}
 	if err := del.Run(); err != nil {
 		t.Fatalf("exec of deleted file: %v", err)
@@ -398,14 +461,15 @@ func TestMemfdAndDeletedExec(t *testing.T) {
 	}
 	mf := os.NewFile(uintptr(fd), "memfd")
 	defer mf.Close()
-	data, err := os.ReadFile("/bin/true")
+	data, err := os.ReadFile(os.Args[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := mf.Write(data); err != nil {
 		t.Fatal(err)
 	}
-	mem := exec.Command("/proc/self/fd/3")
+	mem := exec.Command("/proc/self/fd/3", "0")
+	mem.Env = append(os.Environ(), "VIGIL_HELPER=exit")
 	mem.ExtraFiles = []*os.File{mf}
 	if err := mem.Run(); err != nil {
 		t.Fatalf("exec of memfd: %v", err)

@@ -1,0 +1,17 @@
+// Package enforce carries out policy verdicts. This file set holds the
+// fanotify deny engine: it answers FAN_OPEN_EXEC_PERM and FAN_OPEN_PERM
+// permission events for the exec and open deny rules that
+// policy.Set.Plan gave to fanotify. (Kill through bpf_send_signal and
+// deny through BPF LSM live with the sensors' programs.)
+//
+// The engine decides from the file the kernel is about to open, as the
+// event fd's /proc/self/fd link names it, so symlinks and relative paths
+// cannot slip past a path rule; and from /proc for the process, read only
+// when a rule's path already matched. Every permission event is answered
+// within a time bound, and on shutdown or death the kernel answers allow
+// for everything left (see internal/fanotify).
+//
+// Errors: New returns errors wrapping fanotify.ErrNotSupported when the
+// kernel cannot do what the rules need; Run returns nil when its context
+// ends and an error only when it cannot read the group at all.
+package enforce

@@ -1,0 +1,200 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+	"gopkg.in/yaml.v3"
+)
+
+// protNames maps the names a prot matcher accepts to PROT_* bits.
+var protNames = map[string]uint32{
+	"read": unix.PROT_READ, "PROT_READ": unix.PROT_READ,
+	"write": unix.PROT_WRITE, "PROT_WRITE": unix.PROT_WRITE,
+	"exec": unix.PROT_EXEC, "PROT_EXEC": unix.PROT_EXEC,
+}
+
+// openFlagNames maps the flag names an open_flags matcher accepts to O_*
+// bits outside O_ACCMODE. O_LARGEFILE is the kernel's value, which
+// x/sys/unix gives as 0 on 64-bit.
+var openFlagNames = map[string]uint32{
+	"create": unix.O_CREAT, "O_CREAT": unix.O_CREAT,
+	"excl": unix.O_EXCL, "O_EXCL": unix.O_EXCL,
+	"trunc": unix.O_TRUNC, "O_TRUNC": unix.O_TRUNC,
+	"append": unix.O_APPEND, "O_APPEND": unix.O_APPEND,
+	"nonblock": unix.O_NONBLOCK, "O_NONBLOCK": unix.O_NONBLOCK,
+	"sync": unix.O_SYNC, "O_SYNC": unix.O_SYNC,
+	"dsync": unix.O_DSYNC, "O_DSYNC": unix.O_DSYNC,
+	"direct": unix.O_DIRECT, "O_DIRECT": unix.O_DIRECT,
+	"directory": unix.O_DIRECTORY, "O_DIRECTORY": unix.O_DIRECTORY,
+	"nofollow": unix.O_NOFOLLOW, "O_NOFOLLOW": unix.O_NOFOLLOW,
+	"noatime": unix.O_NOATIME, "O_NOATIME": unix.O_NOATIME,
+	"cloexec": unix.O_CLOEXEC, "O_CLOEXEC": unix.O_CLOEXEC,
+	"path": unix.O_PATH, "O_PATH": unix.O_PATH,
+	"tmpfile": unix.O_TMPFILE, "O_TMPFILE": unix.O_TMPFILE,
+	"noctty": unix.O_NOCTTY, "O_NOCTTY": unix.O_NOCTTY,
+	"largefile": 0o100000, "O_LARGEFILE": 0o100000,
+}
+
+// accModeNames maps exact access-mode names to their O_ACCMODE values.
+var accModeNames = map[string]uint32{
+	"O_RDONLY": unix.O_RDONLY, "rdonly": unix.O_RDONLY,
+	"O_WRONLY": unix.O_WRONLY, "wronly": unix.O_WRONLY,
+	"O_RDWR": unix.O_RDWR, "rdwr": unix.O_RDWR,
+}
+
+// elements returns the (node, field) pairs of a list value.
+func (p *parser) elements(n *yaml.Node, field string) ([]*yaml.Node, []string, bool) {
+	elems, ok := p.list(n, field)
+	if !ok {
+		return nil, nil, false
+	}
+	fields := make([]string, len(elems))
+	for i := range elems {
+		fields[i] = field
+		if n.Kind == yaml.SequenceNode {
+			fields[i] = fmt.Sprintf("%s[%d]", field, i)
+		}
+	}
+	return elems, fields, true
+}
+
+// protList parses prot: each element is "none" or names joined by "|"
+// ("write|exec"), all of which must be requested.
+func (p *parser) protList(n *yaml.Node, field string) ([]ProtSet, bool) {
+	elems, fields, ok := p.elements(n, field)
+	if !ok {
+		return nil, false
+	}
+	var out []ProtSet
+	for i, e := range elems {
+		s, sok := p.str(e, fields[i])
+		if !sok {
+			ok = false
+			continue
+		}
+		if s == "none" || s == "PROT_NONE" {
+			out = append(out, ProtSet{None: true})
+			continue
+		}
+		var set ProtSet
+		for _, name := range strings.Split(s, "|") {
+			bit, known := protNames[strings.TrimSpace(name)]
+			if !known {
+				p.errorf(e, fields[i], "unknown protection %q in %q (expected read, write, exec or none, or PROT_* names, joined with |)", name, s)
+				ok = false
+				break
+			}
+			set.Bits |= bit
+		}
+		out = append(out, set)
+	}
+	return out, ok
+}
+
+// openFlagList parses open_flags: each element is names joined by "|"
+// ("write|create"), all of which must hold.
+func (p *parser) openFlagList(n *yaml.Node, field string) ([]OpenFlagSet, bool) {
+	elems, fields, ok := p.elements(n, field)
+	if !ok {
+		return nil, false
+	}
+	var out []OpenFlagSet
+	for i, e := range elems {
+		s, sok := p.str(e, fields[i])
+		if !sok {
+			ok = false
+			continue
+		}
+		set, msg := parseOpenFlagSet(s)
+		if msg != "" {
+			p.errorf(e, fields[i], "%s", msg)
+			ok = false
+			continue
+		}
+		out = append(out, set)
+	}
+	return out, ok
+}
+
+func parseOpenFlagSet(s string) (OpenFlagSet, string) {
+	var set OpenFlagSet
+	for _, name := range strings.Split(s, "|") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "read":
+			set.Read = true
+		case name == "write":
+			set.Write = true
+		case accModeNames[name] != 0 || name == "O_RDONLY" || name == "rdonly":
+			m := accModeNames[name]
+			if set.HasAccMode && set.AccMode != m {
+				return set, fmt.Sprintf("%q asks for two access modes at once; it can never match", s)
+			}
+			set.AccMode, set.HasAccMode = m, true
+		case openFlagNames[name] != 0:
+			set.Bits |= openFlagNames[name]
+		default:
+			return set, fmt.Sprintf("unknown open flag %q in %q (expected read, write, create, trunc, append, excl, tmpfile, directory, nofollow, path, cloexec... or O_* names, joined with |)", name, s)
+		}
+	}
+	if set.HasAccMode && ((set.Read && set.AccMode == unix.O_WRONLY) || (set.Write && set.AccMode == unix.O_RDONLY)) {
+		return set, fmt.Sprintf("%q asks for an access mode that excludes %s; it can never match", s, map[bool]string{true: "read", false: "write"}[set.Read && set.AccMode == unix.O_WRONLY])
+	}
+	return set, ""
+}
+
+// contradictions reports matchers that together can never match.
+func (p *parser) contradictions(r *Rule, n *yaml.Node) {
+	m := &r.Match
+	at := func(k string) Pos { return r.FieldPos("match." + k) }
+	if m.All && len(r.pos) > 0 && countMatchers(m) > 1 {
+		p.errs.add(at("all"), r.field("match.all"), "all: true cannot be combined with other matchers")
+	}
+	if len(m.Path) > 0 && len(m.PathPrefix) > 0 && !anyUnder(m.Path, m.PathPrefix) {
+		p.errs.add(at("path"), r.field("match.path"), "no path is under any path_prefix: the rule can never match")
+	}
+	if m.Memfd != nil && *m.Memfd {
+		paths := append(append([]string{}, m.Path...), m.PathPrefix...)
+		if len(paths) > 0 && !anyUnder([]string{"/memfd:"}, paths) && !anyUnder(paths, []string{"/memfd:"}) {
+			p.errs.add(at("memfd"), r.field("match.memfd"), "memfd: true with path or path_prefix outside /memfd: can never match (a memfd's path is \"/memfd:NAME (deleted)\")")
+		}
+	}
+	if m.WX != nil && *m.WX && len(m.Prot) > 0 {
+		never := true
+		for _, s := range m.Prot {
+			if !s.None {
+				never = false
+			}
+		}
+		if never {
+			p.errs.add(at("prot"), r.field("match.prot"), "prot none with wx: true can never match: PROT_NONE is neither writable nor executable")
+		}
+	}
+}
+
+// countMatchers returns how many matchers m sets.
+func countMatchers(m *Match) int {
+	n := 0
+	for _, set := range []bool{m.All, m.Path != nil, m.PathPrefix != nil, m.Comm != nil, m.Uid != nil,
+		m.ArgsContain != nil, m.ParentComm != nil, m.AncestorPathPrefix != nil, m.WX != nil, m.Prot != nil,
+		m.ModuleName != nil, m.OpenFlags != nil, m.Memfd != nil, m.Deleted != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
+// anyUnder reports whether any of paths starts with any of prefixes.
+func anyUnder(paths, prefixes []string) bool {
+	for _, s := range paths {
+		for _, pre := range prefixes {
+			if strings.HasPrefix(s, pre) {
+				return true
+			}
+		}
+	}
+	return false
+}

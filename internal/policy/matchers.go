@@ -1,0 +1,234 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"path"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// taskCommLen is TASK_COMM_LEN - 1: the kernel keeps at most 15 bytes of
+// a task's name (include/linux/sched.h).
+const taskCommLen = 15
+
+// moduleNameLen is MODULE_NAME_LEN - 1 (include/linux/module.h).
+const moduleNameLen = 55
+
+// every lists all kernel event types: matchers on the acting process
+// apply to all of them.
+var every = event.KernelTypes
+
+// matcher describes one matcher: the event types it applies to and how
+// to parse its value into a Match.
+type matcher struct {
+	events []event.Type
+	parse  func(p *parser, n *yaml.Node, field string, m *Match) bool
+}
+
+// matchers is every matcher by its YAML name, in documentation order.
+var matchers = map[string]matcher{
+	"all": {every, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		v, ok := p.boolean(n, f)
+		if ok && !v {
+			p.errorf(n, f, "all: false can never match; remove it and write matchers")
+			return false
+		}
+		m.All = v
+		return ok
+	}},
+	"path": {[]event.Type{event.TypeExec, event.TypeOpen, event.TypeModule}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		var ok bool
+		m.Path, ok = p.strList(n, f, checkPath)
+		return ok
+	}},
+	"path_prefix": {[]event.Type{event.TypeExec, event.TypeOpen, event.TypeModule}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		var ok bool
+		m.PathPrefix, ok = p.strList(n, f, checkPrefix)
+		return ok
+	}},
+	"comm": {every, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		var ok bool
+		m.Comm, ok = p.strList(n, f, checkComm)
+		return ok
+	}},
+	"uid": {every, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		var ok bool
+		m.Uid, ok = p.uidList(n, f)
+		return ok
+	}},
+	"args_contain": {[]event.Type{event.TypeExec}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		var ok bool
+		m.ArgsContain, ok = p.strList(n, f, func(s string) string {
+			if s == "" {
+				return "empty string: it is in every argument list; remove it"
+			}
+			return ""
+		})
+		return ok
+	}},
+	"parent_comm": {every, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		var ok bool
+		m.ParentComm, ok = p.strList(n, f, checkComm)
+		return ok
+	}},
+	"ancestor_path_prefix": {every, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		var ok bool
+		m.AncestorPathPrefix, ok = p.strList(n, f, checkPrefix)
+		return ok
+	}},
+	"wx": {[]event.Type{event.TypeMprotect}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		v, ok := p.boolean(n, f)
+		if ok {
+			m.WX = &v
+		}
+		return ok
+	}},
+	"prot": {[]event.Type{event.TypeMprotect}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		var ok bool
+		m.Prot, ok = p.protList(n, f)
+		return ok
+	}},
+	"module_name": {[]event.Type{event.TypeModule}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		var ok bool
+		m.ModuleName, ok = p.strList(n, f, func(s string) string {
+			if s == "" || len(s) > moduleNameLen || strings.ContainsAny(s, "/\x00") {
+				return fmt.Sprintf("bad module name %q: module names are 1-%d bytes without '/'", s, moduleNameLen)
+			}
+			return ""
+		})
+		return ok
+	}},
+	"open_flags": {[]event.Type{event.TypeOpen}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		var ok bool
+		m.OpenFlags, ok = p.openFlagList(n, f)
+		return ok
+	}},
+	"memfd": {[]event.Type{event.TypeExec}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		v, ok := p.boolean(n, f)
+		if ok {
+			m.Memfd = &v
+		}
+		return ok
+	}},
+	"deleted": {[]event.Type{event.TypeExec}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		v, ok := p.boolean(n, f)
+		if ok {
+			m.Deleted = &v
+		}
+		return ok
+	}},
+}
+
+// matcherOrder is the order matchers are listed in messages.
+var matcherOrder = []string{"all", "path", "path_prefix", "comm", "uid", "args_contain", "parent_comm",
+	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted"}
+
+func checkPath(s string) string {
+	if !strings.HasPrefix(s, "/") || path.Clean(s) != s {
+		return fmt.Sprintf("%q is not a clean absolute path; paths are matched after resolution, so they are always absolute and clean (write %q)", s, path.Clean("/"+s))
+	}
+	return ""
+}
+
+func checkPrefix(s string) string {
+	if !strings.HasPrefix(s, "/") {
+		return fmt.Sprintf("%q is not absolute; resolved paths always start with /", s)
+	}
+	c := path.Clean(s)
+	if strings.HasSuffix(s, "/") && c != "/" {
+		c += "/"
+	}
+	if c != s {
+		return fmt.Sprintf("%q is not clean; resolved paths never hold //, /./ or /../, so it can never match (write %q)", s, c)
+	}
+	return ""
+}
+
+func checkComm(s string) string {
+	if s == "" {
+		return "empty task name: it can never match"
+	}
+	if len(s) > taskCommLen {
+		return fmt.Sprintf("task name %q is longer than %d bytes; the kernel truncates task names, so it can never match (write %q)", s, taskCommLen, s[:taskCommLen])
+	}
+	return ""
+}
+
+func (p *parser) uidList(n *yaml.Node, field string) ([]uint32, bool) {
+	elems, ok := p.list(n, field)
+	if !ok {
+		return nil, false
+	}
+	var out []uint32
+	for i, e := range elems {
+		f := field
+		if n.Kind == yaml.SequenceNode {
+			f = fmt.Sprintf("%s[%d]", field, i)
+		}
+		v, vok := p.integer(e, f)
+		if !vok {
+			ok = false
+			continue
+		}
+		if v < 0 || v >= math.MaxUint32 {
+			p.errorf(e, f, "uid %d out of range (0 to %d)", v, uint32(math.MaxUint32-1))
+			ok = false
+			continue
+		}
+		out = append(out, uint32(v))
+	}
+	return out, ok
+}
+
+// match parses a match block into r.Match and checks that each matcher
+// applies to r.Event (when known) and that the rule can match at all.
+func (p *parser) match(r *Rule, n *yaml.Node, hasEvent bool) {
+	field := r.field("match")
+	kvs := p.mapping(n, field)
+	if n.Kind == yaml.MappingNode && len(kvs) == 0 && len(n.Content) == 0 {
+		p.errorf(n, field, "empty match block: write matchers, or `all: true` to match every %s event", orAny(r.Event))
+		return
+	}
+	allOK := true
+	for _, kv := range kvs {
+		f := join(field, kv.key)
+		r.pos["match."+kv.key] = p.pos(kv.val)
+		m, known := matchers[kv.key]
+		if !known {
+			p.errorf(kv.keyNode, f, "unknown matcher %q (expected one of %s)", kv.key, strings.Join(matcherOrder, ", "))
+			allOK = false
+			continue
+		}
+		if hasEvent && !applies(m.events, r.Event) {
+			p.errorf(kv.keyNode, f, "%s does not apply to %s events (it applies to %s)", kv.key, r.Event, eventNames(m.events))
+			allOK = false
+			continue
+		}
+		if !m.parse(p, kv.val, f, &r.Match) {
+			allOK = false
+		}
+	}
+	if allOK {
+		p.contradictions(r, n)
+	}
+}
+
+func orAny(t event.Type) string {
+	if t == "" {
+		return "matching"
+	}
+	return string(t)
+}
+
+func applies(ts []event.Type, t event.Type) bool {
+	for _, x := range ts {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}

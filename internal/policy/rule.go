@@ -1,0 +1,170 @@
+package policy
+
+import (
+	"syscall"
+
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// Action is what a rule does when it matches.
+type Action string
+
+// The actions.
+const (
+	// ActionLog emits the event with the rule's name and nothing more.
+	ActionLog Action = "log"
+	// ActionKill sends SIGKILL from inside the kernel at the hook.
+	ActionKill Action = "kill"
+	// ActionDeny makes the call fail (EPERM unless the rule says otherwise).
+	ActionDeny Action = "deny"
+)
+
+// Pos is a position in a policy file. Lines and columns count from 1.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// Rule is one compiled rule. Its fields are plain data: the kernel side
+// turns them into map entries, and Set.Match evaluates them in userspace.
+type Rule struct {
+	// Name is unique within a Set.
+	Name string
+	// Description is free text for people; vigil does not use it.
+	Description string
+	// Event is the event type the rule applies to.
+	Event event.Type
+	// Action is what happens on a match.
+	Action Action
+	// Errno is the error a denied call fails with; 0 means the
+	// mechanism's default, EPERM. Only set for ActionDeny.
+	Errno syscall.Errno
+	// Match is the conjunction of the rule's matchers.
+	Match Match
+	// Pos is where the rule starts in its file.
+	Pos Pos
+
+	// pos holds the position of each field ("action", "match.path", ...)
+	// for errors found after compiling, such as a missing mechanism.
+	pos map[string]Pos
+	// idx is the rule's index in its file, for field paths.
+	idx int
+}
+
+// Match holds a rule's matchers. Every matcher that is set must match
+// (AND); within one list any element may match (OR). A nil slice or nil
+// pointer is a matcher that is not set.
+type Match struct {
+	// All is set by `all: true`: the rule matches every event of its type.
+	// It is the only way to write such a rule, so that an empty match
+	// block is an error rather than a silent catch-all.
+	All bool
+	// Path lists absolute paths of the file executed, opened or loaded as
+	// a module, compared after resolution (symlinks, relative paths).
+	Path []string
+	// PathPrefix lists string prefixes of that resolved path.
+	PathPrefix []string
+	// Comm lists task names (at most 15 bytes). For exec it is the name
+	// of the program executed.
+	Comm []string
+	// Uid lists real user ids of the acting process.
+	Uid []uint32
+	// ArgsContain lists strings any one of which must occur in one of
+	// the exec's arguments (argv[1:]... and argv[0]).
+	ArgsContain []string
+	// ParentComm lists task names of the parent process.
+	ParentComm []string
+	// AncestorPathPrefix lists prefixes of the executable path of any
+	// ancestor (parent, grandparent, ... up to init).
+	AncestorPathPrefix []string
+	// WX, when set, must equal event.Mprotect.WX.
+	WX *bool
+	// Prot lists protection sets; the mprotect's requested protection
+	// matches one when it holds all of its bits (or is PROT_NONE, for the
+	// set written "none").
+	Prot []ProtSet
+	// ModuleName lists kernel module names.
+	ModuleName []string
+	// OpenFlags lists flag sets; the open's flags match one when they
+	// satisfy all of its conditions.
+	OpenFlags []OpenFlagSet
+	// Memfd, when set, must equal event.Exec.Memfd.
+	Memfd *bool
+	// Deleted, when set, must equal event.Exec.Deleted.
+	Deleted *bool
+}
+
+// ProtSet is one element of a prot matcher.
+type ProtSet struct {
+	// Bits are PROT_* bits that must all be requested.
+	Bits uint32
+	// None requires the requested protection to be PROT_NONE (Bits is 0).
+	None bool
+}
+
+// Matches reports whether requested protection prot satisfies p.
+func (p ProtSet) Matches(prot uint32) bool {
+	if p.None {
+		return prot == 0
+	}
+	return prot&p.Bits == p.Bits
+}
+
+// OpenFlagSet is one element of an open_flags matcher.
+type OpenFlagSet struct {
+	// Read requires read access (O_RDONLY or O_RDWR).
+	Read bool
+	// Write requires write access (O_WRONLY or O_RDWR).
+	Write bool
+	// AccMode, when HasAccMode, is the exact O_ACCMODE value required
+	// (from O_RDONLY, O_WRONLY, O_RDWR).
+	AccMode    uint32
+	HasAccMode bool
+	// Bits are O_* flags (outside O_ACCMODE) that must all be set.
+	Bits uint32
+}
+
+// Matches reports whether open flags satisfy f.
+func (f OpenFlagSet) Matches(flags uint32) bool {
+	acc := flags & syscall.O_ACCMODE
+	if f.Read && acc != syscall.O_RDONLY && acc != syscall.O_RDWR {
+		return false
+	}
+	if f.Write && acc != syscall.O_WRONLY && acc != syscall.O_RDWR {
+		return false
+	}
+	if f.HasAccMode && acc != f.AccMode {
+		return false
+	}
+	return flags&f.Bits == f.Bits
+}
+
+// Set is a compiled, valid policy: the rules of every file loaded, in
+// load order.
+type Set struct {
+	// Rules are all rules, in the order of the files and of the rules in
+	// each file.
+	Rules []*Rule
+}
+
+// ByEvent returns the rules for event type t, in order.
+func (s *Set) ByEvent(t event.Type) []*Rule {
+	var out []*Rule
+	for _, r := range s.Rules {
+		if r.Event == t {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// FieldPos returns the position of field (a path under the rule such as
+// "action" or "match.path_prefix"), or the rule's own position when the
+// field was not written.
+func (r *Rule) FieldPos(field string) Pos {
+	if p, ok := r.pos[field]; ok {
+		return p
+	}
+	return r.Pos
+}
