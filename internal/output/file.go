@@ -52,14 +52,18 @@ type File struct {
 	rotations atomic.Uint64
 }
 
-// OpenFile opens (appending) or creates cfg.Path. A tail left by a crash
-// in the middle of a line is cut off, so the next line starts clean.
+// OpenFile opens (appending) or creates cfg.Path and its directory. A
+// tail left by a crash in the middle of a line is cut off, so the next
+// line starts clean.
 func OpenFile(cfg FileConfig) (*File, error) {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultMaxBytes
 	}
 	if cfg.Keep < 0 {
 		return nil, fmt.Errorf("opening %s: keep %d is negative", cfg.Path, cfg.Keep)
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
+		return nil, fmt.Errorf("creating output directory: %w", err)
 	}
 	w := &File{cfg: cfg, buf: make([]byte, 0, fileBufBytes+4096), line: make([]byte, 0, 4096)}
 	if err := w.open(); err != nil {

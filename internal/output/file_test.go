@@ -130,7 +130,7 @@ func TestFileKeepBounded(t *testing.T) {
 }
 
 func TestFileKeepZero(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vigil.ndjson")
+	path := filepath.Join(t.TempDir(), "new", "dir", "vigil.ndjson") // created
 	w, err := OpenFile(FileConfig{Path: path, MaxBytes: 4096, Keep: 0})
 	if err != nil {
 		t.Fatal(err)
