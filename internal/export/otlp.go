@@ -204,11 +204,17 @@ func (o *OTLP) wait(d time.Duration) bool {
 // the delivery goroutine into one batch; it runs on that goroutine only.
 type gatherer struct{ recs []sdklog.Record }
 
+// OnEmit keeps a copy of r for the batch being built.
 func (g *gatherer) OnEmit(_ context.Context, r *sdklog.Record) error {
 	g.recs = append(g.recs, r.Clone())
 	return nil
 }
 
+// Enabled reports that every record is wanted.
 func (g *gatherer) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (g *gatherer) Shutdown(context.Context) error                         { return nil }
-func (g *gatherer) ForceFlush(context.Context) error                       { return nil }
+
+// Shutdown does nothing: OTLP.Close exports and shuts the exporter down.
+func (g *gatherer) Shutdown(context.Context) error { return nil }
+
+// ForceFlush does nothing: the delivery goroutine exports each batch.
+func (g *gatherer) ForceFlush(context.Context) error { return nil }

@@ -164,12 +164,14 @@ var (
 	descRetries  = prometheus.NewDesc("vigil_output_retries_total", "Event sends an output repeated after a failure.", []string{"output"}, nil)
 )
 
+// Describe sends the descriptions of every metric Collect may send.
 func (c *sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEvents, descLost, descDecode, descTable, descRingUsed, descRingSize, descQueued, descQBytes, descEnq, descDeliv, descDropped, descRetries} {
 		ch <- d
 	}
 }
 
+// Collect reads the sources and sends their values.
 func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
@@ -169,15 +170,22 @@ func (s *services) close(summary io.Writer, log *slog.Logger) {
 
 // fanout passes every event to each writer in turn. Synchronous writers
 // (stdout, file) return their errors, which end the run; exporters only
-// queue, so a slow or absent remote side never holds the reader.
+// queue, so a slow or absent remote side never holds the reader. Emit and
+// Flush may be called from several goroutines (the ring-buffer reader,
+// an enforcement engine reporting denials): a mutex, uncontended on the
+// reader's path, keeps the writers single-threaded.
 type fanout struct {
+	mu   sync.Mutex
 	ws   []output.Writer
 	met  *metrics.Metrics
 	snap *snapshotter
 	n    uint32
 }
 
+// Emit writes ev to every output and counts its verdict, if any.
 func (f *fanout) Emit(ev *event.Event) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.met.Verdict(ev.Verdict)
 	for _, w := range f.ws {
 		if err := w.Emit(ev); err != nil {
@@ -192,7 +200,10 @@ func (f *fanout) Emit(ev *event.Event) error {
 	return nil
 }
 
+// Flush flushes every output; it runs whenever the ring buffer is dry.
 func (f *fanout) Flush() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var errs []error
 	for _, w := range f.ws {
 		errs = append(errs, w.Flush())
