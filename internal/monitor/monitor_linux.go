@@ -80,7 +80,7 @@ func Run(ctx context.Context, opts Options, out io.Writer, summary io.Writer, lo
 		return err
 	}
 	defer svc.close(summary, log) // before m.Close: scrapes read the ring
-	w := svc.sink
+	w := svc.reader
 	log.Info("ready", "attach_ms", attached.Milliseconds(), "processes", table.Len())
 	if err := notifyReady(); err != nil {
 		log.Warn("telling systemd we are ready", "err", err)

@@ -38,7 +38,8 @@ type exporter interface {
 // metrics endpoint and the SIGHUP handler. start opens them; close stops
 // each and waits for its goroutines.
 type services struct {
-	sink      *fanout
+	sink      *fanout     // for any goroutine
+	reader    *readerSink // for the ring-buffer reader
 	file      *output.File
 	exporters map[string]exporter
 	met       *metrics.Metrics
@@ -94,6 +95,7 @@ func startServices(opts *Options, m *sensor.Manager, out io.Writer, log *slog.Lo
 		}
 		s.addExporter("otlp", x)
 	}
+	s.reader = &readerSink{fanout: s.sink}
 	if s.met != nil {
 		s.sink.snap = newSnapshotter(m)
 		s.met.SetSource(s.sink.snap.source)
@@ -179,7 +181,6 @@ type fanout struct {
 	ws   []output.Writer
 	met  *metrics.Metrics
 	snap *snapshotter
-	n    uint32
 }
 
 // Emit writes ev to every output and counts its verdict, if any.
@@ -190,11 +191,6 @@ func (f *fanout) Emit(ev *event.Event) error {
 	for _, w := range f.ws {
 		if err := w.Emit(ev); err != nil {
 			return err
-		}
-	}
-	if f.snap != nil {
-		if f.n++; f.n%4096 == 0 {
-			f.snap.take()
 		}
 	}
 	return nil
@@ -208,8 +204,37 @@ func (f *fanout) Flush() error {
 	for _, w := range f.ws {
 		errs = append(errs, w.Flush())
 	}
-	if f.snap != nil {
-		f.snap.take()
-	}
 	return errors.Join(errs...)
+}
+
+// readerSink is the fanout as the ring-buffer reader uses it: it also
+// refreshes the metrics snapshot, which must happen on the reader's
+// goroutine (see snapshotter). Other goroutines use the fanout itself.
+type readerSink struct {
+	*fanout
+	n uint32
+}
+
+// Emit writes ev to every output; every 4096 events it refreshes the
+// metrics snapshot, so a storm that never lets the ring run dry still
+// updates it.
+func (r *readerSink) Emit(ev *event.Event) error {
+	if err := r.fanout.Emit(ev); err != nil {
+		return err
+	}
+	if r.snap != nil {
+		if r.n++; r.n%4096 == 0 {
+			r.snap.take()
+		}
+	}
+	return nil
+}
+
+// Flush flushes every output and refreshes the metrics snapshot.
+func (r *readerSink) Flush() error {
+	err := r.fanout.Flush()
+	if r.snap != nil {
+		r.snap.take()
+	}
+	return err
 }
