@@ -112,6 +112,8 @@ func NewNATS(cfg NATSConfig) (*NATS, error) {
 		// Our queue is the one bounded buffer; the client's own would
 		// hide messages from the retry logic.
 		nats.ReconnectBufSize(-1),
+		// Close ends the logging: no callback outlives the exporter.
+		nats.NoCallbacksAfterClientClose(),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrl()) }),
 	}
