@@ -19,6 +19,18 @@ import (
 	"google.golang.org/grpc"
 )
 
+// runShared is run with output buffers safe for concurrent writers: the
+// exporters' goroutines log to stderr while the summary is written there,
+// which is fine on a file but not on a bytes.Buffer.
+func runShared(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out, errOut syncBuffer
+	code := Run(ctx, args, strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
 // execStorm runs `true` every few milliseconds until the test ends.
 func execStorm(t *testing.T) {
 	stop, done := make(chan struct{}), make(chan struct{})
@@ -90,7 +102,7 @@ func TestMonitorExports(t *testing.T) {
 	}
 	execStorm(t)
 	const n = 50
-	code, out, errOut := run(t, "monitor", "--config", cfg, "--otlp-endpoint", l.Addr().String(),
+	code, out, errOut := runShared(t, "monitor", "--config", cfg, "--otlp-endpoint", l.Addr().String(),
 		"--events", "exec", "--count", fmt.Sprint(n), "--duration", "30s", "-o", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -148,7 +160,7 @@ func TestMonitorAbsentExporter(t *testing.T) {
 	l.Close() // nobody listens there
 	execStorm(t)
 	start := time.Now()
-	code, out, errOut := run(t, "monitor", "--nats-url", "nats://"+addr, "--events", "exec", "--count", "20", "--duration", "30s", "-o", "json")
+	code, out, errOut := runShared(t, "monitor", "--nats-url", "nats://"+addr, "--events", "exec", "--count", "20", "--duration", "30s", "-o", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
