@@ -35,6 +35,12 @@ func TestUnitVerifies(t *testing.T) {
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
+	// The exposure score of systemd-analyze security is 3.8 ("OK") today;
+	// fail if a change loosens the sandbox past 4.5.
+	out, err = exec.Command(analyze, "security", "--offline=yes", "--threshold=45", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("systemd-analyze security: exposure above 4.5 (%v):\n%s", err, out)
+	}
 }
 
 // TestUnitEssentials guards the settings the service cannot work without.
