@@ -34,7 +34,7 @@ func (o *monitorOps) register(f *pflag.FlagSet) {
 	f.IntVar(&o.outputKeep, "output-keep", output.DefaultKeep, "rotated files to keep (FILE.1 newest ... FILE.N)")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464)")
 	f.StringVar(&o.natsURL, "nats-url", "", "publish events to NATS JetStream at this URL (subjects vigil.<host>.<type>)")
-	f.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "send events as OpenTelemetry logs to this OTLP/gRPC host:port (plain text unless the config file sets otlp with insecure: false)")
+	f.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "send events as OpenTelemetry logs to this OTLP/gRPC host:port (plain text, unless the config file has an otlp endpoint without insecure: true)")
 }
 
 // monitorVars are the other flags' variables, which the config file
