@@ -9,6 +9,7 @@
  * both at once, is what the "wx" marker in userspace flags.
  */
 #include "common.h"
+#include "rules.h"
 
 /* Keep the record types in BTF so bpf2go can generate their Go mirrors. */
 const struct mprotect_event *unused_mprotect_event __attribute__((unused));
@@ -20,6 +21,7 @@ struct mprot_req {
 	__u32 old_prot;
 	__u32 flags;
 	__u32 _pad;
+	struct event_hdr verdict; /* flags, rule and action of a kill at enter */
 };
 
 /* The request between sys_enter and sys_exit, in the task itself. */
@@ -57,6 +59,18 @@ static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 pk
 	bpf_find_vma(task, req->addr, vma_prot, &old, 0);
 	req->old_prot = old.old_prot;
 	req->flags = old.flags;
+	req->verdict.flags = 0;
+
+	/* Kill rules act at enter: the task never returns to user mode. */
+	struct rule_set *rs;
+	struct match_in in = {.prot = req->prot};
+	__u32 w = req->prot & 2, x = req->prot & 4;
+	__u32 has_old = req->flags & MPROT_HAS_OLD;
+	in.wx = (w && x) || (has_old && ((w && (req->old_prot & 4)) || (x && (req->old_prot & 2))));
+	fill_match(&in);
+	__u64 m = match_rules(EV_MPROTECT, &in, &rs);
+	if (m)
+		verdict(&req->verdict, rs, m);
 	return 0;
 }
 
@@ -73,6 +87,9 @@ static __always_inline int leave(struct trace_event_raw_sys_exit *ctx)
 	ev.prot = req->prot;
 	ev.old_prot = req->old_prot;
 	ev.flags = req->flags & ~MPROT_PENDING;
+	ev.hdr.flags = req->verdict.flags;
+	ev.hdr.rule = req->verdict.rule;
+	ev.hdr.action = req->verdict.action;
 	ev.result = ctx->ret;
 	req->flags = 0;
 	submit(&ev, sizeof(ev), EV_MPROTECT);

@@ -9,6 +9,7 @@
  * the result and, for a new descriptor, the opened file's absolute path.
  */
 #include "common.h"
+#include "rules.h"
 
 /* Keep the record types in BTF so bpf2go can generate their Go mirrors. */
 const struct open_event *unused_open_event __attribute__((unused));
@@ -17,6 +18,7 @@ const struct open_event *unused_open_event __attribute__((unused));
 #define PREFIX_LEN 128
 
 /* Filter switches, set by the loader. */
+const volatile __u32 open_rules = 0; /* kill or deny rules on open: see every open */
 const volatile __u32 filter_pids = 0;
 const volatile __u32 filter_comms = 0;
 const volatile __u32 n_prefixes = 0;
@@ -53,6 +55,8 @@ struct open_req {
 	__u32 flags;
 	__u32 mode;
 	__u32 syscall; /* 0: no open in flight */
+	__u32 wanted;  /* passed the filters: report it */
+	__u32 _pad;
 };
 
 /*
@@ -120,8 +124,11 @@ static __always_inline int wanted(__u64 filename)
 static __always_inline void enter(__u32 syscall, __s32 dirfd, __u64 filename, __u32 flags, __u32 mode)
 {
 	struct open_req *req;
+	int want = wanted(filename);
 
-	if (!wanted(filename))
+	/* With rules on opens every open is checked; the filters only
+	 * decide which are reported. */
+	if (!want && !open_rules)
 		return;
 	req = bpf_task_storage_get(&open_inflight, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!req)
@@ -131,6 +138,7 @@ static __always_inline void enter(__u32 syscall, __s32 dirfd, __u64 filename, __
 	req->flags = flags;
 	req->mode = mode;
 	req->syscall = syscall;
+	req->wanted = want;
 }
 
 static __always_inline void leave(long ret)
@@ -143,6 +151,10 @@ static __always_inline void leave(long ret)
 
 	if (!req || !req->syscall)
 		return;
+	if (!req->wanted && ret < 0) {
+		req->syscall = 0; /* a failed open cannot match a file rule */
+		return;
+	}
 	slot = scratch_claim();
 	if (!slot) {
 		req->syscall = 0;
@@ -158,6 +170,7 @@ static __always_inline void leave(long ret)
 	ev->syscall = req->syscall;
 	ev->file_flags = 0;
 	n = bpf_probe_read_user_str(ev->data, FILENAME_LEN, (void *)req->filename);
+	__u32 want = req->wanted;
 	req->syscall = 0;
 	off = n > 0 ? n : 0;
 	ev->filename_len = off;
@@ -165,6 +178,16 @@ static __always_inline void leave(long ret)
 	if (ret >= 0) {
 		struct file *f = fd_file(ret);
 		if (f) {
+			struct rule_set *rs;
+			struct match_in in = {.file = f, .flags = ev->flags};
+			fill_match(&in);
+			__u64 m = match_rules(EV_OPEN, &in, &rs);
+			if (m)
+				verdict(&ev->hdr, rs, m);
+			if (!want && !(ev->hdr.flags & HDR_VERDICT)) {
+				scratch_release(slot); /* checked, not reported */
+				return;
+			}
 			__u32 start = off;
 			off = read_path(&f->f_path, ev->data, off, &ev->file_flags);
 			ev->path_len = off - start;

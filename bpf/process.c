@@ -13,12 +13,16 @@
  *         kernel/exit.c)
  */
 #include "common.h"
+#include "rules.h"
 
 /* Keep the record types in BTF so bpf2go can generate their Go mirrors. */
 const struct event_hdr *unused_event_hdr __attribute__((unused));
 const struct fork_event *unused_fork_event __attribute__((unused));
 const struct exit_event *unused_exit_event __attribute__((unused));
 const struct exec_event *unused_exec_event __attribute__((unused));
+const struct rule_set *unused_rule_set __attribute__((unused));
+const struct rule_arg *unused_rule_arg __attribute__((unused));
+const struct file_id *unused_file_id __attribute__((unused));
 
 #define CLONE_THREAD 0x00010000
 
@@ -131,6 +135,21 @@ int BPF_PROG(exec_tp_btf, struct task_struct *task, pid_t old_pid, struct linux_
 	__u32 pstart = off;
 	off = read_path(&file->f_path, ev->data, off, &ev->file_flags);
 	ev->path_len = off - pstart;
+
+	/* Kill rules: before the new image runs its first instruction. */
+	struct rule_set *rs;
+	struct match_in in = {.file = file};
+	fill_match(&in);
+	in.deleted = (ev->file_flags & FILE_UNLINKED) != 0;
+	if (ev->file_flags & FILE_INTERNAL) {
+		char pre[6] = {};
+		bpf_probe_read_kernel(pre, sizeof(pre), &ev->data[pstart & DATA_MASK]);
+		in.memfd = pre[0] == 'm' && pre[1] == 'e' && pre[2] == 'm' && pre[3] == 'f' && pre[4] == 'd' && pre[5] == ':';
+		in.deleted = in.deleted && !in.memfd;
+	}
+	__u64 m = match_rules(EV_EXEC, &in, &rs);
+	if (m)
+		verdict(&ev->hdr, rs, m);
 
 	/* argv lives in the new mm, between arg_start and arg_end. */
 	__u64 as = BPF_CORE_READ(task, mm, arg_start);

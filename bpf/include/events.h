@@ -32,6 +32,7 @@ enum mechanism {
 	MECH_TP_BTF = 2,     /* BTF-typed raw tracepoint */
 	MECH_FENTRY = 3,     /* fentry/fexit ftrace trampoline */
 	MECH_RAW_SYSCALL = 4, /* raw_syscalls sys_enter/sys_exit, filtered by nr */
+	MECH_LSM = 5,         /* BPF LSM hook */
 };
 
 /* Flags in event_hdr.flags. */

@@ -13,6 +13,13 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type MprotectFileId struct {
+	_   structs.HostLayout
+	Dev uint32
+	Pad uint32
+	Ino uint64
+}
+
 type MprotectMprotReq struct {
 	_       structs.HostLayout
 	Addr    uint64
@@ -21,6 +28,21 @@ type MprotectMprotReq struct {
 	OldProt uint32
 	Flags   uint32
 	Pad     uint32
+	Verdict struct {
+		_      structs.HostLayout
+		Ktime  uint64
+		Type   uint32
+		Mech   uint32
+		Pid    uint32
+		Tid    uint32
+		Ppid   uint32
+		Uid    uint32
+		Gid    uint32
+		Flags  uint32
+		Rule   uint32
+		Action uint32
+		Comm   [16]uint8
+	}
 }
 
 type MprotectMprotectEvent struct {
@@ -47,6 +69,36 @@ type MprotectMprotectEvent struct {
 	OldProt uint32
 	Flags   uint32
 	Pad     uint32
+}
+
+type MprotectRuleArg struct {
+	_     structs.HostLayout
+	N     uint32
+	None  [4]uint32
+	Bits  [4]uint32
+	Read  [4]uint32
+	Write [4]uint32
+	Acc   [4]uint32
+}
+
+type MprotectRuleSet struct {
+	_             structs.HostLayout
+	Rules         uint64
+	Kill          uint64
+	Deny          uint64
+	UsePath       uint64
+	UsePrefix     uint64
+	UseComm       uint64
+	UseParentComm uint64
+	UseUid        uint64
+	MemfdTrue     uint64
+	MemfdFalse    uint64
+	DeletedTrue   uint64
+	DeletedFalse  uint64
+	WxTrue        uint64
+	WxFalse       uint64
+	UseProt       uint64
+	UseFlags      uint64
 }
 
 type MprotectScratch struct {
@@ -90,6 +142,14 @@ const (
 	MprotectMapHeap                = "heap"
 	MprotectMapLost                = "lost"
 	MprotectMapMprotInflight       = "mprot_inflight"
+	MprotectMapRuleArgs            = "rule_args"
+	MprotectMapRuleComms           = "rule_comms"
+	MprotectMapRuleDirs            = "rule_dirs"
+	MprotectMapRuleErrno           = "rule_errno"
+	MprotectMapRulePaths           = "rule_paths"
+	MprotectMapRulePcomms          = "rule_pcomms"
+	MprotectMapRuleSets            = "rule_sets"
+	MprotectMapRuleUids            = "rule_uids"
 	MprotectProgMprotectEnter      = "mprotect_enter"
 	MprotectProgMprotectExit       = "mprotect_exit"
 	MprotectProgPkeyMprotectEnter  = "pkey_mprotect_enter"
@@ -153,6 +213,14 @@ type MprotectMapSpecs struct {
 	Heap          *ebpf.MapSpec `ebpf:"heap"`
 	Lost          *ebpf.MapSpec `ebpf:"lost"`
 	MprotInflight *ebpf.MapSpec `ebpf:"mprot_inflight"`
+	RuleArgs      *ebpf.MapSpec `ebpf:"rule_args"`
+	RuleComms     *ebpf.MapSpec `ebpf:"rule_comms"`
+	RuleDirs      *ebpf.MapSpec `ebpf:"rule_dirs"`
+	RuleErrno     *ebpf.MapSpec `ebpf:"rule_errno"`
+	RulePaths     *ebpf.MapSpec `ebpf:"rule_paths"`
+	RulePcomms    *ebpf.MapSpec `ebpf:"rule_pcomms"`
+	RuleSets      *ebpf.MapSpec `ebpf:"rule_sets"`
+	RuleUids      *ebpf.MapSpec `ebpf:"rule_uids"`
 }
 
 // MprotectVariableSpecs contains global variables before they are loaded into the kernel.
@@ -188,6 +256,14 @@ type MprotectMaps struct {
 	Heap          *ebpf.Map `ebpf:"heap"`
 	Lost          *ebpf.Map `ebpf:"lost"`
 	MprotInflight *ebpf.Map `ebpf:"mprot_inflight"`
+	RuleArgs      *ebpf.Map `ebpf:"rule_args"`
+	RuleComms     *ebpf.Map `ebpf:"rule_comms"`
+	RuleDirs      *ebpf.Map `ebpf:"rule_dirs"`
+	RuleErrno     *ebpf.Map `ebpf:"rule_errno"`
+	RulePaths     *ebpf.Map `ebpf:"rule_paths"`
+	RulePcomms    *ebpf.Map `ebpf:"rule_pcomms"`
+	RuleSets      *ebpf.Map `ebpf:"rule_sets"`
+	RuleUids      *ebpf.Map `ebpf:"rule_uids"`
 }
 
 func (m *MprotectMaps) Close() error {
@@ -196,6 +272,14 @@ func (m *MprotectMaps) Close() error {
 		m.Heap,
 		m.Lost,
 		m.MprotInflight,
+		m.RuleArgs,
+		m.RuleComms,
+		m.RuleDirs,
+		m.RuleErrno,
+		m.RulePaths,
+		m.RulePcomms,
+		m.RuleSets,
+		m.RuleUids,
 	)
 }
 

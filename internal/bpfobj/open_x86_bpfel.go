@@ -13,6 +13,13 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type OpenFileId struct {
+	_   structs.HostLayout
+	Dev uint32
+	Pad uint32
+	Ino uint64
+}
+
 type OpenOpenEvent struct {
 	_   structs.HostLayout
 	Hdr struct {
@@ -49,12 +56,44 @@ type OpenOpenReq struct {
 	Flags    uint32
 	Mode     uint32
 	Syscall  uint32
+	Wanted   uint32
+	Pad      uint32
 }
 
 type OpenPrefix struct {
 	_   structs.HostLayout
 	Len uint32
 	S   [128]int8
+}
+
+type OpenRuleArg struct {
+	_     structs.HostLayout
+	N     uint32
+	None  [4]uint32
+	Bits  [4]uint32
+	Read  [4]uint32
+	Write [4]uint32
+	Acc   [4]uint32
+}
+
+type OpenRuleSet struct {
+	_             structs.HostLayout
+	Rules         uint64
+	Kill          uint64
+	Deny          uint64
+	UsePath       uint64
+	UsePrefix     uint64
+	UseComm       uint64
+	UseParentComm uint64
+	UseUid        uint64
+	MemfdTrue     uint64
+	MemfdFalse    uint64
+	DeletedTrue   uint64
+	DeletedFalse  uint64
+	WxTrue        uint64
+	WxFalse       uint64
+	UseProt       uint64
+	UseFlags      uint64
 }
 
 type OpenScratch struct {
@@ -101,6 +140,14 @@ const (
 	OpenMapOpenInflight    = "open_inflight"
 	OpenMapOpenPids        = "open_pids"
 	OpenMapOpenPrefixes    = "open_prefixes"
+	OpenMapRuleArgs        = "rule_args"
+	OpenMapRuleComms       = "rule_comms"
+	OpenMapRuleDirs        = "rule_dirs"
+	OpenMapRuleErrno       = "rule_errno"
+	OpenMapRulePaths       = "rule_paths"
+	OpenMapRulePcomms      = "rule_pcomms"
+	OpenMapRuleSets        = "rule_sets"
+	OpenMapRuleUids        = "rule_uids"
 	OpenProgOpenEnter      = "open_enter"
 	OpenProgOpenExit       = "open_exit"
 	OpenProgOpenat2Enter   = "openat2_enter"
@@ -108,6 +155,7 @@ const (
 	OpenVarFilterComms     = "filter_comms"
 	OpenVarFilterPids      = "filter_pids"
 	OpenVarN_prefixes      = "n_prefixes"
+	OpenVarOpenRules       = "open_rules"
 	OpenVarSelfTgid        = "self_tgid"
 	OpenVarUnusedOpenEvent = "unused_open_event"
 	OpenVarWakeupBytes     = "wakeup_bytes"
@@ -172,6 +220,14 @@ type OpenMapSpecs struct {
 	OpenInflight *ebpf.MapSpec `ebpf:"open_inflight"`
 	OpenPids     *ebpf.MapSpec `ebpf:"open_pids"`
 	OpenPrefixes *ebpf.MapSpec `ebpf:"open_prefixes"`
+	RuleArgs     *ebpf.MapSpec `ebpf:"rule_args"`
+	RuleComms    *ebpf.MapSpec `ebpf:"rule_comms"`
+	RuleDirs     *ebpf.MapSpec `ebpf:"rule_dirs"`
+	RuleErrno    *ebpf.MapSpec `ebpf:"rule_errno"`
+	RulePaths    *ebpf.MapSpec `ebpf:"rule_paths"`
+	RulePcomms   *ebpf.MapSpec `ebpf:"rule_pcomms"`
+	RuleSets     *ebpf.MapSpec `ebpf:"rule_sets"`
+	RuleUids     *ebpf.MapSpec `ebpf:"rule_uids"`
 }
 
 // OpenVariableSpecs contains global variables before they are loaded into the kernel.
@@ -181,6 +237,7 @@ type OpenVariableSpecs struct {
 	FilterComms     *ebpf.VariableSpec `ebpf:"filter_comms"`
 	FilterPids      *ebpf.VariableSpec `ebpf:"filter_pids"`
 	N_prefixes      *ebpf.VariableSpec `ebpf:"n_prefixes"`
+	OpenRules       *ebpf.VariableSpec `ebpf:"open_rules"`
 	SelfTgid        *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedOpenEvent *ebpf.VariableSpec `ebpf:"unused_open_event"`
 	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
@@ -213,6 +270,14 @@ type OpenMaps struct {
 	OpenInflight *ebpf.Map `ebpf:"open_inflight"`
 	OpenPids     *ebpf.Map `ebpf:"open_pids"`
 	OpenPrefixes *ebpf.Map `ebpf:"open_prefixes"`
+	RuleArgs     *ebpf.Map `ebpf:"rule_args"`
+	RuleComms    *ebpf.Map `ebpf:"rule_comms"`
+	RuleDirs     *ebpf.Map `ebpf:"rule_dirs"`
+	RuleErrno    *ebpf.Map `ebpf:"rule_errno"`
+	RulePaths    *ebpf.Map `ebpf:"rule_paths"`
+	RulePcomms   *ebpf.Map `ebpf:"rule_pcomms"`
+	RuleSets     *ebpf.Map `ebpf:"rule_sets"`
+	RuleUids     *ebpf.Map `ebpf:"rule_uids"`
 }
 
 func (m *OpenMaps) Close() error {
@@ -224,6 +289,14 @@ func (m *OpenMaps) Close() error {
 		m.OpenInflight,
 		m.OpenPids,
 		m.OpenPrefixes,
+		m.RuleArgs,
+		m.RuleComms,
+		m.RuleDirs,
+		m.RuleErrno,
+		m.RulePaths,
+		m.RulePcomms,
+		m.RuleSets,
+		m.RuleUids,
 	)
 }
 
@@ -234,6 +307,7 @@ type OpenVariables struct {
 	FilterComms     *ebpf.Variable `ebpf:"filter_comms"`
 	FilterPids      *ebpf.Variable `ebpf:"filter_pids"`
 	N_prefixes      *ebpf.Variable `ebpf:"n_prefixes"`
+	OpenRules       *ebpf.Variable `ebpf:"open_rules"`
 	SelfTgid        *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedOpenEvent *ebpf.Variable `ebpf:"unused_open_event"`
 	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`

@@ -50,6 +50,13 @@ type ProcessExitEvent struct {
 	Flags uint32
 }
 
+type ProcessFileId struct {
+	_   structs.HostLayout
+	Dev uint32
+	Pad uint32
+	Ino uint64
+}
+
 type ProcessForkEvent struct {
 	_          structs.HostLayout
 	Hdr        ProcessEventHdr
@@ -58,6 +65,36 @@ type ProcessForkEvent struct {
 	ChildTid   uint32
 	Flags      uint32
 	Pad        uint32
+}
+
+type ProcessRuleArg struct {
+	_     structs.HostLayout
+	N     uint32
+	None  [4]uint32
+	Bits  [4]uint32
+	Read  [4]uint32
+	Write [4]uint32
+	Acc   [4]uint32
+}
+
+type ProcessRuleSet struct {
+	_             structs.HostLayout
+	Rules         uint64
+	Kill          uint64
+	Deny          uint64
+	UsePath       uint64
+	UsePrefix     uint64
+	UseComm       uint64
+	UseParentComm uint64
+	UseUid        uint64
+	MemfdTrue     uint64
+	MemfdFalse    uint64
+	DeletedTrue   uint64
+	DeletedFalse  uint64
+	WxTrue        uint64
+	WxFalse       uint64
+	UseProt       uint64
+	UseFlags      uint64
 }
 
 type ProcessScratch struct {
@@ -74,6 +111,14 @@ const (
 	ProcessMapEvents          = "events"
 	ProcessMapHeap            = "heap"
 	ProcessMapLost            = "lost"
+	ProcessMapRuleArgs        = "rule_args"
+	ProcessMapRuleComms       = "rule_comms"
+	ProcessMapRuleDirs        = "rule_dirs"
+	ProcessMapRuleErrno       = "rule_errno"
+	ProcessMapRulePaths       = "rule_paths"
+	ProcessMapRulePcomms      = "rule_pcomms"
+	ProcessMapRuleSets        = "rule_sets"
+	ProcessMapRuleUids        = "rule_uids"
 	ProcessProgExecTpBtf      = "exec_tp_btf"
 	ProcessProgExitFentry     = "exit_fentry"
 	ProcessProgExitTpBtf      = "exit_tp_btf"
@@ -83,7 +128,10 @@ const (
 	ProcessVarUnusedEventHdr  = "unused_event_hdr"
 	ProcessVarUnusedExecEvent = "unused_exec_event"
 	ProcessVarUnusedExitEvent = "unused_exit_event"
+	ProcessVarUnusedFileId    = "unused_file_id"
 	ProcessVarUnusedForkEvent = "unused_fork_event"
+	ProcessVarUnusedRuleArg   = "unused_rule_arg"
+	ProcessVarUnusedRuleSet   = "unused_rule_set"
 	ProcessVarWakeupBytes     = "wakeup_bytes"
 )
 
@@ -140,9 +188,17 @@ type ProcessProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProcessMapSpecs struct {
-	Events *ebpf.MapSpec `ebpf:"events"`
-	Heap   *ebpf.MapSpec `ebpf:"heap"`
-	Lost   *ebpf.MapSpec `ebpf:"lost"`
+	Events     *ebpf.MapSpec `ebpf:"events"`
+	Heap       *ebpf.MapSpec `ebpf:"heap"`
+	Lost       *ebpf.MapSpec `ebpf:"lost"`
+	RuleArgs   *ebpf.MapSpec `ebpf:"rule_args"`
+	RuleComms  *ebpf.MapSpec `ebpf:"rule_comms"`
+	RuleDirs   *ebpf.MapSpec `ebpf:"rule_dirs"`
+	RuleErrno  *ebpf.MapSpec `ebpf:"rule_errno"`
+	RulePaths  *ebpf.MapSpec `ebpf:"rule_paths"`
+	RulePcomms *ebpf.MapSpec `ebpf:"rule_pcomms"`
+	RuleSets   *ebpf.MapSpec `ebpf:"rule_sets"`
+	RuleUids   *ebpf.MapSpec `ebpf:"rule_uids"`
 }
 
 // ProcessVariableSpecs contains global variables before they are loaded into the kernel.
@@ -153,7 +209,10 @@ type ProcessVariableSpecs struct {
 	UnusedEventHdr  *ebpf.VariableSpec `ebpf:"unused_event_hdr"`
 	UnusedExecEvent *ebpf.VariableSpec `ebpf:"unused_exec_event"`
 	UnusedExitEvent *ebpf.VariableSpec `ebpf:"unused_exit_event"`
+	UnusedFileId    *ebpf.VariableSpec `ebpf:"unused_file_id"`
 	UnusedForkEvent *ebpf.VariableSpec `ebpf:"unused_fork_event"`
+	UnusedRuleArg   *ebpf.VariableSpec `ebpf:"unused_rule_arg"`
+	UnusedRuleSet   *ebpf.VariableSpec `ebpf:"unused_rule_set"`
 	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
@@ -177,9 +236,17 @@ func (o *ProcessObjects) Close() error {
 //
 // It can be passed to LoadProcessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProcessMaps struct {
-	Events *ebpf.Map `ebpf:"events"`
-	Heap   *ebpf.Map `ebpf:"heap"`
-	Lost   *ebpf.Map `ebpf:"lost"`
+	Events     *ebpf.Map `ebpf:"events"`
+	Heap       *ebpf.Map `ebpf:"heap"`
+	Lost       *ebpf.Map `ebpf:"lost"`
+	RuleArgs   *ebpf.Map `ebpf:"rule_args"`
+	RuleComms  *ebpf.Map `ebpf:"rule_comms"`
+	RuleDirs   *ebpf.Map `ebpf:"rule_dirs"`
+	RuleErrno  *ebpf.Map `ebpf:"rule_errno"`
+	RulePaths  *ebpf.Map `ebpf:"rule_paths"`
+	RulePcomms *ebpf.Map `ebpf:"rule_pcomms"`
+	RuleSets   *ebpf.Map `ebpf:"rule_sets"`
+	RuleUids   *ebpf.Map `ebpf:"rule_uids"`
 }
 
 func (m *ProcessMaps) Close() error {
@@ -187,6 +254,14 @@ func (m *ProcessMaps) Close() error {
 		m.Events,
 		m.Heap,
 		m.Lost,
+		m.RuleArgs,
+		m.RuleComms,
+		m.RuleDirs,
+		m.RuleErrno,
+		m.RulePaths,
+		m.RulePcomms,
+		m.RuleSets,
+		m.RuleUids,
 	)
 }
 
@@ -198,7 +273,10 @@ type ProcessVariables struct {
 	UnusedEventHdr  *ebpf.Variable `ebpf:"unused_event_hdr"`
 	UnusedExecEvent *ebpf.Variable `ebpf:"unused_exec_event"`
 	UnusedExitEvent *ebpf.Variable `ebpf:"unused_exit_event"`
+	UnusedFileId    *ebpf.Variable `ebpf:"unused_file_id"`
 	UnusedForkEvent *ebpf.Variable `ebpf:"unused_fork_event"`
+	UnusedRuleArg   *ebpf.Variable `ebpf:"unused_rule_arg"`
+	UnusedRuleSet   *ebpf.Variable `ebpf:"unused_rule_set"`
 	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 

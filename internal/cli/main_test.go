@@ -36,6 +36,8 @@ func TestMain(m *testing.M) {
 		os.Exit(Run(context.Background(), strings.Fields(os.Getenv("VIGIL_TEST_CLI_ARGS")), os.Stdin, os.Stdout, os.Stderr))
 	case "seccomp-child":
 		os.Exit(seccompChild())
+	case "wx":
+		os.Exit(wxChild())
 	}
 	os.Exit(m.Run())
 }
@@ -129,4 +131,17 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// wxChild flips a fresh RW page to RX: the code-modification pattern a
+// W^X rule stops.
+func wxChild() int {
+	mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		return 3
+	}
+	if err := unix.Mprotect(mem, unix.PROT_READ|unix.PROT_EXEC); err != nil {
+		return 4
+	}
+	return 0
 }

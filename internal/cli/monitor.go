@@ -27,6 +27,7 @@ func newMonitorCmd(s *streams) *cobra.Command {
 		ringMB       int
 		lostInterval time.Duration
 		mechanism    string
+		policies     []string
 		ops          monitorOps
 	)
 	cmd := &cobra.Command{
@@ -39,7 +40,7 @@ Event types: fork, exec, exit, module, mprotect, open (open is off unless
 asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := ops.load(cmd.Flags(), monitorVars{&events, &format, &openPrefixes, &openPids, &openComms, &ringMB, &lostInterval}); err != nil {
+			if err := ops.load(cmd.Flags(), monitorVars{&events, &format, &openPrefixes, &openPids, &openComms, &ringMB, &lostInterval, &policies}); err != nil {
 				return err
 			}
 			types, err := parseTypes(events)
@@ -69,6 +70,7 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 				Duration:     duration,
 				Count:        count,
 				LostInterval: lostInterval,
+				Policies:     policies,
 			}
 			log := slog.New(slog.NewTextHandler(s.errOut, nil))
 			if err := ops.apply(&opts, log); err != nil {
@@ -87,6 +89,7 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 	f.StringArrayVar(&openComms, "open-comm", nil, "report only opens by processes with this comm (repeatable)")
 	f.IntVar(&ringMB, "ring-mb", sensor.DefaultRingBytes>>20, "ring buffer size in MiB (a power of two)")
 	f.DurationVar(&lostInterval, "lost-interval", 10*time.Second, "how often to report events the kernel could not queue")
+	f.StringArrayVar(&policies, "policy", nil, "enforce a policy: a YAML file, a directory of them, or builtin:baseline (repeatable)")
 	f.StringVar(&mechanism, "mechanism", "", "use only this kind of mechanism (fentry, tp_btf, tracepoint, raw_syscall); for testing fallbacks")
 	_ = f.MarkHidden("mechanism")
 	ops.register(f)

@@ -47,6 +47,7 @@ type monitorVars struct {
 	openComms    *[]string
 	ringMB       *int
 	lostInterval *time.Duration
+	policies     *[]string
 }
 
 // load reads --config, if given, and copies each of its settings into
@@ -81,6 +82,9 @@ func (o *monitorOps) load(f *pflag.FlagSet, v monitorVars) error {
 	}
 	if c.LostInterval > 0 && unset("lost-interval") {
 		*v.lostInterval = c.LostInterval
+	}
+	if len(c.Policies) > 0 && unset("policy") {
+		*v.policies = c.Policies
 	}
 	file := c.Outputs.File
 	if file.Path != "" && unset("output-file") {

@@ -94,6 +94,8 @@ var subcommands = []func(*streams) *cobra.Command{
 	newPolicyCmd,
 	newDoctorCmd,
 	newHooksCmd,
+	newRunCmd,
+	newShimCmd,
 }
 
 // isCobraUsage reports cobra's own argument errors (unknown command,

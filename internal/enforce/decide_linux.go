@@ -233,10 +233,16 @@ func (e *Engine) decide(p *pending) {
 	// The caller may be gone a moment after the answer: read what the
 	// event reports about it first (denied calls only).
 	enrich(ev)
+	if rule.Action == policy.ActionKill {
+		// SIGKILL first: the caller is still waiting for the answer, so
+		// it dies inside the call and never runs another instruction.
+		// The deny then covers the moment before the signal lands.
+		_ = unix.Kill(int(ev.Process.Pid), unix.SIGKILL)
+	}
 	if !e.answer(p, AnswerDeny, rule) {
 		return // the watchdog answered first
 	}
-	ev.Verdict = &event.Verdict{Rule: rule.Name, Action: string(policy.ActionDeny), Enforced: true, Mechanism: string(policy.MechFanotify)}
+	ev.Verdict = &event.Verdict{Rule: rule.Name, Action: string(rule.Action), Enforced: true, Mechanism: string(policy.MechFanotify)}
 	if e.cfg.Emit != nil {
 		e.cfg.Emit(ev)
 	}

@@ -167,7 +167,7 @@ type Lost struct {
 // Verdict records that a policy rule matched.
 type Verdict struct {
 	Rule     string
-	Action   string // "log", "kill" or "deny"
+	Action   string // "log", "kill" or "deny"; vigil run also "redirect", "allow"
 	Enforced bool   // the action took effect (false: could not, or log)
 	// Mechanism names what carried the action out, e.g. "bpf_send_signal",
 	// "fanotify", "lsm", "seccomp".

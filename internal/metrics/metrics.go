@@ -32,6 +32,9 @@ type Snapshot struct {
 	TableSize    int // processes in the process table
 	RingUsed     int // bytes of the ring buffer not yet read
 	RingSize     int
+	// Types are the event types watched; a source may use them to
+	// report zero counts.
+	Types []event.Type
 }
 
 // OutputStats are one output's counters at one moment.
@@ -150,7 +153,7 @@ type sourceCollector struct {
 }
 
 var (
-	descEvents   = prometheus.NewDesc("vigil_events_total", "Events decoded from the kernel, by type.", []string{"type"}, nil)
+	descEvents   = prometheus.NewDesc("vigil_events_total", "Events reported, by type (from the kernel sensors and, for denials, the fanotify engine).", []string{"type"}, nil)
 	descLost     = prometheus.NewDesc("vigil_kernel_lost_events_total", "Events the kernel could not queue (ring buffer full), by type.", []string{"type"}, nil)
 	descDecode   = prometheus.NewDesc("vigil_decode_errors_total", "Ring-buffer records that could not be decoded.", nil, nil)
 	descTable    = prometheus.NewDesc("vigil_process_table_size", "Processes in vigil's process table.", nil, nil)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,6 +29,9 @@ type Options struct {
 	Duration     time.Duration // stop after this long; 0: until ctx ends
 	Count        uint64        // stop after this many events; 0: no limit
 	LostInterval time.Duration // how often losses are reported
+	// Policies are policy files, directories or builtin:NAME; their
+	// rules are enforced and their verdicts added to events.
+	Policies []string
 
 	// Outputs are the destinations besides out (Format none leaves out
 	// unused); see services.go.
@@ -53,43 +57,91 @@ var DefaultTypes = []event.Type{event.TypeFork, event.TypeExec, event.TypeExit, 
 // summary to summary when it stops.
 func Run(ctx context.Context, opts Options, out io.Writer, summary io.Writer, log *slog.Logger) error {
 	start := time.Now()
+	w, err := output.New(opts.Format, out)
+	if err != nil {
+		return err
+	}
 	table := proc.NewTable("/proc", 0)
 	if opts.Sensor.SelfTgid == 0 {
 		opts.Sensor.SelfTgid = uint32(os.Getpid())
+	}
+	enf, err := applyPolicy(&opts, log)
+	if err != nil {
+		return err
 	}
 	m, err := sensor.New(opts.Sensor, table)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	attached := time.Since(start)
 	// Seed after attaching: a process born in between is then seen by
 	// both, never by neither.
 	if err := table.Seed(); err != nil {
 		return err
 	}
-	for _, c := range m.Choices() {
-		attrs := []any{"event", c.Type, "mechanism", c.Mechanism}
-		if len(c.Refused) > 0 {
-			attrs = append(attrs, "refused", strings.Join(c.Refused, "; "))
-		}
-		log.Info("mechanism chosen", attrs...)
-	}
-	svc, err := startServices(&opts, m, out, log)
+	logChoices(log, m.Choices())
+	svc, err := startServices(&opts, m, w, log)
 	if err != nil {
 		return err
 	}
 	defer svc.close(summary, log) // before m.Close: scrapes read the ring
-	w := svc.reader
-	log.Info("ready", "attach_ms", attached.Milliseconds(), "processes", table.Len())
+
+	sink := newLimitSink(svc.sink, opts.Count)
+	vs := &verdictSink{next: sink, anc: ancestry{table}}
+	fanCtx, stopFan := context.WithCancel(ctx)
+	defer stopFan()
+	waitFan := func() error { return nil }
+	if enf != nil {
+		vs.rules = enf.log
+		if waitFan, err = enf.startFanotify(fanCtx, vs.emitAsync, log); err != nil {
+			return err
+		}
+	}
+	log.Info("ready", "attach_ms", time.Since(start).Milliseconds(), "processes", table.Len())
 	if err := notifyReady(); err != nil {
 		log.Warn("telling systemd we are ready", "err", err)
 	}
 
-	sink := newLimitSink(w, opts.Count)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(sink.stop, sink, opts.LostInterval) }()
+	err = stream(ctx, m, sink, vs, opts)
+	// Stop enforcing last: its shutdown answers allow to anything pending.
+	stopFan()
+	if ferr := waitFan(); ferr != nil && err == nil {
+		err = ferr
+	}
+	if ferr := vs.Flush(); ferr != nil && err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	writeSummary(summary, m.Stats(), time.Since(start))
+	return nil
+}
 
+// applyPolicy loads opts.Policies, gives the kernel its share of the
+// rules and makes sure the sensors their rules need are watching.
+func applyPolicy(opts *Options, log *slog.Logger) (*enforcement, error) {
+	if len(opts.Policies) == 0 {
+		return nil, nil
+	}
+	enf, err := loadPolicy(opts.Policies, log)
+	if err != nil {
+		return nil, err
+	}
+	opts.Sensor.Rules = enf.kernel
+	for _, t := range enf.types {
+		if !slices.Contains(opts.Sensor.Types, t) {
+			opts.Sensor.Types = append(opts.Sensor.Types, t)
+		}
+	}
+	return enf, nil
+}
+
+// stream runs the sensors' reader until ctx ends, the duration passes or
+// the count is reached.
+func stream(ctx context.Context, m *sensor.Manager, sink *limitSink, vs *verdictSink, opts Options) error {
+	done := make(chan error, 1)
+	go func() { done <- m.Run(sink.stop, vs, opts.LostInterval) }()
 	var timeout <-chan time.Time
 	if opts.Duration > 0 {
 		t := time.NewTimer(opts.Duration)
@@ -98,20 +150,23 @@ func Run(ctx context.Context, opts Options, out io.Writer, summary io.Writer, lo
 	}
 	select {
 	case <-ctx.Done():
-		sink.halt()
 	case <-timeout:
-		sink.halt()
 	case <-sink.reached():
 	case err := <-done:
-		if err != nil {
-			return err
-		}
-	}
-	if err := <-done; err != nil {
 		return err
 	}
-	writeSummary(summary, m.Stats(), time.Since(start))
-	return nil
+	sink.halt()
+	return <-done
+}
+
+func logChoices(log *slog.Logger, choices []sensor.Choice) {
+	for _, c := range choices {
+		attrs := []any{"event", c.Type, "mechanism", c.Mechanism}
+		if len(c.Refused) > 0 {
+			attrs = append(attrs, "refused", strings.Join(c.Refused, "; "))
+		}
+		log.Info("mechanism chosen", attrs...)
+	}
 }
 
 // limitSink stops the run after max events and passes no more than max.

@@ -38,8 +38,7 @@ type exporter interface {
 // metrics endpoint and the SIGHUP handler. start opens them; close stops
 // each and waits for its goroutines.
 type services struct {
-	sink      *fanout     // for any goroutine
-	reader    *readerSink // for the ring-buffer reader
+	sink      *fanout
 	file      *output.File
 	exporters map[string]exporter
 	met       *metrics.Metrics
@@ -48,9 +47,11 @@ type services struct {
 	drain     time.Duration
 }
 
-// startServices opens every configured output and, when asked for, the
-// metrics endpoint and the SIGHUP handler. On error nothing is left open.
-func startServices(opts *Options, m *sensor.Manager, out io.Writer, log *slog.Logger) (_ *services, err error) {
+// startServices opens every configured output besides stdout, the
+// writer on standard output (left out when opts.Format is none), and
+// when asked for, the metrics endpoint and the SIGHUP handler. On error
+// nothing is left open.
+func startServices(opts *Options, m *sensor.Manager, stdout output.Writer, log *slog.Logger) (_ *services, err error) {
 	s := &services{exporters: map[string]exporter{}, drain: opts.Outputs.DrainTimeout, met: opts.Metrics, sink: &fanout{}}
 	if s.drain <= 0 {
 		s.drain = 5 * time.Second
@@ -65,11 +66,7 @@ func startServices(opts *Options, m *sensor.Manager, out io.Writer, log *slog.Lo
 	}
 	s.sink.met = s.met
 	if opts.Format != output.FormatNone {
-		w, err := output.New(opts.Format, out)
-		if err != nil {
-			return nil, err
-		}
-		s.sink.ws = append(s.sink.ws, w)
+		s.sink.ws = append(s.sink.ws, stdout)
 	}
 	if c := opts.Outputs.File; c != nil {
 		if s.file, err = output.OpenFile(*c); err != nil {
@@ -95,7 +92,6 @@ func startServices(opts *Options, m *sensor.Manager, out io.Writer, log *slog.Lo
 		}
 		s.addExporter("otlp", x)
 	}
-	s.reader = &readerSink{fanout: s.sink}
 	if s.met != nil {
 		s.sink.snap = newSnapshotter(m)
 		s.met.SetSource(s.sink.snap.source)
@@ -172,22 +168,27 @@ func (s *services) close(summary io.Writer, log *slog.Logger) {
 
 // fanout passes every event to each writer in turn. Synchronous writers
 // (stdout, file) return their errors, which end the run; exporters only
-// queue, so a slow or absent remote side never holds the reader. Emit and
-// Flush may be called from several goroutines (the ring-buffer reader,
-// an enforcement engine reporting denials): a mutex, uncontended on the
-// reader's path, keeps the writers single-threaded.
+// queue, so a slow or absent remote side never holds the reader. Emit may
+// be called from several goroutines (the ring-buffer reader, the
+// fanotify engine reporting denials); a mutex, uncontended on the
+// reader's path, keeps the writers single-threaded. Flush is called only
+// by the reader (Manager.Run) and after it, which is what lets it refresh
+// the metrics snapshot (see snapshotter).
 type fanout struct {
 	mu   sync.Mutex
 	ws   []output.Writer
 	met  *metrics.Metrics
-	snap *snapshotter
+	snap *snapshotter // nil without metrics
 }
 
-// Emit writes ev to every output and counts its verdict, if any.
+// Emit writes ev to every output and counts it and its verdict.
 func (f *fanout) Emit(ev *event.Event) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.met.Verdict(ev.Verdict)
+	if f.snap != nil {
+		f.snap.count(ev)
+	}
 	for _, w := range f.ws {
 		if err := w.Emit(ev); err != nil {
 			return err
@@ -196,7 +197,7 @@ func (f *fanout) Emit(ev *event.Event) error {
 	return nil
 }
 
-// Flush flushes every output; it runs whenever the ring buffer is dry.
+// Flush flushes every output and refreshes the metrics snapshot.
 func (f *fanout) Flush() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -204,37 +205,8 @@ func (f *fanout) Flush() error {
 	for _, w := range f.ws {
 		errs = append(errs, w.Flush())
 	}
+	if f.snap != nil {
+		f.snap.take()
+	}
 	return errors.Join(errs...)
-}
-
-// readerSink is the fanout as the ring-buffer reader uses it: it also
-// refreshes the metrics snapshot, which must happen on the reader's
-// goroutine (see snapshotter). Other goroutines use the fanout itself.
-type readerSink struct {
-	*fanout
-	n uint32
-}
-
-// Emit writes ev to every output; every 4096 events it refreshes the
-// metrics snapshot, so a storm that never lets the ring run dry still
-// updates it.
-func (r *readerSink) Emit(ev *event.Event) error {
-	if err := r.fanout.Emit(ev); err != nil {
-		return err
-	}
-	if r.snap != nil {
-		if r.n++; r.n%4096 == 0 {
-			r.snap.take()
-		}
-	}
-	return nil
-}
-
-// Flush flushes every output and refreshes the metrics snapshot.
-func (r *readerSink) Flush() error {
-	err := r.fanout.Flush()
-	if r.snap != nil {
-		r.snap.take()
-	}
-	return err
 }

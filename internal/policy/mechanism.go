@@ -64,8 +64,8 @@ func (r *Rule) Options() []Mechanism {
 func (r *Rule) FanotifyProblem() string {
 	m := &r.Match
 	switch {
-	case r.Action != ActionDeny:
-		return "fanotify only denies"
+	case r.Action != ActionDeny && r.Action != ActionKill:
+		return "fanotify only denies and kills"
 	case r.Event != event.TypeExec && r.Event != event.TypeOpen:
 		return fmt.Sprintf("fanotify has no permission event for %s", r.Event)
 	case m.Path == nil && m.PathPrefix == nil:

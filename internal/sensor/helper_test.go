@@ -24,8 +24,18 @@ func runHelper(name string, args []string) int {
 	case "exit":
 		code, _ := strconv.Atoi(args[len(args)-1])
 		return code
+	case "touch":
+		f, err := os.Create(args[len(args)-1])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		f.Close()
+		return 0
 	case "wx":
 		return helperWX()
+	case "wx1":
+		return helperWX1(args[len(args)-1])
 	case "module":
 		return helperModule(args[len(args)-1])
 	case "open":
@@ -101,6 +111,22 @@ func helperOpen(paths []string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+	}
+	return 0
+}
+
+// helperWX1 does one mprotect: "flip" RW -> RX, "rwx" RW -> RWX, or
+// "plain" RW -> R.
+func helperWX1(mode string) int {
+	prot := map[string]int{"flip": unix.PROT_READ | unix.PROT_EXEC, "rwx": unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC, "plain": unix.PROT_READ}[mode]
+	mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := unix.Mprotect(mem, prot); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	return 0
 }

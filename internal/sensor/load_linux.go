@@ -62,6 +62,18 @@ func (l *loaded) Close() error {
 type shared struct {
 	events *ebpf.Map
 	lost   *ebpf.Map
+	rules  map[string]*ebpf.Map // the maps of bpf/include/rules.h
+}
+
+// replacements returns the shared maps that spec declares.
+func (sh *shared) replacements(spec *ebpf.CollectionSpec) map[string]*ebpf.Map {
+	out := map[string]*ebpf.Map{"events": sh.events, "lost": sh.lost}
+	for name, mp := range sh.rules {
+		if _, ok := spec.Maps[name]; ok {
+			out[name] = mp
+		}
+	}
+	return out
 }
 
 // climb tries the rungs of a ladder in order and returns the first that
@@ -132,7 +144,7 @@ func loadProgs(spec *ebpf.CollectionSpec, progs []string, sh *shared, vars map[s
 		}
 	}
 	coll, err := ebpf.NewCollectionWithOptions(s, ebpf.CollectionOptions{
-		MapReplacements: map[string]*ebpf.Map{"events": sh.events, "lost": sh.lost},
+		MapReplacements: sh.replacements(s),
 	})
 	if err != nil {
 		var ve *ebpf.VerifierError

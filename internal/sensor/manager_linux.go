@@ -87,9 +87,18 @@ func New(cfg Config, table *proc.Table) (*Manager, error) {
 	}
 	m := &Manager{cfg: cfg, table: table}
 	if err := m.createShared(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	if err := m.createRuleMaps(cfg.Rules); err != nil {
+		m.Close()
 		return nil, err
 	}
 	if err := m.start(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	if err := m.startLSM(); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -296,6 +305,7 @@ func (m *Manager) handle(raw []byte, h *hdr, ev *event.Event, sink Sink) error {
 	}
 	*ev = event.Event{Type: kindTypes[h.Type], Time: time.Unix(0, m.wallOffset+int64(h.Ktime)), KernelNS: h.Ktime}
 	fillProcess(h, &ev.Process)
+	ev.Verdict = m.ruleVerdict(h)
 	if err := m.byKind[h.Type].decode(h.Type, raw, ev); err != nil {
 		m.decodeErrs.Add(1)
 		return nil
@@ -382,7 +392,11 @@ func (m *Manager) Close() error {
 	for _, l := range m.loaded {
 		errs = append(errs, l.Close())
 	}
-	for _, mp := range []*ebpf.Map{m.sh.events, m.sh.lost} {
+	maps := []*ebpf.Map{m.sh.events, m.sh.lost}
+	for _, mp := range m.sh.rules {
+		maps = append(maps, mp)
+	}
+	for _, mp := range maps {
 		if mp != nil {
 			errs = append(errs, mp.Close())
 		}

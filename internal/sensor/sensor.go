@@ -15,6 +15,7 @@ package sensor
 
 import (
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/policy"
 )
 
 // OpenFilter selects, in the kernel, which opens are reported. Empty
@@ -46,6 +47,10 @@ type Config struct {
 	// SelfTgid is excluded from open and mprotect events (vigil's own
 	// reads of /proc would otherwise feed back); 0 excludes nothing.
 	SelfTgid uint32
+	// Rules are the policy rules the BPF programs enforce (kill, and
+	// deny through BPF LSM); nil for none. Their event types must be in
+	// Types.
+	Rules *policy.KernelRules
 	// ForceMechanism, when not empty, skips every rung of each ladder
 	// whose mechanism is not this one (for tests of the fallbacks).
 	ForceMechanism string

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * lsm.c: deny rules through BPF LSM (Linux 5.7+, "bpf" in the active
+ * LSMs). Each hook evaluates the deny rules of its event type with the
+ * in-kernel matcher (rules.h), fails the operation with the rule's errno,
+ * and reports the denial as a record of that event type with the verdict.
+ *
+ *   exec      lsm/bprm_check_security: once per binary handler pass, so
+ *             a script and its interpreter are both checked
+ *   open      lsm/file_open (opens for exec are left to the exec rules)
+ *   mprotect  lsm/file_mprotect: W^X judged from the mapping's flags
+ *   module    lsm/kernel_read_file (finit_module) and
+ *             lsm/kernel_load_data (init_module)
+ */
+#include "common.h"
+#include "rules.h"
+
+#define FMODE_EXEC 0x20
+
+static __always_inline __u64 denied(__u32 kind, struct match_in *in, __u32 *rule)
+{
+	struct rule_set *rs;
+	__u64 m = match_rules(kind, in, &rs);
+	if (!rs)
+		return 0;
+	m &= rs->deny;
+	if (m)
+		*rule = lowest(m);
+	return m;
+}
+
+static __always_inline void deny_hdr(struct event_hdr *h, __u32 kind, __u32 rule)
+{
+	fill_hdr(h, kind, MECH_LSM);
+	h->flags = HDR_VERDICT | HDR_ENFORCED;
+	h->rule = rule;
+	h->action = ACT_DENY;
+}
+
+SEC("lsm/bprm_check_security")
+int BPF_PROG(deny_exec, struct linux_binprm *bprm, int ret)
+{
+	struct file *file = bprm->file;
+	struct match_in in = {.file = file};
+	struct scratch *slot;
+	struct exec_event *ev;
+	__u32 rule = 0, off, pstart;
+	long n, rc;
+
+	if (ret)
+		return ret;
+	fill_match(&in);
+	in.deleted = BPF_CORE_READ(file, f_inode, i_nlink) == 0;
+	if (!denied(EV_EXEC, &in, &rule))
+		return 0;
+	rc = deny_errno(rule);
+	slot = scratch_claim();
+	if (!slot) {
+		count_lost(EV_EXEC);
+		return lsm_ret(rc);
+	}
+	ev = &slot->exec;
+	deny_hdr(&ev->hdr, EV_EXEC, rule);
+	ev->euid = 0;
+	ev->base_addr = 0;
+	ev->file_flags = 0;
+	ev->args_len = 0;
+	n = bpf_probe_read_kernel_str(ev->data, FILENAME_LEN, bprm->filename);
+	off = n > 0 ? n : 0;
+	ev->filename_len = off;
+	file_info(file, &ev->dev, &ev->ino, &ev->file_flags);
+	pstart = off;
+	off = read_path(&file->f_path, ev->data, off, &ev->file_flags);
+	ev->path_len = off - pstart;
+	submit(ev, offsetof(struct exec_event, data) + (off & (DATA_LEN - 1)), EV_EXEC);
+	scratch_release(slot);
+	return lsm_ret(rc);
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(deny_open, struct file *file, int ret)
+{
+	struct match_in in = {};
+	struct scratch *slot;
+	struct open_event *ev;
+	__u32 rule = 0, off;
+	long rc;
+
+	if (ret)
+		return ret;
+	if (BPF_CORE_READ(file, f_mode) & FMODE_EXEC)
+		return 0;
+	in.file = file;
+	in.flags = BPF_CORE_READ(file, f_flags);
+	fill_match(&in);
+	if (!denied(EV_OPEN, &in, &rule))
+		return 0;
+	rc = deny_errno(rule);
+	slot = scratch_claim();
+	if (!slot) {
+		count_lost(EV_OPEN);
+		return lsm_ret(rc);
+	}
+	ev = &slot->open;
+	deny_hdr(&ev->hdr, EV_OPEN, rule);
+	ev->result = rc;
+	ev->dirfd = -100;
+	ev->flags = in.flags;
+	ev->mode = 0;
+	ev->syscall = 0;
+	ev->file_flags = 0;
+	ev->filename_len = 0;
+	off = read_path(&file->f_path, ev->data, 0, &ev->file_flags);
+	ev->path_len = off;
+	submit(ev, offsetof(struct open_event, data) + (off & (DATA_LEN - 1)), EV_OPEN);
+	scratch_release(slot);
+	return lsm_ret(rc);
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(deny_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot, int ret)
+{
+	struct match_in in = {};
+	struct mprotect_event ev = {};
+	__u32 rule = 0;
+	long rc;
+
+	if (ret)
+		return ret;
+	__u32 old = BPF_CORE_READ(vma, vm_flags) & 7;
+	__u32 w = reqprot & 2, x = reqprot & 4;
+	in.prot = reqprot;
+	in.wx = (w && x) || (w && (old & 4)) || (x && (old & 2));
+	fill_match(&in);
+	if (!denied(EV_MPROTECT, &in, &rule))
+		return 0;
+	rc = deny_errno(rule);
+	deny_hdr(&ev.hdr, EV_MPROTECT, rule);
+	ev.addr = BPF_CORE_READ(vma, vm_start);
+	ev.len = BPF_CORE_READ(vma, vm_end) - ev.addr;
+	ev.prot = reqprot;
+	ev.old_prot = old;
+	ev.flags = MPROT_HAS_OLD;
+	ev.result = rc;
+	submit(&ev, sizeof(ev), EV_MPROTECT);
+	return lsm_ret(rc);
+}
+
+static __always_inline long deny_module(struct file *file)
+{
+	struct match_in in = {.file = file};
+	struct scratch *slot;
+	struct module_event *ev;
+	__u32 rule = 0;
+	long ret;
+
+	fill_match(&in);
+	if (!denied(EV_MODULE, &in, &rule))
+		return 0;
+	ret = deny_errno(rule);
+	slot = scratch_claim();
+	if (!slot) {
+		count_lost(EV_MODULE);
+		return ret;
+	}
+	ev = &slot->module;
+	deny_hdr(&ev->hdr, EV_MODULE, rule);
+	ev->result = ret;
+	ev->fd = -1;
+	ev->syscall = file ? MOD_FINIT : MOD_INIT;
+	ev->file_flags = 0;
+	ev->path_len = 0;
+	ev->name[0] = 0;
+	if (file)
+		ev->path_len = read_path(&file->f_path, ev->data, 0, &ev->file_flags);
+	submit(ev, offsetof(struct module_event, data) + (ev->path_len & (DATA_LEN - 1)), EV_MODULE);
+	scratch_release(slot);
+	return ret;
+}
+
+SEC("lsm/kernel_read_file")
+int BPF_PROG(deny_module_file, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
+{
+	if (ret)
+		return ret;
+	if (id != bpf_core_enum_value(enum kernel_read_file_id, READING_MODULE))
+		return 0;
+	return lsm_ret(deny_module(file));
+}
+
+SEC("lsm/kernel_load_data")
+int BPF_PROG(deny_module_data, enum kernel_load_data_id id, bool contents, int ret)
+{
+	if (ret)
+		return ret;
+	if (id != bpf_core_enum_value(enum kernel_load_data_id, LOADING_MODULE))
+		return 0;
+	return lsm_ret(deny_module(NULL));
+}

@@ -1,0 +1,244 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/doctor"
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// agent is a vigil monitor running as its own process (the test binary
+// as vigil): the process that holds a fanotify group must not be one that
+// forks, as tests do.
+type agent struct {
+	cmd      *exec.Cmd
+	out, err *syncBuffer
+	done     chan error
+}
+
+func startAgent(t *testing.T, args ...string) *agent {
+	t.Helper()
+	mustBeRoot(t)
+	a := &agent{out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan error, 1)}
+	a.cmd = exec.Command(os.Args[0], append([]string{"monitor", "--output", "json"}, args...)...)
+	a.cmd.Env = append(os.Environ(), "VIGIL_CLI_HELPER=1")
+	a.cmd.Stdout, a.cmd.Stderr = a.out, a.err
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { a.done <- a.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = a.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-a.done:
+		case <-time.After(10 * time.Second):
+			_ = a.cmd.Process.Kill()
+			t.Error("vigil monitor did not stop on SIGTERM")
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(a.err.String(), "msg=ready") {
+		select {
+		case err := <-a.done:
+			t.Fatalf("vigil monitor exited: %v\n%s", err, a.err.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vigil monitor not ready:\n%s", a.err.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return a
+}
+
+// waitEvent returns the first event matching pred.
+func (a *agent) waitEvent(t *testing.T, what string, pred func(*event.Event) bool) *event.Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		sc := bufio.NewScanner(strings.NewReader(a.out.String()))
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var ev event.Event
+			if json.Unmarshal(sc.Bytes(), &ev) == nil && pred(&ev) {
+				return &ev
+			}
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	t.Fatalf("no %s event; stderr:\n%s", what, a.err.String())
+	return nil
+}
+
+// badDir makes a directory in /tmp, as the issue's scenario has it, with
+// a script that would create marker.
+func badDir(t *testing.T) (dir, script, marker string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "vigil-policy-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	marker = filepath.Join(t.TempDir(), "marker")
+	script = filepath.Join(dir, "evil.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\ntouch "+marker+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, script, marker
+}
+
+func writePolicy(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestMonitorPolicyDeny(t *testing.T) {
+	dir, script, marker := badDir(t)
+	pol := writePolicy(t, fmt.Sprintf("rules:\n  - name: no-exec-from-test-dir\n    event: exec\n    match:\n      path_prefix: [%q]\n    action: deny\n", dir+"/"))
+	a := startAgent(t, "--events", "exec", "--policy", pol)
+	link := filepath.Join(t.TempDir(), "innocent")
+	if err := os.Symlink(script, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{script, link} {
+		err := exec.Command(path).Run()
+		if !errors.Is(err, syscall.EPERM) {
+			t.Errorf("exec %s: %v, want EPERM", path, err)
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the marker exists: the denied script ran")
+	}
+	ev := a.waitEvent(t, "deny", func(e *event.Event) bool {
+		return e.Type == event.TypeExec && e.Verdict != nil && e.Verdict.Action == "deny"
+	})
+	if v := ev.Verdict; v.Rule != "no-exec-from-test-dir" || !v.Enforced {
+		t.Errorf("verdict %+v", v)
+	}
+	if out, err := exec.Command("sh", "-c", "echo allowed").Output(); err != nil || string(out) != "allowed\n" {
+		t.Errorf("an allowed exec: %q, %v", out, err)
+	}
+}
+
+func TestMonitorPolicyKill(t *testing.T) {
+	_, script, marker := badDir(t)
+	dir := filepath.Dir(script)
+	pol := writePolicy(t, fmt.Sprintf(`rules:
+  - name: kill-exec-from-test-dir
+    event: exec
+    match:
+      path_prefix: [%q]
+    action: kill
+  - name: no-wx
+    event: mprotect
+    match:
+      wx: true
+    action: kill
+`, dir+"/"))
+	a := startAgent(t, "--events", "exec,mprotect", "--policy", pol)
+	cmd := exec.Command(script)
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Errorf("exec of the script: %v, want killed by SIGKILL", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the marker exists: the killed script ran")
+	}
+	a.waitEvent(t, "kill verdict", func(e *event.Event) bool {
+		return e.Verdict != nil && e.Verdict.Rule == "kill-exec-from-test-dir" && e.Verdict.Action == "kill" && e.Verdict.Enforced
+	})
+
+	wx := exec.Command(os.Args[0])
+	wx.Env = append(os.Environ(), testHelperEnv+"=wx")
+	err = wx.Run()
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Errorf("RW->RX flip: %v, want killed by SIGKILL", err)
+	}
+	a.waitEvent(t, "W^X kill", func(e *event.Event) bool {
+		return e.Type == event.TypeMprotect && e.Process.Pid == uint32(wx.Process.Pid) && e.Verdict != nil && e.Verdict.Rule == "no-wx"
+	})
+}
+
+func TestMonitorPolicyLogVerdict(t *testing.T) {
+	pol := writePolicy(t, "rules:\n  - name: log-sleep\n    event: exec\n    match:\n      comm: [sleep]\n    action: log\n")
+	a := startAgent(t, "--events", "exec", "--policy", pol)
+	cmd := exec.Command("sleep", "0")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	ev := a.waitEvent(t, "logged exec", func(e *event.Event) bool {
+		return e.Type == event.TypeExec && e.Process.Pid == uint32(cmd.Process.Pid)
+	})
+	if v := ev.Verdict; v == nil || v.Rule != "log-sleep" || v.Action != "log" {
+		t.Errorf("verdict %+v, want log-sleep", v)
+	}
+}
+
+// TestMonitorKilledMidStorm: SIGKILL the agent while execs stream through
+// its fanotify permission events; every exec must still finish.
+func TestMonitorKilledMidStorm(t *testing.T) {
+	dir, _, _ := badDir(t)
+	pol := writePolicy(t, fmt.Sprintf("rules:\n  - name: deny-test-dir\n    event: exec\n    match:\n      path_prefix: [%q]\n    action: deny\n", dir+"/"))
+	a := startAgent(t, "--events", "exec", "--policy", pol)
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := exec.Command("true")
+			errs <- ctx.Run()
+		}()
+		if i == n/2 {
+			_ = a.cmd.Process.Kill()
+		}
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(20 * time.Second):
+		t.Fatal("execs still blocked 20s after the agent was killed")
+	}
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("exec during the storm: %v", err)
+		}
+	}
+	t.Logf("%d execs finished in %v with the agent killed halfway", n, time.Since(start))
+}
+
+func TestMonitorBadPolicy(t *testing.T) {
+	mustBeRoot(t)
+	bad := writePolicy(t, "rules:\n  - name: x\n    event: exec\n    match:\n      pathh: [/tmp/]\n    action: deny\n")
+	code, _, errOut := run(t, "monitor", "--policy", bad, "--duration", "1s")
+	if code != 1 || !strings.Contains(errOut, bad+":5:") {
+		t.Errorf("bad policy: code %d, stderr %q; want 1 and the file:line", code, errOut)
+	}
+	if doctor.ProbeBPFLSM() != nil {
+		pol := writePolicy(t, "rules:\n  - name: deny-wx\n    event: mprotect\n    match:\n      wx: true\n    action: deny\n")
+		code, _, errOut := run(t, "monitor", "--policy", pol, "--duration", "1s")
+		if code != 1 || !strings.Contains(errOut, pol+":") {
+			t.Errorf("deny mprotect without BPF LSM: code %d, stderr %q; want refused at load with file:line", code, errOut)
+		}
+	}
+}

@@ -1,0 +1,566 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/vmtest"
+)
+
+// mustHaveUserNotif skips unless the kernel can run vigil run: x86_64 and
+// seccomp user notification with ADDFD_FLAG_SEND (Linux 5.14), probed by
+// the kernel version. It fails rather than skips when the probe says the
+// feature should be there but vigil cannot use it.
+func mustHaveUserNotif(t *testing.T) {
+	t.Helper()
+	if runtime.GOARCH != "amd64" {
+		t.Skipf("vigil run supports x86_64 only, this is %s", runtime.GOARCH)
+	}
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	var major, minor int
+	fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor)
+	if major < 5 || major == 5 && minor < 14 {
+		t.Skipf("kernel %d.%d lacks SECCOMP_ADDFD_FLAG_SEND (5.14)", major, minor)
+	}
+}
+
+// runHelper builds testdata/runhelper.c with the system C compiler into
+// the test's temporary directory. The kernel matrix's guests have no
+// compiler: there .ci/run passes a static build (run.sh --extra).
+func runHelper(t *testing.T) string {
+	t.Helper()
+	if vmtest.InGuest() {
+		return vmtest.Extra(t, "runhelper")
+	}
+	var cc string
+	for _, name := range []string{"cc", "gcc", "clang"} {
+		if p, err := exec.LookPath(name); err == nil {
+			cc = p
+			break
+		}
+	}
+	if cc == "" {
+		t.Skip("no C compiler (cc, gcc, clang) to build testdata/runhelper.c")
+	}
+	dir, err := os.MkdirTemp("", "vigil-runhelper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	path := filepath.Join(dir, "runhelper")
+	out, err := exec.Command(cc, "-O2", "-no-pie", "-pthread", "-o", path, "testdata/runhelper.c").CombinedOutput()
+	if err != nil {
+		t.Fatalf("building runhelper: %v\n%s", err, out)
+	}
+	return path
+}
+
+// asVigil makes the test binary run vigil itself (see TestMain), so tests
+// run "vigil run", which re-executes its own binary as the shim, as a
+// real separate process: the os/exec helper-process pattern.
+const asVigil = "VIGIL_CLI_HELPER"
+
+// vigilCmd returns "vigil ARGS..." as a command running the test binary.
+func vigilCmd(args ...string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		panic(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), asVigil+"=1")
+	return cmd
+}
+
+// vigil runs vigil with args and returns stdout, stderr and exit code,
+// within a time limit.
+func vigil(t *testing.T, dir string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := vigilCmd(args...)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	err := cmd.Wait()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+		if ws := ee.Sys().(syscall.WaitStatus); ws.Signaled() {
+			t.Fatalf("vigil %q killed by %v; stderr:\n%s", args, ws.Signal(), stderr.String())
+		}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// files creates name=content files in a new temp dir and returns it.
+func files(t *testing.T, kv ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for i := 0; i+1 < len(kv); i += 2 {
+		if err := os.WriteFile(filepath.Join(dir, kv[i]), []byte(kv[i+1]+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestRunRedirectCat(t *testing.T) {
+	mustHaveUserNotif(t)
+	dir := files(t, "src", "original", "dst", "replacement")
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	out, errOut, code := vigil(t, "/", "run", "--redirect", src+"="+dst, "--", "cat", src)
+	if code != 0 || out != "replacement\n" {
+		t.Fatalf("cat printed %q (exit %d, stderr %q), want the replacement", out, code, errOut)
+	}
+	// The copycat form, through the environment.
+	cmd := vigilCmd("run", "--", "cat", src)
+	cmd.Env = append(cmd.Env, "COPYCAT="+src+" "+dst)
+	b, err := cmd.Output()
+	if err != nil || string(b) != "replacement\n" {
+		t.Fatalf("COPYCAT: cat printed %q, %v", b, err)
+	}
+}
+
+func TestRunRedirectPaths(t *testing.T) {
+	mustHaveUserNotif(t)
+	h := runHelper(t)
+	dir := files(t, "src", "original", "dst", "replacement")
+	redirect := "--redirect=" + filepath.Join(dir, "src") + "=" + filepath.Join(dir, "dst")
+	// "open" mode opens with O_CLOEXEC, which the injected fd keeps.
+	tests := []struct {
+		desc string
+		cmd  []string
+		want string
+	}{
+		{"a relative path from the caller's cwd", []string{h, "open", "src"}, "ok replacement cloexec\n"},
+		{"a relative path with dot-dot", []string{h, "open", "../" + filepath.Base(dir) + "/./src"}, "ok replacement cloexec\n"},
+		{"openat with a directory fd", []string{h, "openat", dir, "src"}, "ok replacement\n"},
+		{"openat with a relative directory", []string{h, "openat", ".", "src"}, "ok replacement\n"},
+		{"openat2", []string{h, "openat2", "src"}, "ok replacement\n"},
+		{"a grandchild", []string{"sh", "-c", `sh -c "` + h + ` open src; true"; true`}, "ok replacement cloexec\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			out, errOut, code := vigil(t, dir, append([]string{"run", redirect, "--"}, tt.cmd...)...)
+			if code != 0 || out != tt.want {
+				t.Errorf("got %q (exit %d, stderr %q), want %q", out, code, errOut, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunDeny(t *testing.T) {
+	mustHaveUserNotif(t)
+	h := runHelper(t)
+	dir := files(t, "secret", "s3cr3t", "open", "fine")
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "sub", "x"), []byte("x\n"), 0o644)
+	os.Symlink(filepath.Join(dir, "secret"), filepath.Join(dir, "link"))
+	script := fmt.Sprintf("%[1]s open secret; %[1]s open open; %[1]s open link; %[1]s open sub/x; %[1]s open /proc/self/cwd/secret", h)
+	out, errOut, code := vigil(t, dir, "run", "--deny", "secret", "--deny-prefix", "sub", "--", "sh", "-c", script)
+	want := "err EACCES\nok fine cloexec\nerr EACCES\nerr EACCES\nerr EACCES\n"
+	if out != want || code != 1 {
+		t.Errorf("got %q (exit %d, stderr %q), want %q", out, code, errOut, want)
+	}
+	out, _, _ = vigil(t, dir, "run", "--deny", "secret", "--errno", "EPERM", "--", h, "open", "secret")
+	if out != "err EPERM\n" {
+		t.Errorf("--errno EPERM: got %q", out)
+	}
+}
+
+func TestRunDenySyscall(t *testing.T) {
+	mustHaveUserNotif(t)
+	dir := t.TempDir()
+	for _, trace := range []string{"--trace=false", "--trace"} {
+		_, errOut, code := vigil(t, dir, "run", trace, "--deny-syscall", "mkdir=EROFS", "--", "mkdir", "x")
+		if code == 0 || !strings.Contains(errOut, "Read-only file system") {
+			t.Errorf("%s: mkdir exit %d, stderr %q", trace, code, errOut)
+		}
+	}
+	// execve denied: the shim still execs the command, the command cannot.
+	out, errOut, code := vigil(t, dir, "run", "--deny-syscall", "execve", "--", "sh", "-c", "echo in; /bin/true; echo $?")
+	if code != 0 || out != "in\n126\n" {
+		t.Errorf("execve denied: got %q (exit %d, stderr %q)", out, code, errOut)
+	}
+}
+
+func TestRunRace(t *testing.T) {
+	mustHaveUserNotif(t)
+	h := runHelper(t)
+	dir := files(t, "allowed", "ALLOWED", "denied", "DENIED")
+	a, d := filepath.Join(dir, "allowed"), filepath.Join(dir, "denied")
+	const tries = 5000
+	out, errOut, code := vigil(t, dir, "run", "--deny", d, "--", h, "race", a, d, strconv.Itoa(tries), "DENIED")
+	var allowed, denied, failed int
+	if _, err := fmt.Sscanf(out, "allowed %d denied %d failed %d", &allowed, &denied, &failed); err != nil || code != 0 {
+		t.Fatalf("racer printed %q (exit %d, stderr %q)", out, code, errOut)
+	}
+	t.Logf("%d tries: %d opened the allowed file, %d failed, %d opened the denied one", tries, allowed, failed, denied)
+	if denied != 0 {
+		t.Errorf("the racer opened the denied file %d times", denied)
+	}
+	if allowed == 0 || failed == 0 {
+		t.Errorf("the race did not happen: %d allowed, %d failed", allowed, failed)
+	}
+}
+
+func TestRunABIBypass(t *testing.T) {
+	mustHaveUserNotif(t)
+	h := runHelper(t)
+	dir := files(t, "f", "x")
+	out, errOut, _ := vigil(t, dir, "run", "--deny", "/nonexistent", "--", h, "abi", filepath.Join(dir, "f"))
+	want := fmt.Sprintf("i386 %d x32 %d\n", -int(syscall.ENOSYS), -int(syscall.ENOSYS))
+	if out != want {
+		t.Errorf("got %q (stderr %q), want %q: an open through another ABI reached the kernel", out, errOut, want)
+	}
+}
+
+func TestRunExitStatus(t *testing.T) {
+	mustHaveUserNotif(t)
+	for _, tt := range []struct {
+		script string
+		want   int
+	}{
+		{"exit 0", 0},
+		{"exit 7", 7},
+		{"kill -KILL $$", 128 + 9},
+		{"kill -TERM $$", 128 + 15},
+	} {
+		_, errOut, code := vigil(t, "/", "run", "--deny", "/nonexistent", "--", "sh", "-c", tt.script)
+		if code != tt.want {
+			t.Errorf("%q: exit %d, want %d (stderr %q)", tt.script, code, tt.want, errOut)
+		}
+	}
+	_, errOut, code := vigil(t, "/", "run", "--", "/nonexistent/cmd")
+	if code != 127 || !strings.Contains(errOut, "/nonexistent/cmd") {
+		t.Errorf("missing command: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestRunForwardsSignals(t *testing.T) {
+	mustHaveUserNotif(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		cmd := vigilCmd("run", "--deny", "/nonexistent", "--", "sleep", "30")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitChild(t, cmd.Process.Pid, "sleep")
+		start := time.Now()
+		cmd.Process.Signal(sig)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("%v: vigil still running", sig)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 128+int(sig) {
+			t.Errorf("%v: exit %d, want %d", sig, code, 128+int(sig))
+		}
+		t.Logf("%v: vigil ended %v after the signal", sig, time.Since(start))
+	}
+}
+
+// A command that exits while one of its threads waits in a notification
+// the supervisor is still working on (an open of a FIFO nobody writes)
+// must end vigil promptly.
+func TestRunExitWithPendingNotification(t *testing.T) {
+	mustHaveUserNotif(t)
+	h := runHelper(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	out, errOut, code := vigil(t, dir, "run", "--deny", "/nonexistent", "--", h, "exitpending", fifo)
+	if code != 0 || out != "exiting\n" {
+		t.Fatalf("got %q (exit %d, stderr %q)", out, code, errOut)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("vigil took %v to end after the command exited", d)
+	} else {
+		t.Logf("vigil ended %v after start (the command ran 200ms)", d)
+	}
+}
+
+// If the supervisor dies, the kernel fails the pending and later
+// notifications with ENOSYS: the command must not hang.
+func TestRunSupervisorKilled(t *testing.T) {
+	mustHaveUserNotif(t)
+	h := runHelper(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	outPath, pidPath := filepath.Join(dir, "out"), filepath.Join(dir, "pid")
+	outFile, err := os.Create(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outFile.Close()
+	// The shell records its pid; the helper then blocks in an open of the
+	// FIFO (the supervisor is stuck opening it for it); after the
+	// supervisor is gone the shell goes on to a command that opens files.
+	script := fmt.Sprintf("echo $$ > %[1]s; %[2]s open %[3]s; cat %[1]s; sleep 0.1", pidPath, h, fifo)
+	cmd := vigilCmd("run", "--deny", "/nonexistent", "--", "sh", "-c", script)
+	cmd.Stdout = outFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	for deadline := time.Now().Add(10 * time.Second); pid == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the shell never wrote its pid")
+		}
+		b, _ := os.ReadFile(pidPath)
+		if strings.HasSuffix(string(b), "\n") {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+	}
+	waitChild(t, pid, "runhelper")
+	time.Sleep(200 * time.Millisecond) // into its open of the FIFO
+	cmd.Process.Kill()
+	cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			unix.Kill(pid, unix.SIGKILL)
+			t.Fatalf("the command (pid %d) hangs after the supervisor died", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if out, _ := os.ReadFile(outPath); !strings.HasPrefix(string(out), "err ENOSYS\n") {
+		t.Errorf("the pending open returned %q, want ENOSYS", out)
+	}
+}
+
+// waitChild waits until a child of pid named comm runs.
+func waitChild(t *testing.T, pid int, comm string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid ...
+			i := bytes.LastIndexByte(b, ')')
+			j := bytes.IndexByte(b, '(')
+			if i < 0 || j < 0 {
+				continue
+			}
+			f := strings.Fields(string(b[i+1:]))
+			if len(f) > 1 && f[1] == strconv.Itoa(pid) && string(b[j+1:i]) == comm {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no child %q of %d", comm, pid)
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
+}
+
+func TestRunTrace(t *testing.T) {
+	mustHaveUserNotif(t)
+	h := runHelper(t)
+	dir := files(t, "secret", "s", "ok", "fine")
+	traceFile := filepath.Join(dir, "trace.ndjson")
+	_, errOut, code := vigil(t, dir, "run", "--trace-file", traceFile, "--deny", "secret", "--deny-syscall", "ptrace=ENOSYS", "--trace", "--",
+		"sh", "-c", h+" open secret; "+h+" open ok")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	b, err := os.ReadFile(traceFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var denied, opened bool
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var e event.Event
+		if err := e.UnmarshalJSON(line); err != nil {
+			t.Fatalf("trace line %s: %v", line, err)
+		}
+		if e.Type != event.TypeOpen || e.Open == nil {
+			t.Fatalf("unexpected event %s", line)
+		}
+		switch e.Open.Path {
+		case "secret":
+			denied = e.Open.Result == -int64(syscall.EACCES) && e.Verdict != nil && e.Verdict.Action == "deny" &&
+				e.Verdict.Enforced && e.Verdict.Mechanism == "seccomp" && e.Open.ResolvedPath == filepath.Join(dir, "secret")
+		case "ok":
+			opened = e.Open.Result >= 0 && e.Verdict == nil && e.Process.Comm == "runhelper" && e.Process.Exe == h
+		}
+	}
+	if !denied || !opened {
+		t.Errorf("trace lacks the denied (%v) or the allowed (%v) open:\n%s", denied, opened, b)
+	}
+}
+
+func TestRunBadUsage(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("rules:\n  - path: /x\n    action: explode\n"), 0o644)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run"}, "requires at least 1 arg"},
+		{[]string{"run", "--redirect", "nodst", "--", "true"}, `--redirect "nodst": want SRC=DST`},
+		{[]string{"run", "--deny-syscall", "fly", "--", "true"}, `unknown x86_64 syscall "fly"`},
+		{[]string{"run", "--deny-syscall", "sendmsg", "--", "true"}, "sendmsg cannot be denied"},
+		{[]string{"run", "--errno", "EWHAT", "--deny", "/x", "--", "true"}, `unknown errno "EWHAT"`},
+		{[]string{"run", "--policy", bad, "--", "true"}, bad + `:3:13: rules[0].action: want deny, redirect, log or allow, got "explode"`},
+		{[]string{"run", "--policy", filepath.Join(dir, "none.yaml"), "--", "true"}, "reading policy"},
+		{[]string{"run", "--bogus", "--", "true"}, "unknown flag: --bogus"},
+	} {
+		_, errOut, code := vigil(t, dir, tt.args...)
+		if code != 2 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("vigil %q: exit %d, stderr %q; want exit 2 and %q", tt.args, code, errOut, tt.want)
+		}
+	}
+}
+
+// TestRunProcSelf checks that paths that mean something else to vigil
+// than to the caller (/proc/self, /dev/stdin, /dev/fd) still mean the
+// caller's when vigil opens them on its behalf.
+func TestRunProcSelf(t *testing.T) {
+	mustHaveUserNotif(t)
+	dir := files(t, "in", "from-stdin")
+	script := `cat /proc/self/comm; cat /dev/stdin < in; cat /dev/fd/0 < in; cat /proc/thread-self/comm; readlink /proc/self/cwd`
+	out, errOut, code := vigil(t, dir, "run", "--deny", "/nonexistent", "--", "sh", "-c", script)
+	want := "cat\nfrom-stdin\nfrom-stdin\ncat\n" + dir + "\n"
+	if code != 0 || out != want {
+		t.Errorf("got %q (exit %d, stderr %q), want %q", out, code, errOut, want)
+	}
+}
+
+// TestRunCredentials checks that vigil opens with the caller's
+// credentials: a process that dropped to nobody cannot read a root-only
+// file through the supervisor.
+func TestRunCredentials(t *testing.T) {
+	mustHaveUserNotif(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to change uid")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) not found")
+	}
+	dir := files(t, "rootonly", "secret")
+	os.Chmod(filepath.Join(dir, "rootonly"), 0o600)
+	os.Chmod(dir, 0o755)
+	out, errOut, _ := vigil(t, dir, "run", "--deny", "/nonexistent", "--",
+		setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", "cat rootonly; echo done")
+	if strings.Contains(out, "secret") || !regexp.MustCompile(`Permission denied`).MatchString(errOut) {
+		t.Errorf("nobody read a root-only file through vigil: stdout %q stderr %q", out, errOut)
+	}
+	// A file the dropped process creates is its own, with its umask.
+	pub := filepath.Join(dir, "pub")
+	os.Mkdir(pub, 0o777)
+	os.Chmod(pub, 0o1777)
+	out, errOut, _ = vigil(t, dir, "run", "--deny", "/nonexistent", "--",
+		setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", "umask 077; echo x > pub/f; stat -c '%u %g %a' pub/f")
+	if out != "65534 65534 600\n" {
+		t.Errorf("file created as nobody: %q, want owner 65534:65534 mode 600 (stderr %q)", out, errOut)
+	}
+}
+
+// TestRunSlowCallDoesNotStall checks that one call the supervisor is
+// stuck on (an open of a FIFO nobody has opened for writing yet) does
+// not hold up the calls of other processes: the FIFO's writer itself
+// needs the supervisor to open it.
+func TestRunSlowCallDoesNotStall(t *testing.T) {
+	mustHaveUserNotif(t)
+	dir := files(t, "file", "content")
+	if err := unix.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	out, errOut, code := vigil(t, dir, "run", "--deny", "/nonexistent", "--", "sh", "-c",
+		"cat fifo & sleep 0.2; cat file; echo through-the-fifo > fifo; wait")
+	if code != 0 || out != "content\nthrough-the-fifo\n" {
+		t.Errorf("got %q (exit %d, stderr %q)", out, code, errOut)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
+
+// TestRunUnprivileged runs vigil itself as nobody: no_new_privs is all a
+// filter needs, and reading a child's memory needs only the same uid.
+func TestRunUnprivileged(t *testing.T) {
+	mustHaveUserNotif(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to become nobody")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) not found")
+	}
+	dir, err := os.MkdirTemp("", "vigil-nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	exe, _ := os.Executable()
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vig := filepath.Join(dir, "vigil")
+	if err := os.WriteFile(vig, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"denied": "D\n", "allowed": "A\n"} {
+		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	}
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+		vig, "run", "--deny", "denied", "--", "sh", "-c", "cat allowed; cat denied 2>&1; id -u")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), asVigil+"=1")
+	out, err := cmd.Output()
+	want := "A\ncat: denied: Permission denied\n65534\n"
+	if string(out) != want {
+		t.Errorf("got %q (%v), want %q", out, err, want)
+	}
+}

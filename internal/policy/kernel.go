@@ -1,0 +1,258 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// MaxKernelRules bounds the rules the BPF programs evaluate: each is one
+// bit of a 64-bit mask (bpf/include/rules.h).
+const MaxKernelRules = 64
+
+// MaxKernelSets bounds the prot and open_flags sets of one kernel rule.
+const MaxKernelSets = 4
+
+// FileID names a file as the kernel does: the superblock's device in the
+// kernel's encoding (MAJOR << 20 | MINOR) and the inode number.
+type FileID struct {
+	Dev uint32
+	Ino uint64
+}
+
+// KernelSet holds, for one event type, the rule masks the BPF matcher
+// needs: bit i stands for KernelRules.Rules[i].
+type KernelSet struct {
+	Rules uint64 // every kernel rule of this event type
+	Kill  uint64 // those whose action is kill
+	Deny  uint64 // those whose action is deny (BPF LSM)
+
+	UsePath, UsePrefix, UseComm, UseParentComm, UseUid uint64
+	MemfdTrue, MemfdFalse, DeletedTrue, DeletedFalse   uint64
+	WXTrue, WXFalse, UseProt, UseFlags                 uint64
+}
+
+// KernelRules is the in-kernel form of the rules a plan gives to the BPF
+// programs (kill, and deny through BPF LSM): rule masks per event type
+// and the map entries of every matcher. It is plain data; the sensor
+// package writes it into the maps of bpf/include/rules.h.
+type KernelRules struct {
+	// Rules are the kernel rules; a rule's index is its id and bit.
+	Rules []*Rule
+	Sets  map[event.Type]*KernelSet
+
+	Paths       map[FileID]uint64 // files named by path matchers
+	Dirs        map[FileID]uint64 // directories named by path_prefix matchers
+	Comms       map[string]uint64
+	ParentComms map[string]uint64
+	Uids        map[uint32]uint64
+	Prots       map[int][]ProtSet     // rule id -> its prot sets
+	OpenFlags   map[int][]OpenFlagSet // rule id -> its open flag sets
+
+	// Warnings are problems that do not refuse the policy, such as a
+	// path_prefix directory that does not exist yet.
+	Warnings []string
+}
+
+// kernelHooks says where the BPF programs can act: kill from the sensors'
+// hooks (exec before the new image runs, mprotect at syscall entry, open
+// once the file is known), deny from BPF LSM hooks.
+var kernelHooks = map[event.Type]map[Action]bool{
+	event.TypeExec:     {ActionKill: true, ActionDeny: true},
+	event.TypeMprotect: {ActionKill: true, ActionDeny: true},
+	event.TypeOpen:     {ActionKill: true, ActionDeny: true},
+	event.TypeModule:   {ActionDeny: true},
+}
+
+// StatFunc returns the FileID of path, and false when it does not exist.
+type StatFunc func(path string) (FileID, bool, error)
+
+// kernelMatchers says which matchers the BPF programs evaluate, per
+// event type. Others (args_contain, ancestor_path_prefix, module_name)
+// need userspace, which is too late to kill before the call returns.
+var kernelMatchers = map[event.Type][]string{
+	event.TypeExec:     {"path", "path_prefix", "comm", "uid", "parent_comm", "memfd", "deleted"},
+	event.TypeMprotect: {"comm", "uid", "parent_comm", "wx", "prot"},
+	event.TypeOpen:     {"path", "path_prefix", "comm", "uid", "parent_comm", "open_flags"},
+	event.TypeModule:   {"path", "path_prefix", "comm", "uid", "parent_comm"},
+}
+
+// Kernel compiles the rules that plan assigns to the kernel (kill, and
+// deny through BPF LSM) into their in-kernel form. Paths are resolved
+// with stat now: an exact path names one inode, a path_prefix (which
+// must end in "/") one directory whose whole subtree matches, whatever
+// name, symlink or bind mount reaches it. Every rule that cannot be
+// evaluated in the kernel is an error at its position.
+func (s *Set) Kernel(plan map[*Rule]Mechanism, stat StatFunc) (*KernelRules, error) {
+	k := &KernelRules{
+		Sets:  map[event.Type]*KernelSet{},
+		Paths: map[FileID]uint64{}, Dirs: map[FileID]uint64{},
+		Comms: map[string]uint64{}, ParentComms: map[string]uint64{}, Uids: map[uint32]uint64{},
+		Prots: map[int][]ProtSet{}, OpenFlags: map[int][]OpenFlagSet{},
+	}
+	var errs errList
+	for _, r := range s.Rules {
+		mech := plan[r]
+		if mech != MechKill && mech != MechLSM {
+			continue
+		}
+		if len(k.Rules) == MaxKernelRules {
+			errs.add(r.Pos, r.field("name"), "more than %d kill and in-kernel deny rules", MaxKernelRules)
+			continue
+		}
+		if !kernelHooks[r.Event][r.Action] {
+			errs.add(r.FieldPos("action"), r.field("action"), "vigil has no in-kernel %s for %s events", r.Action, r.Event)
+			continue
+		}
+		if bad := r.nonKernelMatchers(); len(bad) > 0 {
+			for _, f := range bad {
+				errs.add(r.FieldPos("match."+f), r.field("match."+f),
+					"%s is carried out in the kernel, which cannot evaluate %s for %s events; use deny through fanotify or log",
+					r.Action, f, r.Event)
+			}
+			continue
+		}
+		id := len(k.Rules)
+		bit := uint64(1) << id
+		k.Rules = append(k.Rules, r)
+		set := k.Sets[r.Event]
+		if set == nil {
+			set = &KernelSet{}
+			k.Sets[r.Event] = set
+		}
+		set.Rules |= bit
+		if r.Action == ActionKill {
+			set.Kill |= bit
+		} else {
+			set.Deny |= bit
+		}
+		k.addMatchers(r, id, set, stat, &errs)
+	}
+	if len(errs) > 0 {
+		return nil, errs.join()
+	}
+	return k, nil
+}
+
+func (r *Rule) nonKernelMatchers() []string {
+	allowed := map[string]bool{}
+	for _, f := range kernelMatchers[r.Event] {
+		allowed[f] = true
+	}
+	var bad []string
+	for _, f := range r.Match.set() {
+		if !allowed[f] {
+			bad = append(bad, f)
+		}
+	}
+	return bad
+}
+
+// set lists the matchers written in m, by their policy names.
+func (m *Match) set() []string {
+	var out []string
+	add := func(on bool, name string) {
+		if on {
+			out = append(out, name)
+		}
+	}
+	add(m.Path != nil, "path")
+	add(m.PathPrefix != nil, "path_prefix")
+	add(m.Comm != nil, "comm")
+	add(m.Uid != nil, "uid")
+	add(m.ArgsContain != nil, "args_contain")
+	add(m.ParentComm != nil, "parent_comm")
+	add(m.AncestorPathPrefix != nil, "ancestor_path_prefix")
+	add(m.WX != nil, "wx")
+	add(m.Prot != nil, "prot")
+	add(m.ModuleName != nil, "module_name")
+	add(m.OpenFlags != nil, "open_flags")
+	add(m.Memfd != nil, "memfd")
+	add(m.Deleted != nil, "deleted")
+	return out
+}
+
+func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc, errs *errList) {
+	m := &r.Match
+	bit := uint64(1) << id
+	for i, p := range m.Path {
+		fid, ok, err := stat(p)
+		switch {
+		case err != nil:
+			errs.add(r.FieldPos("match.path"), r.field(fmt.Sprintf("match.path[%d]", i)), "resolving %s: %v", p, err)
+		case !ok:
+			k.Warnings = append(k.Warnings, fmt.Sprintf("rule %s: %s does not exist; it cannot match until vigil restarts after it is created", r.Name, p))
+		default:
+			k.Paths[fid] |= bit
+		}
+	}
+	if m.Path != nil {
+		set.UsePath |= bit
+	}
+	for i, p := range m.PathPrefix {
+		if !strings.HasSuffix(p, "/") {
+			errs.add(r.FieldPos("match.path_prefix"), r.field(fmt.Sprintf("match.path_prefix[%d]", i)),
+				"%s is matched in the kernel by directory, so its path_prefix must name a directory and end in \"/\" (got %q)", r.Action, p)
+			continue
+		}
+		dir := strings.TrimSuffix(p, "/")
+		if dir == "" {
+			dir = "/"
+		}
+		fid, ok, err := stat(dir)
+		switch {
+		case err != nil:
+			errs.add(r.FieldPos("match.path_prefix"), r.field(fmt.Sprintf("match.path_prefix[%d]", i)), "resolving %s: %v", dir, err)
+		case !ok:
+			k.Warnings = append(k.Warnings, fmt.Sprintf("rule %s: directory %s does not exist; it cannot match until vigil restarts after it is created", r.Name, dir))
+		default:
+			k.Dirs[fid] |= bit
+		}
+	}
+	if m.PathPrefix != nil {
+		set.UsePrefix |= bit
+	}
+	for _, c := range m.Comm {
+		k.Comms[c] |= bit
+	}
+	if m.Comm != nil {
+		set.UseComm |= bit
+	}
+	for _, c := range m.ParentComm {
+		k.ParentComms[c] |= bit
+	}
+	if m.ParentComm != nil {
+		set.UseParentComm |= bit
+	}
+	for _, u := range m.Uid {
+		k.Uids[u] |= bit
+	}
+	if m.Uid != nil {
+		set.UseUid |= bit
+	}
+	flag := func(p *bool, t, f *uint64) {
+		if p == nil {
+			return
+		}
+		if *p {
+			*t |= bit
+		} else {
+			*f |= bit
+		}
+	}
+	flag(m.Memfd, &set.MemfdTrue, &set.MemfdFalse)
+	flag(m.Deleted, &set.DeletedTrue, &set.DeletedFalse)
+	flag(m.WX, &set.WXTrue, &set.WXFalse)
+	if len(m.Prot) > MaxKernelSets || len(m.OpenFlags) > MaxKernelSets {
+		errs.add(r.Pos, r.field("match"), "at most %d prot or open_flags sets in a rule matched in the kernel", MaxKernelSets)
+	}
+	if m.Prot != nil {
+		set.UseProt |= bit
+		k.Prots[id] = m.Prot
+	}
+	if m.OpenFlags != nil {
+		set.UseFlags |= bit
+		k.OpenFlags[id] = m.OpenFlags
+	}
+}
