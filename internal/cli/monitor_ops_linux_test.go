@@ -71,8 +71,9 @@ func recv(t *testing.T, ch <-chan string, want string) string {
 }
 
 // TestMonitorAsService runs vigil monitor as the systemd unit does: from
-// a config file, with NOTIFY_SOCKET, a rotated output file and metrics
-// scraped by a real Prometheus, then reloads it with SIGHUP.
+// a config file (with a policy), with NOTIFY_SOCKET, a rotated output
+// file and metrics scraped by a real Prometheus (events and the policy's
+// verdicts), then reloads it with SIGHUP.
 func TestMonitorAsService(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to load eBPF programs")
@@ -81,7 +82,11 @@ func TestMonitorAsService(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "vigil.ndjson")
 	cfgPath := filepath.Join(dir, "vigil.yaml")
-	cfg := fmt.Sprintf("events: [exec, exit]\noutputs:\n  stdout: none\n  file: {path: %s, max_mb: 1, keep: 2}\nmetrics: {addr: '127.0.0.1:0'}\n", file)
+	pol := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(pol, []byte("rules:\n  - name: log-sleep\n    event: exec\n    match:\n      comm: [sleep]\n    action: log\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf("events: [exec, exit]\npolicies: [%s]\noutputs:\n  stdout: none\n  file: {path: %s, max_mb: 1, keep: 2}\nmetrics: {addr: '127.0.0.1:0'}\n", pol, file)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +118,13 @@ func TestMonitorAsService(t *testing.T) {
 	})
 	waitFor(t, "prometheus to see exec events", func() bool {
 		v, ok, _ := promtest.Query(api, `vigil_events_total{type="exec"}`)
+		return ok && v > 0
+	})
+	if err := exec.Command("sleep", "0").Run(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "prometheus to see the config's policy verdict", func() bool {
+		v, ok, _ := promtest.Query(api, `vigil_verdicts_total{rule="log-sleep",action="log"}`)
 		return ok && v > 0
 	})
 
