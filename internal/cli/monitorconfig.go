@@ -141,10 +141,11 @@ func (o *monitorOps) apply(opts *monitor.Options, log *slog.Logger) error {
 	return nil
 }
 
-// reload rereads the config file on SIGHUP and warns about changes that
-// need a restart. A file that no longer parses is an error: the running
-// configuration stays. Policies (cfg.Policies) are reloaded by the
-// policy engine once it is wired here.
+// reload rereads the config file on SIGHUP and warns about every key
+// that differs from the configuration vigil started with (o.cfg, which
+// stays as it is: that is what runs). A file that no longer parses is an
+// error and changes nothing. Policy reload, once wired, goes here: load
+// next.Policies, swap them in, then record them as running.
 func (o *monitorOps) reload(log *slog.Logger) error {
 	next, err := config.Load(o.configPath)
 	if err != nil {
@@ -153,7 +154,6 @@ func (o *monitorOps) reload(log *slog.Logger) error {
 	for _, key := range config.RestartNeeded(o.cfg, next) {
 		log.Warn("config key changed; it takes effect at the next start", "key", key)
 	}
-	o.cfg = next
 	return nil
 }
 

@@ -34,7 +34,8 @@ type Config struct {
 	RingMB int `yaml:"ring_mb"`
 	// LostInterval is how often kernel-side losses are reported.
 	LostInterval time.Duration `yaml:"lost_interval"`
-	// Policies are policy files, loaded at start and on SIGHUP.
+	// Policies are policy files, directories or builtin:NAME, as the
+	// --policy flag takes them.
 	Policies []string `yaml:"policies"`
 	// Outputs say where events go.
 	Outputs Outputs `yaml:"outputs"`

@@ -105,8 +105,8 @@ func TestRestartNeeded(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := RestartNeeded(a, b)
-	if len(got) != 2 || got[0] != "outputs.file" || got[1] != "metrics" {
-		t.Fatalf("got %v, want [outputs.file metrics] (policies reload)", got)
+	if len(got) != 3 || got[0] != "outputs.file" || got[1] != "metrics" || got[2] != "policies" {
+		t.Fatalf("got %v, want [outputs.file metrics policies]", got)
 	}
 	if got := RestartNeeded(a, a); len(got) != 0 {
 		t.Fatalf("same config: %v", got)

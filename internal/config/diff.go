@@ -3,8 +3,9 @@ package config
 import "reflect"
 
 // RestartNeeded lists the keys whose value differs between old and next
-// and which a reload cannot apply (everything but policies): the caller
-// warns that they take effect at the next start.
+// and which a reload cannot apply: the caller warns that they take effect
+// at the next start. Policies are listed until their reload is wired
+// (monitor.Options.Reload); then they leave this list.
 func RestartNeeded(old, next *Config) []string {
 	var keys []string
 	check := func(key string, a, b any) {
@@ -21,5 +22,6 @@ func RestartNeeded(old, next *Config) []string {
 	check("outputs.nats", old.Outputs.NATS, next.Outputs.NATS)
 	check("outputs.otlp", old.Outputs.OTLP, next.Outputs.OTLP)
 	check("metrics", old.Metrics, next.Metrics)
+	check("policies", old.Policies, next.Policies)
 	return keys
 }
