@@ -128,13 +128,18 @@ func TestMonitorAsService(t *testing.T) {
 		return ok && v > 0
 	})
 
+	if err := os.WriteFile(cfgPath, []byte(cfg+"ring_mb: 32\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	recv(t, notes, "RELOADING=1")
 	recv(t, notes, "READY=1")
-	if !strings.Contains(errb.String(), "reloading on SIGHUP") {
-		t.Errorf("no reload line:\n%s", errb.String())
+	for _, want := range []string{"reloading on SIGHUP", `msg="config key changed; it takes effect at the next start" key=ring_mb`} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
 	}
 
 	cancel()
