@@ -28,6 +28,7 @@ func newMonitorCmd(s *streams) *cobra.Command {
 		lostInterval time.Duration
 		mechanism    string
 		policies     []string
+		ops          monitorOps
 	)
 	cmd := &cobra.Command{
 		Use:   "monitor",
@@ -39,6 +40,9 @@ Event types: fork, exec, exit, module, mprotect, open (open is off unless
 asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := ops.load(cmd.Flags(), monitorVars{&events, &format, &openPrefixes, &openPids, &openComms, &ringMB, &lostInterval, &policies}); err != nil {
+				return err
+			}
 			types, err := parseTypes(events)
 			if err != nil {
 				return err
@@ -49,8 +53,8 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 					format = string(output.FormatText)
 				}
 			}
-			if format != string(output.FormatJSON) && format != string(output.FormatText) {
-				return usagef("--output %q: want json or text", format)
+			if format != string(output.FormatJSON) && format != string(output.FormatText) && format != string(output.FormatNone) {
+				return usagef("--output %q: want json, text or none", format)
 			}
 			if ringMB <= 0 || ringMB&(ringMB-1) != 0 {
 				return usagef("--ring-mb %d: want a power of two", ringMB)
@@ -69,12 +73,15 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 				Policies:     policies,
 			}
 			log := slog.New(slog.NewTextHandler(s.errOut, nil))
+			if err := ops.apply(&opts, log); err != nil {
+				return err
+			}
 			return monitor.Run(cmd.Context(), opts, s.out, s.errOut, log)
 		},
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&events, "events", typeNames(monitor.DefaultTypes), "event types to report (comma-separated)")
-	f.StringVarP(&format, "output", "o", "", "output format: json or text (default: text on a terminal, else json)")
+	f.StringVarP(&format, "output", "o", "", "output format: json, text or none (default: text on a terminal, else json)")
 	f.DurationVar(&duration, "duration", 0, "stop after this long")
 	f.Uint64Var(&count, "count", 0, "stop after this many events")
 	f.StringArrayVar(&openPrefixes, "open-prefix", nil, "report only opens of paths starting with this (repeatable, at most 8)")
@@ -85,6 +92,7 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 	f.StringArrayVar(&policies, "policy", nil, "enforce a policy: a YAML file, a directory of them, or builtin:baseline (repeatable)")
 	f.StringVar(&mechanism, "mechanism", "", "use only this kind of mechanism (fentry, tp_btf, tracepoint, raw_syscall); for testing fallbacks")
 	_ = f.MarkHidden("mechanism")
+	ops.register(f)
 	return cmd
 }
 

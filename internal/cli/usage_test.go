@@ -14,7 +14,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown command", []string{"bogus"}, `unknown command "bogus"`},
 		{"unknown flag", []string{"monitor", "--bogus"}, "unknown flag: --bogus"},
 		{"unknown event type", []string{"monitor", "--events", "exec,bogus"}, `unknown event type "bogus"`},
-		{"bad output", []string{"monitor", "--output", "xml"}, `--output "xml": want json or text`},
+		{"bad output", []string{"monitor", "--output", "xml"}, `--output "xml": want json, text or none`},
 		{"bad ring size", []string{"monitor", "--ring-mb", "3"}, "--ring-mb 3: want a power of two"},
 		{"bad duration", []string{"monitor", "--duration", "soon"}, `invalid argument "soon"`},
 		{"extra argument", []string{"monitor", "now"}, `unknown command "now"`},

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/proc"
 	"github.com/vigil-sec/vigil/internal/sensor"
@@ -31,6 +32,20 @@ type Options struct {
 	// Policies are policy files, directories or builtin:NAME; their
 	// rules are enforced and their verdicts added to events.
 	Policies []string
+
+	// Outputs are the destinations besides out (Format none leaves out
+	// unused); see services.go.
+	Outputs Outputs
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics.
+	MetricsAddr string
+	// Metrics, when set, is the registry to fill (for enforcement code
+	// that observes into it too); otherwise one is made for MetricsAddr.
+	Metrics *metrics.Metrics
+	// Reload, when set, is called on SIGHUP (systemctl reload), before
+	// the file output is reopened. It reloads policies: it must leave the
+	// old rules in force until the new ones are in the kernel, and on
+	// error keep them. Outputs, metrics and sensors are not reloaded.
+	Reload func() error
 }
 
 // DefaultTypes are the event types watched when none are chosen: all
@@ -65,8 +80,13 @@ func Run(ctx context.Context, opts Options, out io.Writer, summary io.Writer, lo
 		return err
 	}
 	logChoices(log, m.Choices())
+	svc, err := startServices(&opts, m, w, log)
+	if err != nil {
+		return err
+	}
+	defer svc.close(summary, log) // before m.Close: scrapes read the ring
 
-	sink := newLimitSink(w, opts.Count)
+	sink := newLimitSink(svc.sink, opts.Count)
 	vs := &verdictSink{next: sink, anc: ancestry{table}}
 	fanCtx, stopFan := context.WithCancel(ctx)
 	defer stopFan()

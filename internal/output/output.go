@@ -21,10 +21,11 @@ type Writer interface {
 // Format names an output format.
 type Format string
 
-// The output formats.
+// The output formats. FormatNone writes nothing.
 const (
 	FormatJSON Format = "json"
 	FormatText Format = "text"
+	FormatNone Format = "none"
 )
 
 // New returns a writer of format f on w.
@@ -34,9 +35,20 @@ func New(f Format, w io.Writer) (Writer, error) {
 		return NewJSON(w), nil
 	case FormatText:
 		return NewText(w), nil
+	case FormatNone:
+		return Discard{}, nil
 	}
 	return nil, fmt.Errorf("unknown output format %q (want json or text)", f)
 }
+
+// Discard is a writer that drops every event, for FormatNone.
+type Discard struct{}
+
+// Emit does nothing.
+func (Discard) Emit(*event.Event) error { return nil }
+
+// Flush does nothing.
+func (Discard) Flush() error { return nil }
 
 // JSON writes one JSON object per line.
 type JSON struct {

@@ -1,0 +1,27 @@
+package config
+
+import "reflect"
+
+// RestartNeeded lists the keys whose value differs between old and next
+// and which a reload cannot apply: the caller warns that they take effect
+// at the next start. Policies are listed until their reload is wired
+// (monitor.Options.Reload); then they leave this list.
+func RestartNeeded(old, next *Config) []string {
+	var keys []string
+	check := func(key string, a, b any) {
+		if !reflect.DeepEqual(a, b) {
+			keys = append(keys, key)
+		}
+	}
+	check("events", old.Events, next.Events)
+	check("open", old.Open, next.Open)
+	check("ring_mb", old.RingMB, next.RingMB)
+	check("lost_interval", old.LostInterval, next.LostInterval)
+	check("outputs.stdout", old.Outputs.Stdout, next.Outputs.Stdout)
+	check("outputs.file", old.Outputs.File, next.Outputs.File)
+	check("outputs.nats", old.Outputs.NATS, next.Outputs.NATS)
+	check("outputs.otlp", old.Outputs.OTLP, next.Outputs.OTLP)
+	check("metrics", old.Metrics, next.Metrics)
+	check("policies", old.Policies, next.Policies)
+	return keys
+}
