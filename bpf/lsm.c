@@ -19,14 +19,10 @@
 
 static __always_inline __u64 denied(__u32 kind, struct match_in *in, __u32 *rule)
 {
-	struct rule_set *rs;
-	__u64 m = match_rules(kind, in, &rs);
-	if (!rs)
+	if (!match_rules(kind, in) || !in->deny)
 		return 0;
-	m &= rs->deny;
-	if (m)
-		*rule = lowest(m);
-	return m;
+	*rule = lowest(in->deny);
+	return in->deny;
 }
 
 static __always_inline void deny_hdr(struct event_hdr *h, __u32 kind, __u32 rule)
@@ -41,7 +37,7 @@ SEC("lsm/bprm_check_security")
 int BPF_PROG(deny_exec, struct linux_binprm *bprm, int ret)
 {
 	struct file *file = bprm->file;
-	struct match_in in = {.file = file};
+	struct match_in in = {.file = (__u64)file};
 	struct scratch *slot;
 	struct exec_event *ev;
 	__u32 rule = 0, off, pstart;
@@ -49,7 +45,6 @@ int BPF_PROG(deny_exec, struct linux_binprm *bprm, int ret)
 
 	if (ret)
 		return ret;
-	fill_match(&in);
 	in.deleted = BPF_CORE_READ(file, f_inode, i_nlink) == 0;
 	if (!denied(EV_EXEC, &in, &rule))
 		return 0;
@@ -90,9 +85,8 @@ int BPF_PROG(deny_open, struct file *file, int ret)
 		return ret;
 	if (BPF_CORE_READ(file, f_mode) & FMODE_EXEC)
 		return 0;
-	in.file = file;
+	in.file = (__u64)file;
 	in.flags = BPF_CORE_READ(file, f_flags);
-	fill_match(&in);
 	if (!denied(EV_OPEN, &in, &rule))
 		return 0;
 	rc = deny_errno(rule);
@@ -131,7 +125,6 @@ int BPF_PROG(deny_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 	__u32 w = reqprot & 2, x = reqprot & 4;
 	in.prot = reqprot;
 	in.wx = (w && x) || (w && (old & 4)) || (x && (old & 2));
-	fill_match(&in);
 	if (!denied(EV_MPROTECT, &in, &rule))
 		return 0;
 	rc = deny_errno(rule);
@@ -148,13 +141,12 @@ int BPF_PROG(deny_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 
 static __always_inline long deny_module(struct file *file)
 {
-	struct match_in in = {.file = file};
+	struct match_in in = {.file = (__u64)file};
 	struct scratch *slot;
 	struct module_event *ev;
 	__u32 rule = 0;
 	long ret;
 
-	fill_match(&in);
 	if (!denied(EV_MODULE, &in, &rule))
 		return 0;
 	ret = deny_errno(rule);

@@ -56,21 +56,20 @@ static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 pk
 	req->prot = ctx->args[2];
 	old.old_prot = 0;
 	old.flags = pkey | MPROT_PENDING;
-	bpf_find_vma(task, req->addr, vma_prot, &old, 0);
+	/* The old protection only decides W^X when W or X is requested. */
+	if (req->prot & 6)
+		bpf_find_vma(task, req->addr, vma_prot, &old, 0);
 	req->old_prot = old.old_prot;
 	req->flags = old.flags;
 	req->verdict.flags = 0;
 
 	/* Kill rules act at enter: the task never returns to user mode. */
-	struct rule_set *rs;
 	struct match_in in = {.prot = req->prot};
 	__u32 w = req->prot & 2, x = req->prot & 4;
 	__u32 has_old = req->flags & MPROT_HAS_OLD;
 	in.wx = (w && x) || (has_old && ((w && (req->old_prot & 4)) || (x && (req->old_prot & 2))));
-	fill_match(&in);
-	__u64 m = match_rules(EV_MPROTECT, &in, &rs);
-	if (m)
-		verdict(&req->verdict, rs, m);
+	if (match_rules(EV_MPROTECT, &in))
+		verdict(&req->verdict, &in);
 	return 0;
 }
 

@@ -178,12 +178,9 @@ static __always_inline void leave(long ret)
 	if (ret >= 0) {
 		struct file *f = fd_file(ret);
 		if (f) {
-			struct rule_set *rs;
-			struct match_in in = {.file = f, .flags = ev->flags};
-			fill_match(&in);
-			__u64 m = match_rules(EV_OPEN, &in, &rs);
-			if (m)
-				verdict(&ev->hdr, rs, m);
+			struct match_in in = {.file = (__u64)f, .flags = ev->flags};
+			if (match_rules(EV_OPEN, &in))
+				verdict(&ev->hdr, &in);
 			if (!want && !(ev->hdr.flags & HDR_VERDICT)) {
 				scratch_release(slot); /* checked, not reported */
 				return;

@@ -137,9 +137,7 @@ int BPF_PROG(exec_tp_btf, struct task_struct *task, pid_t old_pid, struct linux_
 	ev->path_len = off - pstart;
 
 	/* Kill rules: before the new image runs its first instruction. */
-	struct rule_set *rs;
-	struct match_in in = {.file = file};
-	fill_match(&in);
+	struct match_in in = {.file = (__u64)file};
 	in.deleted = (ev->file_flags & FILE_UNLINKED) != 0;
 	if (ev->file_flags & FILE_INTERNAL) {
 		char pre[6] = {};
@@ -147,9 +145,8 @@ int BPF_PROG(exec_tp_btf, struct task_struct *task, pid_t old_pid, struct linux_
 		in.memfd = pre[0] == 'm' && pre[1] == 'e' && pre[2] == 'm' && pre[3] == 'f' && pre[4] == 'd' && pre[5] == ':';
 		in.deleted = in.deleted && !in.memfd;
 	}
-	__u64 m = match_rules(EV_EXEC, &in, &rs);
-	if (m)
-		verdict(&ev->hdr, rs, m);
+	if (match_rules(EV_EXEC, &in))
+		verdict(&ev->hdr, &in);
 
 	/* argv lives in the new mm, between arg_start and arg_end. */
 	__u64 as = BPF_CORE_READ(task, mm, arg_start);

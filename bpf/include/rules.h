@@ -99,7 +99,9 @@ struct {
 
 /* What a hook knows of the event, for match_rules. */
 struct match_in {
-	struct file *file; /* the file executed, opened or loaded; may be NULL */
+	__u64 file; /* the struct file * executed, opened or loaded; 0 for none */
+	__u64 kill; /* out: the matching kill rules */
+	__u64 deny; /* out: the matching deny rules */
 	__u32 uid;
 	__u32 memfd, deleted, wx;
 	__u32 prot;  /* mprotect */
@@ -149,8 +151,9 @@ static long dir_step(__u32 i, void *ctx)
 }
 
 /* dir_hits returns the rules whose prefix directory holds the file. */
-static __always_inline __u64 dir_hits(struct file *f)
+static __always_inline __u64 dir_hits(__u64 fp)
 {
+	struct file *f = (struct file *)fp;
 	struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
 	struct dir_walk w = {
 		.d = BPF_CORE_READ(f, f_path.dentry),
@@ -213,31 +216,52 @@ static __always_inline __u64 args_hits(__u64 mask, __u32 kind, struct match_in *
 	return w.hits;
 }
 
-/*
- * match_rules returns the mask of kernel rules of event kind that match,
- * and the rule set in *out (NULL when the kind has no rules).
- */
-static __always_inline __u64 match_rules(__u32 kind, struct match_in *in, struct rule_set **out)
+/* fill_match fills the acting task's part of a match_in. */
+static __always_inline void fill_match(struct match_in *in)
 {
-	struct rule_set *rs = bpf_map_lookup_elem(&rule_sets, &kind);
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	in->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(in->comm, sizeof(in->comm));
+	BPF_CORE_READ_STR_INTO(&in->pcomm, task, real_parent, comm);
+}
+
+/*
+ * match_rules finds the kernel rules of event kind that match: it returns
+ * non-zero when any does and sets in->kill and in->deny to the matching
+ * kill and deny rules. A global function, so the verifier checks it once
+ * rather than along every path of every hook that calls it.
+ */
+__noinline int match_rules(__u32 kind, struct match_in *in)
+{
+	struct rule_set *rs;
 	__u64 m;
 
-	*out = rs;
-	if (!rs || !rs->rules)
+	if (!in)
 		return 0;
+	rs = bpf_map_lookup_elem(&rule_sets, &kind);
+	if (!rs || !rs->rules)
+		return 0; /* the common case: no rules, nothing read */
+	fill_match(in);
 	m = rs->rules;
-	if (rs->use_comm)
-		m &= mask_of(&rule_comms, in->comm) | ~rs->use_comm;
-	if (rs->use_parent_comm)
-		m &= mask_of(&rule_pcomms, in->pcomm) | ~rs->use_parent_comm;
+	/* Keys on the stack: 6.1 takes no other memory as a map key. */
+	char key[COMM_LEN];
+	__u32 uid = in->uid;
+	if (rs->use_comm) {
+		__builtin_memcpy(key, in->comm, COMM_LEN);
+		m &= mask_of(&rule_comms, key) | ~rs->use_comm;
+	}
+	if (rs->use_parent_comm) {
+		__builtin_memcpy(key, in->pcomm, COMM_LEN);
+		m &= mask_of(&rule_pcomms, key) | ~rs->use_parent_comm;
+	}
 	if (rs->use_uid)
-		m &= mask_of(&rule_uids, &in->uid) | ~rs->use_uid;
+		m &= mask_of(&rule_uids, &uid) | ~rs->use_uid;
 	m &= ~(in->memfd ? rs->memfd_false : rs->memfd_true);
 	m &= ~(in->deleted ? rs->deleted_false : rs->deleted_true);
 	m &= ~(in->wx ? rs->wx_false : rs->wx_true);
 	if (m & rs->use_path) {
 		__u64 hit = 0;
-		struct file *f = in->file;
+		struct file *f = (struct file *)in->file;
 		if (f) {
 			struct file_id id = {};
 			id.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
@@ -250,16 +274,9 @@ static __always_inline __u64 match_rules(__u32 kind, struct match_in *in, struct
 		m &= (in->file ? dir_hits(in->file) : 0) | ~rs->use_prefix;
 	if (m & (rs->use_prot | rs->use_flags))
 		m &= args_hits(m & (rs->use_prot | rs->use_flags), kind, in) | ~(rs->use_prot | rs->use_flags);
-	return m;
-}
-
-/* fill_match fills the acting task's part of a match_in. */
-static __always_inline void fill_match(struct match_in *in)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	in->uid = (__u32)bpf_get_current_uid_gid();
-	bpf_get_current_comm(in->comm, sizeof(in->comm));
-	BPF_CORE_READ_STR_INTO(&in->pcomm, task, real_parent, comm);
+	in->kill = m & rs->kill;
+	in->deny = m & rs->deny;
+	return m != 0;
 }
 
 /* lowest returns the index of the lowest set bit of a non-zero mask. */
@@ -304,9 +321,9 @@ static __always_inline long lsm_ret(long rc)
  * verdict applies the kill rules of a match to the current task and
  * records the first matching rule in the record header.
  */
-static __always_inline void verdict(struct event_hdr *h, struct rule_set *rs, __u64 m)
+static __always_inline void verdict(struct event_hdr *h, struct match_in *in)
 {
-	__u64 kill = rs ? m & rs->kill : 0;
+	__u64 kill = in->kill;
 	if (!kill)
 		return;
 	h->flags |= HDR_VERDICT;
