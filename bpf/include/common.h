@@ -24,7 +24,7 @@ const volatile __u64 wakeup_bytes = 0; /* wake the reader only past this much da
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 24);
+	__uint(max_entries, 1 << 23); /* replaced by the loader's shared ring */
 } events SEC(".maps");
 
 /* lost[type]: records the ring buffer had no room for. */

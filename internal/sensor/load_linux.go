@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 )
@@ -63,6 +64,9 @@ type shared struct {
 	events *ebpf.Map
 	lost   *ebpf.Map
 	rules  map[string]*ebpf.Map // the maps of bpf/include/rules.h
+	// cache holds the kernel's BTF, decoded once for every load at
+	// start-up and dropped after.
+	cache *btf.Cache
 }
 
 // replacements returns the shared maps that spec declares.
@@ -145,6 +149,7 @@ func loadProgs(spec *ebpf.CollectionSpec, progs []string, sh *shared, vars map[s
 	}
 	coll, err := ebpf.NewCollectionWithOptions(s, ebpf.CollectionOptions{
 		MapReplacements: sh.replacements(s),
+		Cache:           sh.cache,
 	})
 	if err != nil {
 		var ve *ebpf.VerifierError

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,6 +103,9 @@ func New(cfg Config, table *proc.Table) (*Manager, error) {
 		m.Close()
 		return nil, err
 	}
+	// The decoded kernel BTF is tens of megabytes, needed only to load.
+	m.sh.cache = nil
+	debug.FreeOSMemory()
 	rd, err := ringbuf.NewReader(m.sh.events)
 	if err != nil {
 		m.Close()
@@ -169,8 +173,9 @@ func (m *Manager) start() error {
 			jobs = append(jobs, &job{s: s, t: t, ladder: ladder, spec: spec})
 		}
 	}
-	// Fill the kernel BTF cache once, before the loaders race for it.
-	if _, err := btf.LoadKernelSpec(); err != nil {
+	// Decode the kernel's BTF once, before the loaders race for it.
+	m.sh.cache = btf.NewCache()
+	if _, err := m.sh.cache.Kernel(); err != nil {
 		return fmt.Errorf("reading kernel BTF: %w", err)
 	}
 	var wg sync.WaitGroup
