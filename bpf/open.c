@@ -18,7 +18,6 @@ const struct open_event *unused_open_event __attribute__((unused));
 #define PREFIX_LEN 128
 
 /* Filter switches, set by the loader. */
-const volatile __u32 open_rules = 0; /* kill or deny rules on open: see every open */
 const volatile __u32 filter_pids = 0;
 const volatile __u32 filter_comms = 0;
 const volatile __u32 n_prefixes = 0;
@@ -128,8 +127,11 @@ static __always_inline void enter(__u32 syscall, __s32 dirfd, __u64 filename, __
 
 	/* With rules on opens every open is checked; the filters only
 	 * decide which are reported. */
-	if (!want && !open_rules)
-		return;
+	if (!want) {
+		struct rule_set *rs = rule_set_of(EV_OPEN);
+		if (!rs || !rs->rules)
+			return;
+	}
 	req = bpf_task_storage_get(&open_inflight, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!req)
 		return;

@@ -40,12 +40,36 @@ struct rule_arg {
 	__u32 acc[MAX_SETS];    /* open: exact access mode + 1, 0 for any */
 };
 
+/*
+ * Two generations of rules, so that a reload never leaves a gap: the new
+ * one is written beside the running one (rule_sets[gen * EV_TYPE_MAX +
+ * kind], bits 32 * gen to 32 * gen + 31 of every mask), rule_gen flips to
+ * it in one write, and only then is the old one cleared.
+ */
+#define RULE_GEN_BITS 32
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, EV_TYPE_MAX);
+	__uint(max_entries, 2 * EV_TYPE_MAX);
 	__type(key, __u32);
 	__type(value, struct rule_set);
 } rule_sets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} rule_gen SEC(".maps");
+
+/* rule_set_of returns the running generation's rules of kind, or NULL. */
+static __always_inline struct rule_set *rule_set_of(__u32 kind)
+{
+	__u32 zero = 0;
+	__u32 *gen = bpf_map_lookup_elem(&rule_gen, &zero);
+	__u32 key = (gen && *gen ? EV_TYPE_MAX : 0) + kind;
+	return bpf_map_lookup_elem(&rule_sets, &key);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -238,7 +262,7 @@ __noinline int match_rules(__u32 kind, struct match_in *in)
 
 	if (!in)
 		return 0;
-	rs = bpf_map_lookup_elem(&rule_sets, &kind);
+	rs = rule_set_of(kind);
 	if (!rs || !rs->rules)
 		return 0; /* the common case: no rules, nothing read */
 	fill_match(in);

@@ -94,6 +94,7 @@ const (
 	LsmMapRuleComms       = "rule_comms"
 	LsmMapRuleDirs        = "rule_dirs"
 	LsmMapRuleErrno       = "rule_errno"
+	LsmMapRuleGen         = "rule_gen"
 	LsmMapRulePaths       = "rule_paths"
 	LsmMapRulePcomms      = "rule_pcomms"
 	LsmMapRuleSets        = "rule_sets"
@@ -167,6 +168,7 @@ type LsmMapSpecs struct {
 	RuleComms  *ebpf.MapSpec `ebpf:"rule_comms"`
 	RuleDirs   *ebpf.MapSpec `ebpf:"rule_dirs"`
 	RuleErrno  *ebpf.MapSpec `ebpf:"rule_errno"`
+	RuleGen    *ebpf.MapSpec `ebpf:"rule_gen"`
 	RulePaths  *ebpf.MapSpec `ebpf:"rule_paths"`
 	RulePcomms *ebpf.MapSpec `ebpf:"rule_pcomms"`
 	RuleSets   *ebpf.MapSpec `ebpf:"rule_sets"`
@@ -208,6 +210,7 @@ type LsmMaps struct {
 	RuleComms  *ebpf.Map `ebpf:"rule_comms"`
 	RuleDirs   *ebpf.Map `ebpf:"rule_dirs"`
 	RuleErrno  *ebpf.Map `ebpf:"rule_errno"`
+	RuleGen    *ebpf.Map `ebpf:"rule_gen"`
 	RulePaths  *ebpf.Map `ebpf:"rule_paths"`
 	RulePcomms *ebpf.Map `ebpf:"rule_pcomms"`
 	RuleSets   *ebpf.Map `ebpf:"rule_sets"`
@@ -223,6 +226,7 @@ func (m *LsmMaps) Close() error {
 		m.RuleComms,
 		m.RuleDirs,
 		m.RuleErrno,
+		m.RuleGen,
 		m.RulePaths,
 		m.RulePcomms,
 		m.RuleSets,

@@ -146,6 +146,7 @@ const (
 	MprotectMapRuleComms           = "rule_comms"
 	MprotectMapRuleDirs            = "rule_dirs"
 	MprotectMapRuleErrno           = "rule_errno"
+	MprotectMapRuleGen             = "rule_gen"
 	MprotectMapRulePaths           = "rule_paths"
 	MprotectMapRulePcomms          = "rule_pcomms"
 	MprotectMapRuleSets            = "rule_sets"
@@ -217,6 +218,7 @@ type MprotectMapSpecs struct {
 	RuleComms     *ebpf.MapSpec `ebpf:"rule_comms"`
 	RuleDirs      *ebpf.MapSpec `ebpf:"rule_dirs"`
 	RuleErrno     *ebpf.MapSpec `ebpf:"rule_errno"`
+	RuleGen       *ebpf.MapSpec `ebpf:"rule_gen"`
 	RulePaths     *ebpf.MapSpec `ebpf:"rule_paths"`
 	RulePcomms    *ebpf.MapSpec `ebpf:"rule_pcomms"`
 	RuleSets      *ebpf.MapSpec `ebpf:"rule_sets"`
@@ -260,6 +262,7 @@ type MprotectMaps struct {
 	RuleComms     *ebpf.Map `ebpf:"rule_comms"`
 	RuleDirs      *ebpf.Map `ebpf:"rule_dirs"`
 	RuleErrno     *ebpf.Map `ebpf:"rule_errno"`
+	RuleGen       *ebpf.Map `ebpf:"rule_gen"`
 	RulePaths     *ebpf.Map `ebpf:"rule_paths"`
 	RulePcomms    *ebpf.Map `ebpf:"rule_pcomms"`
 	RuleSets      *ebpf.Map `ebpf:"rule_sets"`
@@ -276,6 +279,7 @@ func (m *MprotectMaps) Close() error {
 		m.RuleComms,
 		m.RuleDirs,
 		m.RuleErrno,
+		m.RuleGen,
 		m.RulePaths,
 		m.RulePcomms,
 		m.RuleSets,

@@ -144,6 +144,7 @@ const (
 	OpenMapRuleComms       = "rule_comms"
 	OpenMapRuleDirs        = "rule_dirs"
 	OpenMapRuleErrno       = "rule_errno"
+	OpenMapRuleGen         = "rule_gen"
 	OpenMapRulePaths       = "rule_paths"
 	OpenMapRulePcomms      = "rule_pcomms"
 	OpenMapRuleSets        = "rule_sets"
@@ -155,7 +156,6 @@ const (
 	OpenVarFilterComms     = "filter_comms"
 	OpenVarFilterPids      = "filter_pids"
 	OpenVarN_prefixes      = "n_prefixes"
-	OpenVarOpenRules       = "open_rules"
 	OpenVarSelfTgid        = "self_tgid"
 	OpenVarUnusedOpenEvent = "unused_open_event"
 	OpenVarWakeupBytes     = "wakeup_bytes"
@@ -224,6 +224,7 @@ type OpenMapSpecs struct {
 	RuleComms    *ebpf.MapSpec `ebpf:"rule_comms"`
 	RuleDirs     *ebpf.MapSpec `ebpf:"rule_dirs"`
 	RuleErrno    *ebpf.MapSpec `ebpf:"rule_errno"`
+	RuleGen      *ebpf.MapSpec `ebpf:"rule_gen"`
 	RulePaths    *ebpf.MapSpec `ebpf:"rule_paths"`
 	RulePcomms   *ebpf.MapSpec `ebpf:"rule_pcomms"`
 	RuleSets     *ebpf.MapSpec `ebpf:"rule_sets"`
@@ -237,7 +238,6 @@ type OpenVariableSpecs struct {
 	FilterComms     *ebpf.VariableSpec `ebpf:"filter_comms"`
 	FilterPids      *ebpf.VariableSpec `ebpf:"filter_pids"`
 	N_prefixes      *ebpf.VariableSpec `ebpf:"n_prefixes"`
-	OpenRules       *ebpf.VariableSpec `ebpf:"open_rules"`
 	SelfTgid        *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedOpenEvent *ebpf.VariableSpec `ebpf:"unused_open_event"`
 	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
@@ -274,6 +274,7 @@ type OpenMaps struct {
 	RuleComms    *ebpf.Map `ebpf:"rule_comms"`
 	RuleDirs     *ebpf.Map `ebpf:"rule_dirs"`
 	RuleErrno    *ebpf.Map `ebpf:"rule_errno"`
+	RuleGen      *ebpf.Map `ebpf:"rule_gen"`
 	RulePaths    *ebpf.Map `ebpf:"rule_paths"`
 	RulePcomms   *ebpf.Map `ebpf:"rule_pcomms"`
 	RuleSets     *ebpf.Map `ebpf:"rule_sets"`
@@ -293,6 +294,7 @@ func (m *OpenMaps) Close() error {
 		m.RuleComms,
 		m.RuleDirs,
 		m.RuleErrno,
+		m.RuleGen,
 		m.RulePaths,
 		m.RulePcomms,
 		m.RuleSets,
@@ -307,7 +309,6 @@ type OpenVariables struct {
 	FilterComms     *ebpf.Variable `ebpf:"filter_comms"`
 	FilterPids      *ebpf.Variable `ebpf:"filter_pids"`
 	N_prefixes      *ebpf.Variable `ebpf:"n_prefixes"`
-	OpenRules       *ebpf.Variable `ebpf:"open_rules"`
 	SelfTgid        *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedOpenEvent *ebpf.Variable `ebpf:"unused_open_event"`
 	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`

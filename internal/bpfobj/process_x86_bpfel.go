@@ -115,6 +115,7 @@ const (
 	ProcessMapRuleComms       = "rule_comms"
 	ProcessMapRuleDirs        = "rule_dirs"
 	ProcessMapRuleErrno       = "rule_errno"
+	ProcessMapRuleGen         = "rule_gen"
 	ProcessMapRulePaths       = "rule_paths"
 	ProcessMapRulePcomms      = "rule_pcomms"
 	ProcessMapRuleSets        = "rule_sets"
@@ -195,6 +196,7 @@ type ProcessMapSpecs struct {
 	RuleComms  *ebpf.MapSpec `ebpf:"rule_comms"`
 	RuleDirs   *ebpf.MapSpec `ebpf:"rule_dirs"`
 	RuleErrno  *ebpf.MapSpec `ebpf:"rule_errno"`
+	RuleGen    *ebpf.MapSpec `ebpf:"rule_gen"`
 	RulePaths  *ebpf.MapSpec `ebpf:"rule_paths"`
 	RulePcomms *ebpf.MapSpec `ebpf:"rule_pcomms"`
 	RuleSets   *ebpf.MapSpec `ebpf:"rule_sets"`
@@ -243,6 +245,7 @@ type ProcessMaps struct {
 	RuleComms  *ebpf.Map `ebpf:"rule_comms"`
 	RuleDirs   *ebpf.Map `ebpf:"rule_dirs"`
 	RuleErrno  *ebpf.Map `ebpf:"rule_errno"`
+	RuleGen    *ebpf.Map `ebpf:"rule_gen"`
 	RulePaths  *ebpf.Map `ebpf:"rule_paths"`
 	RulePcomms *ebpf.Map `ebpf:"rule_pcomms"`
 	RuleSets   *ebpf.Map `ebpf:"rule_sets"`
@@ -258,6 +261,7 @@ func (m *ProcessMaps) Close() error {
 		m.RuleComms,
 		m.RuleDirs,
 		m.RuleErrno,
+		m.RuleGen,
 		m.RulePaths,
 		m.RulePcomms,
 		m.RuleSets,

@@ -242,3 +242,81 @@ func TestMonitorBadPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitorPolicyReload: SIGHUP rereads the policy files. A deny rule
+// moves from one directory to another and a kill rule becomes a log rule,
+// each taking effect without a restart.
+func TestMonitorPolicyReload(t *testing.T) {
+	dirA, scriptA, _ := badDir(t)
+	dirB, scriptB, _ := badDir(t)
+	text := func(dir, wxAction string) string {
+		return fmt.Sprintf(`rules:
+  - name: deny-dir
+    event: exec
+    match:
+      path_prefix: [%q]
+    action: deny
+  - name: wx
+    event: mprotect
+    match:
+      wx: true
+    action: %s
+`, dir+"/", wxAction)
+	}
+	pol := writePolicy(t, text(dirA, "kill"))
+	a := startAgent(t, "--events", "exec,mprotect", "--policy", pol)
+	wx := func() error {
+		c := exec.Command(os.Args[0])
+		c.Env = append(os.Environ(), testHelperEnv+"=wx")
+		return c.Run()
+	}
+	if err := exec.Command(scriptA).Run(); !errors.Is(err, syscall.EPERM) {
+		t.Fatalf("before reload, exec in A: %v, want EPERM", err)
+	}
+	if err := wx(); err == nil {
+		t.Fatal("before reload, W^X flip survived the kill rule")
+	}
+
+	if err := os.WriteFile(pol, []byte(text(dirB, "log")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(a.err.String(), "policies reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload:\n%s", a.err.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := exec.Command(scriptA).Run(); err != nil {
+		t.Errorf("after reload, exec in A: %v, want it to run", err)
+	}
+	if err := exec.Command(scriptB).Run(); !errors.Is(err, syscall.EPERM) {
+		t.Errorf("after reload, exec in B: %v, want EPERM", err)
+	}
+	if err := wx(); err != nil {
+		t.Errorf("after reload to log, W^X flip: %v, want it to live", err)
+	}
+	a.waitEvent(t, "logged W^X", func(e *event.Event) bool {
+		return e.Type == event.TypeMprotect && e.Verdict != nil && e.Verdict.Rule == "wx" && e.Verdict.Action == "log"
+	})
+
+	// A policy that does not load leaves the running one in force.
+	if err := os.WriteFile(pol, []byte("rules: [oops"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.cmd.Process.Signal(syscall.SIGHUP)
+	for !strings.Contains(a.err.String(), "reload failed") {
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatalf("no reload failure logged:\n%s", a.err.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := exec.Command(scriptB).Run(); !errors.Is(err, syscall.EPERM) {
+		t.Errorf("after a bad reload, exec in B: %v, want EPERM still", err)
+	}
+	_ = dirA
+	_ = dirB
+}

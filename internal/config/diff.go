@@ -4,8 +4,8 @@ import "reflect"
 
 // RestartNeeded lists the keys whose value differs between old and next
 // and which a reload cannot apply: the caller warns that they take effect
-// at the next start. Policies are listed until their reload is wired
-// (monitor.Options.Reload); then they leave this list.
+// at the next start. A reload rereads the policy files vigil runs with
+// (monitor.Options.Reload); a different list of files needs a restart.
 func RestartNeeded(old, next *Config) []string {
 	var keys []string
 	check := func(key string, a, b any) {

@@ -80,6 +80,19 @@ func Run(ctx context.Context, opts Options, out io.Writer, summary io.Writer, lo
 		return err
 	}
 	logChoices(log, m.Choices())
+	var pr *policyRun
+	if enf != nil {
+		pr = &policyRun{paths: opts.Policies, m: m, ctx: ctx, log: log}
+		prev := opts.Reload
+		opts.Reload = func() error {
+			if prev != nil {
+				if err := prev(); err != nil {
+					return err
+				}
+			}
+			return pr.reload()
+		}
+	}
 	svc, err := startServices(&opts, m, w, log)
 	if err != nil {
 		return err
@@ -88,12 +101,9 @@ func Run(ctx context.Context, opts Options, out io.Writer, summary io.Writer, lo
 
 	sink := newLimitSink(svc.sink, opts.Count)
 	vs := &verdictSink{next: sink, anc: ancestry{table}}
-	fanCtx, stopFan := context.WithCancel(ctx)
-	defer stopFan()
-	waitFan := func() error { return nil }
-	if enf != nil {
-		vs.rules = enf.log
-		if waitFan, err = enf.startFanotify(fanCtx, vs.emitAsync, log); err != nil {
+	if pr != nil {
+		pr.vs = vs
+		if err := pr.start(enf); err != nil {
 			return err
 		}
 	}
@@ -104,9 +114,10 @@ func Run(ctx context.Context, opts Options, out io.Writer, summary io.Writer, lo
 
 	err = stream(ctx, m, sink, vs, opts)
 	// Stop enforcing last: its shutdown answers allow to anything pending.
-	stopFan()
-	if ferr := waitFan(); ferr != nil && err == nil {
-		err = ferr
+	if pr != nil {
+		if ferr := pr.close(); ferr != nil && err == nil {
+			err = ferr
+		}
 	}
 	if ferr := vs.Flush(); ferr != nil && err == nil {
 		err = ferr

@@ -144,14 +144,21 @@ type verdictSink struct {
 }
 
 func (s *verdictSink) Emit(ev *event.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if ev.Verdict == nil && s.rules != nil && len(s.rules.Rules) > 0 {
 		if m := s.rules.Match(ev, s.anc); len(m) > 0 {
 			ev.Verdict = &event.Verdict{Rule: m[0].Name, Action: string(policy.ActionLog), Enforced: true}
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	return s.next.Emit(ev)
+}
+
+// setRules swaps the log rules matched in userspace.
+func (s *verdictSink) setRules(rules *policy.Set) {
+	s.mu.Lock()
+	s.rules = rules
+	s.mu.Unlock()
 }
 
 func (s *verdictSink) Flush() error {
@@ -176,4 +183,81 @@ func (a ancestry) Ancestors(pid uint32) iter.Seq[string] {
 			}
 		}
 	}
+}
+
+// policyRun is the enforcement of a running monitor, and its reload.
+type policyRun struct {
+	paths []string
+	m     *sensor.Manager
+	vs    *verdictSink
+	ctx   context.Context
+	log   *slog.Logger
+
+	mu   sync.Mutex // one reload at a time
+	enf  *enforcement
+	stop context.CancelFunc
+	wait func() error
+}
+
+// start begins enforcing enf: its fanotify engine and its log rules (the
+// kernel rules are the sensors' already).
+func (p *policyRun) start(enf *enforcement) error {
+	ctx, cancel := context.WithCancel(p.ctx)
+	wait, err := enf.startFanotify(ctx, p.vs.emitAsync, p.log)
+	if err != nil {
+		cancel()
+		return err
+	}
+	p.vs.setRules(enf.log)
+	p.enf, p.stop, p.wait = enf, cancel, wait
+	return nil
+}
+
+// reload rereads the policy files and puts them in force without a gap:
+// the new fanotify engine answers before the old one stops, and the
+// kernel switches rule generations in one write. A policy that does not
+// load, or needs a sensor this run did not start, changes nothing.
+func (p *policyRun) reload() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	enf, err := loadPolicy(p.paths, p.log)
+	if err != nil {
+		return fmt.Errorf("reloading policies: %w", err)
+	}
+	for _, t := range enf.types {
+		if !p.m.Watching(t) {
+			return fmt.Errorf("reloading policies: a %s rule needs the %s sensor, which this run did not start: restart vigil", t, t)
+		}
+	}
+	old, oldStop, oldWait := p.enf, p.stop, p.wait
+	if err := p.start(enf); err != nil {
+		p.enf, p.stop, p.wait = old, oldStop, oldWait
+		p.vs.setRules(old.log)
+		return fmt.Errorf("reloading policies: %w", err)
+	}
+	if err := p.m.SetRules(enf.kernel); err != nil {
+		p.stop() // the old engine and kernel rules stay in force
+		_ = p.wait()
+		p.enf, p.stop, p.wait = old, oldStop, oldWait
+		p.vs.setRules(old.log)
+		return fmt.Errorf("reloading policies: %w", err)
+	}
+	oldStop()
+	if err := oldWait(); err != nil {
+		p.log.Warn("stopping the previous fanotify engine", "err", err)
+	}
+	p.log.Info("policies reloaded", "rules", len(enf.set.Rules))
+	return nil
+}
+
+// close stops enforcing: the engine's shutdown answers allow to anything
+// pending.
+func (p *policyRun) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stop == nil {
+		return nil
+	}
+	p.stop()
+	return p.wait()
 }

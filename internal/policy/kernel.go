@@ -8,8 +8,9 @@ import (
 )
 
 // MaxKernelRules bounds the rules the BPF programs evaluate: each is one
-// bit of a 64-bit mask (bpf/include/rules.h).
-const MaxKernelRules = 64
+// bit of a 64-bit mask, whose halves hold the running and the reloading
+// generation of rules (bpf/include/rules.h).
+const MaxKernelRules = 32
 
 // MaxKernelSets bounds the prot and open_flags sets of one kernel rule.
 const MaxKernelSets = 4

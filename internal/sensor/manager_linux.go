@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/policy"
 	"github.com/vigil-sec/vigil/internal/proc"
 )
 
@@ -59,6 +60,12 @@ type Manager struct {
 	// wallOffset turns the kernel's monotonic clock into wall time.
 	wallOffset int64
 
+	// The kernel rules: two generations (SetRules), the running one gen.
+	rulesMu  sync.RWMutex
+	gen      uint32
+	gens     [2]*policy.KernelRules
+	lsmTypes map[event.Type]bool // event types with BPF LSM deny hooks
+
 	counts     [kindMax]atomic.Uint64
 	lostSeen   [kindMax]uint64
 	decodeErrs atomic.Uint64
@@ -86,7 +93,7 @@ func New(cfg Config, table *proc.Table) (*Manager, error) {
 	if err := cfg.Open.validate(); err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, table: table}
+	m := &Manager{cfg: cfg, table: table, lsmTypes: map[event.Type]bool{}}
 	if err := m.createShared(); err != nil {
 		m.Close()
 		return nil, err
@@ -233,6 +240,12 @@ func kindOf(t event.Type) int {
 		}
 	}
 	return 0
+}
+
+// Watching reports whether the sensors report events of type t.
+func (m *Manager) Watching(t event.Type) bool {
+	k := kindOf(t)
+	return k != 0 && m.byKind[k] != nil
 }
 
 // Choices reports the mechanism each selected event type uses.

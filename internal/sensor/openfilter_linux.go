@@ -6,7 +6,6 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vigil-sec/vigil/internal/bpfobj"
-	"github.com/vigil-sec/vigil/internal/event"
 )
 
 func (f *OpenFilter) validate() error {
@@ -36,14 +35,7 @@ func (s *openSensor) vars(cfg *Config) map[string]any {
 		}
 		return 0
 	}
-	rules := false
-	if cfg.Rules != nil {
-		if set, ok := cfg.Rules.Sets[event.TypeOpen]; ok && set.Rules != 0 {
-			rules = true
-		}
-	}
 	return map[string]any{
-		"open_rules":   b(rules),
 		"filter_pids":  b(len(cfg.Open.Pids) > 0),
 		"filter_comms": b(len(cfg.Open.Comms) > 0),
 		"n_prefixes":   uint32(len(cfg.Open.Prefixes)),

@@ -1,6 +1,7 @@
 package sensor
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/cilium/ebpf"
@@ -11,10 +12,11 @@ import (
 )
 
 // ruleMaps are the maps of bpf/include/rules.h, shared by every object.
-var ruleMaps = []string{"rule_sets", "rule_paths", "rule_dirs", "rule_comms", "rule_pcomms", "rule_uids", "rule_args", "rule_errno"}
+var ruleMaps = []string{"rule_gen", "rule_sets", "rule_paths", "rule_dirs", "rule_comms", "rule_pcomms", "rule_uids", "rule_args", "rule_errno"}
 
 // createRuleMaps creates the shared rule maps from the process object's
-// specs and fills them from rules (which may be nil: no kernel rules).
+// specs and writes rules (which may be nil: no kernel rules) as
+// generation 0.
 func (m *Manager) createRuleMaps(rules *policy.KernelRules) error {
 	spec, err := bpfobj.LoadProcess()
 	if err != nil {
@@ -35,90 +37,166 @@ func (m *Manager) createRuleMaps(rules *policy.KernelRules) error {
 	if rules == nil {
 		return nil
 	}
-	return fillRules(m.sh.rules, rules)
+	m.gens[0] = rules
+	return applyRules(m.sh.rules, rules, 0, true)
 }
 
-func fillRules(maps map[string]*ebpf.Map, k *policy.KernelRules) error {
-	for id, r := range k.Rules {
-		if r.Errno == 0 {
-			continue
-		}
-		if err := maps["rule_errno"].Put(uint32(id), uint32(r.Errno)); err != nil {
-			return fmt.Errorf("writing the errno of rule %s: %w", r.Name, err)
+// SetRules replaces the kernel rules without a gap: the new generation is
+// written beside the running one, the programs switch to it in one map
+// write, and the old one is cleared only then. It refuses rules that
+// need a sensor or a BPF LSM hook this run did not start, leaving the
+// running rules in force.
+func (m *Manager) SetRules(k *policy.KernelRules) error {
+	if err := m.canEnforce(k); err != nil {
+		return err
+	}
+	m.rulesMu.Lock()
+	defer m.rulesMu.Unlock()
+	next := 1 - m.gen
+	if stale := m.gens[next]; stale != nil {
+		if err := applyRules(m.sh.rules, stale, next, false); err != nil {
+			return err
 		}
 	}
-	for t, s := range k.Sets {
-		v := bpfobj.ProcessRuleSet{
-			Rules: s.Rules, Kill: s.Kill, Deny: s.Deny,
-			UsePath: s.UsePath, UsePrefix: s.UsePrefix, UseComm: s.UseComm, UseParentComm: s.UseParentComm, UseUid: s.UseUid,
-			MemfdTrue: s.MemfdTrue, MemfdFalse: s.MemfdFalse, DeletedTrue: s.DeletedTrue, DeletedFalse: s.DeletedFalse,
-			WxTrue: s.WXTrue, WxFalse: s.WXFalse, UseProt: s.UseProt, UseFlags: s.UseFlags,
-		}
-		if err := maps["rule_sets"].Put(uint32(kindOf(t)), v); err != nil {
-			return fmt.Errorf("writing %s rules: %w", t, err)
+	if k != nil {
+		if err := applyRules(m.sh.rules, k, next, true); err != nil {
+			return err
 		}
 	}
-	put := func(name string, key any, mask uint64) error {
-		if err := maps[name].Put(key, mask); err != nil {
+	if err := m.sh.rules["rule_gen"].Put(uint32(0), next); err != nil {
+		return fmt.Errorf("switching rule generation: %w", err)
+	}
+	if cur := m.gens[m.gen]; cur != nil {
+		if err := applyRules(m.sh.rules, cur, m.gen, false); err != nil {
+			return err
+		}
+	}
+	// The old generation's names stay for records already in the ring.
+	m.gens[next], m.gen = k, next
+	return nil
+}
+
+func (m *Manager) canEnforce(k *policy.KernelRules) error {
+	if k == nil {
+		return nil
+	}
+	for t, set := range k.Sets {
+		if set.Rules != 0 && m.byKind[kindOf(t)] == nil {
+			return fmt.Errorf("a %s rule needs the %s sensor, which this run did not start: restart vigil to apply the policy", t, t)
+		}
+		if set.Deny != 0 && !m.lsmTypes[t] {
+			return fmt.Errorf("a %s deny rule needs BPF LSM on %s, which this run did not attach: restart vigil to apply the policy", t, t)
+		}
+	}
+	return nil
+}
+
+// applyRules writes generation gen of rules k into the maps (add), or
+// removes it. Generation gen owns bits 32*gen to 32*gen+31 of every mask.
+func applyRules(maps map[string]*ebpf.Map, k *policy.KernelRules, gen uint32, add bool) error {
+	shift := 32 * gen
+	for kind := uint32(1); kind < kindMax; kind++ {
+		var v bpfobj.ProcessRuleSet
+		if s := k.Sets[kindTypes[kind]]; s != nil && add {
+			v = bpfobj.ProcessRuleSet{
+				Rules: s.Rules << shift, Kill: s.Kill << shift, Deny: s.Deny << shift,
+				UsePath: s.UsePath << shift, UsePrefix: s.UsePrefix << shift, UseComm: s.UseComm << shift,
+				UseParentComm: s.UseParentComm << shift, UseUid: s.UseUid << shift,
+				MemfdTrue: s.MemfdTrue << shift, MemfdFalse: s.MemfdFalse << shift,
+				DeletedTrue: s.DeletedTrue << shift, DeletedFalse: s.DeletedFalse << shift,
+				WxTrue: s.WXTrue << shift, WxFalse: s.WXFalse << shift, UseProt: s.UseProt << shift, UseFlags: s.UseFlags << shift,
+			}
+		}
+		if err := maps["rule_sets"].Put(gen*kindMax+kind, v); err != nil {
+			return fmt.Errorf("writing %s rules: %w", kindTypes[kind], err)
+		}
+	}
+	mask := func(name string, key any, bits uint64) error {
+		var cur uint64
+		_ = maps[name].Lookup(key, &cur)
+		if add {
+			cur |= bits << shift
+		} else {
+			cur &^= bits << shift
+		}
+		var err error
+		if cur == 0 {
+			err = maps[name].Delete(key)
+			if errors.Is(err, ebpf.ErrKeyNotExist) {
+				err = nil
+			}
+		} else {
+			err = maps[name].Put(key, cur)
+		}
+		if err != nil {
 			return fmt.Errorf("writing %s entry: %w", name, err)
 		}
 		return nil
 	}
-	for id, mask := range k.Paths {
-		if err := put("rule_paths", bpfobj.ProcessFileId{Dev: id.Dev, Ino: id.Ino}, mask); err != nil {
+	for id, bits := range k.Paths {
+		if err := mask("rule_paths", bpfobj.ProcessFileId{Dev: id.Dev, Ino: id.Ino}, bits); err != nil {
 			return err
 		}
 	}
-	for id, mask := range k.Dirs {
-		if err := put("rule_dirs", bpfobj.ProcessFileId{Dev: id.Dev, Ino: id.Ino}, mask); err != nil {
+	for id, bits := range k.Dirs {
+		if err := mask("rule_dirs", bpfobj.ProcessFileId{Dev: id.Dev, Ino: id.Ino}, bits); err != nil {
 			return err
 		}
 	}
-	for c, mask := range k.Comms {
-		if err := put("rule_comms", commKey(c), mask); err != nil {
+	for c, bits := range k.Comms {
+		if err := mask("rule_comms", commKey(c), bits); err != nil {
 			return err
 		}
 	}
-	for c, mask := range k.ParentComms {
-		if err := put("rule_pcomms", commKey(c), mask); err != nil {
+	for c, bits := range k.ParentComms {
+		if err := mask("rule_pcomms", commKey(c), bits); err != nil {
 			return err
 		}
 	}
-	for u, mask := range k.Uids {
-		if err := put("rule_uids", u, mask); err != nil {
+	for u, bits := range k.Uids {
+		if err := mask("rule_uids", u, bits); err != nil {
 			return err
 		}
 	}
-	for id, sets := range k.Prots {
+	return applyRuleArgs(maps, k, shift, add)
+}
+
+// applyRuleArgs writes (or zeroes) the per-rule data: errnos, prot and
+// open flag sets, at index 32*gen + id.
+func applyRuleArgs(maps map[string]*ebpf.Map, k *policy.KernelRules, shift uint32, add bool) error {
+	for id, r := range k.Rules {
+		var errno uint32
+		if add {
+			errno = uint32(r.Errno)
+		}
+		if err := maps["rule_errno"].Put(shift+uint32(id), errno); err != nil {
+			return fmt.Errorf("writing the errno of rule %s: %w", r.Name, err)
+		}
 		var v bpfobj.ProcessRuleArg
-		v.N = uint32(len(sets))
-		for i, s := range sets {
-			v.Bits[i] = s.Bits
-			if s.None {
-				v.None[i] = 1
+		if add {
+			for i, s := range k.Prots[id] {
+				v.N = uint32(len(k.Prots[id]))
+				v.Bits[i] = s.Bits
+				if s.None {
+					v.None[i] = 1
+				}
+			}
+			for i, s := range k.OpenFlags[id] {
+				v.N = uint32(len(k.OpenFlags[id]))
+				v.Bits[i] = s.Bits
+				if s.Read {
+					v.Read[i] = 1
+				}
+				if s.Write {
+					v.Write[i] = 1
+				}
+				if s.HasAccMode {
+					v.Acc[i] = s.AccMode + 1
+				}
 			}
 		}
-		if err := maps["rule_args"].Put(uint32(id), v); err != nil {
-			return fmt.Errorf("writing prot sets: %w", err)
-		}
-	}
-	for id, sets := range k.OpenFlags {
-		var v bpfobj.ProcessRuleArg
-		v.N = uint32(len(sets))
-		for i, s := range sets {
-			v.Bits[i] = s.Bits
-			if s.Read {
-				v.Read[i] = 1
-			}
-			if s.Write {
-				v.Write[i] = 1
-			}
-			if s.HasAccMode {
-				v.Acc[i] = s.AccMode + 1
-			}
-		}
-		if err := maps["rule_args"].Put(uint32(id), v); err != nil {
-			return fmt.Errorf("writing open flag sets: %w", err)
+		if err := maps["rule_args"].Put(shift+uint32(id), v); err != nil {
+			return fmt.Errorf("writing the sets of rule %s: %w", r.Name, err)
 		}
 	}
 	return nil
@@ -136,9 +214,13 @@ func (m *Manager) ruleVerdict(h *hdr) *event.Verdict {
 		return nil
 	}
 	v := &event.Verdict{Rule: fmt.Sprintf("rule#%d", h.Rule), Enforced: h.Flags&hdrEnforced != 0}
-	if k := m.cfg.Rules; k != nil && int(h.Rule) < len(k.Rules) {
-		v.Rule = k.Rules[h.Rule].Name
+	m.rulesMu.RLock()
+	if gen, id := h.Rule/32, int(h.Rule%32); gen < 2 {
+		if k := m.gens[gen]; k != nil && id < len(k.Rules) {
+			v.Rule = k.Rules[id].Name
+		}
 	}
+	m.rulesMu.RUnlock()
 	switch h.Action {
 	case actKill:
 		v.Action, v.Mechanism = string(policy.ActionKill), string(policy.MechKill)
@@ -194,6 +276,7 @@ func (m *Manager) startLSM() error {
 	}
 	m.loaded = append(m.loaded, l)
 	for _, t := range types {
+		m.lsmTypes[t] = true
 		m.choices = append(m.choices, Choice{Type: "deny " + t, Mechanism: "lsm/" + lsmHooks[t]})
 	}
 	return nil
