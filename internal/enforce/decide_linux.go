@@ -26,6 +26,7 @@ type pending struct {
 	candidates []*policy.Rule
 	byInode    bool // the candidates matched by inode, not by path
 	watchdog   *time.Timer
+	start      time.Time // when the event was read
 
 	e *Engine
 
@@ -87,7 +88,7 @@ func (e *Engine) first(ev fanotify.Event, linkBuf []byte) {
 		unix.Close(int(ev.Fd))
 		return
 	}
-	p := &pending{ev: ev, path: path, deleted: deleted, candidates: cands, byInode: byInode, e: e}
+	p := &pending{ev: ev, path: path, deleted: deleted, candidates: cands, byInode: byInode, e: e, start: time.Now()}
 	e.inflight.Store(p, nil)
 	p.watchdog = time.AfterFunc(e.cfg.Timeout, func() {
 		if e.answer(p, e.cfg.OnTimeout, nil) {
@@ -211,6 +212,9 @@ func (e *Engine) answer(p *pending, a Answer, r *policy.Rule) bool {
 		}
 	}
 	e.respond(p.ev.Fd, resp)
+	if e.cfg.Observe != nil {
+		e.cfg.Observe(time.Since(p.start))
+	}
 	return true
 }
 

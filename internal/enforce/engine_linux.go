@@ -54,6 +54,10 @@ type Config struct {
 	Emit func(*event.Event)
 	// Logger gets diagnostics; nil discards them.
 	Logger *slog.Logger
+	// Observe, when set, gets the time from reading each event whose
+	// path matched a rule to answering it (the decisions that read
+	// /proc; the others are answered at once by the reader).
+	Observe func(time.Duration)
 }
 
 // Stats counts what the engine did.

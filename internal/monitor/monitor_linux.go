@@ -102,7 +102,7 @@ func Run(ctx context.Context, opts Options, out io.Writer, summary io.Writer, lo
 	sink := newLimitSink(svc.sink, opts.Count)
 	vs := &verdictSink{next: sink, anc: ancestry{table}}
 	if pr != nil {
-		pr.vs = vs
+		pr.vs, pr.met = vs, svc.met
 		if err := pr.start(enf); err != nil {
 			return err
 		}

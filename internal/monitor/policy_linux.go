@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/enforce"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/fanotify"
+	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/policy"
 	"github.com/vigil-sec/vigil/internal/proc"
 	"github.com/vigil-sec/vigil/internal/sensor"
@@ -99,12 +101,12 @@ func mechanismOf(plan map[*policy.Rule]policy.Mechanism, r *policy.Rule) string 
 // that holds the fanotify group must not fork while it runs (a child
 // stuck in exec would keep the group, and every watched exec, waiting):
 // vigil monitor starts no process.
-func (e *enforcement) startFanotify(ctx context.Context, emit func(*event.Event), log *slog.Logger) (wait func() error, err error) {
+func (e *enforcement) startFanotify(ctx context.Context, emit func(*event.Event), observe func(time.Duration), log *slog.Logger) (wait func() error, err error) {
 	none := func() error { return nil }
 	if len(e.fan)+len(e.shadow) == 0 {
 		return none, nil
 	}
-	wait, err = runEngine(ctx, append(append([]*policy.Rule(nil), e.fan...), e.shadow...), emit, log)
+	wait, err = runEngine(ctx, append(append([]*policy.Rule(nil), e.fan...), e.shadow...), emit, observe, log)
 	if err == nil || len(e.shadow) == 0 {
 		return wait, err
 	}
@@ -114,13 +116,13 @@ func (e *enforcement) startFanotify(ctx context.Context, emit func(*event.Event)
 	if len(e.fan) == 0 {
 		return none, nil
 	}
-	return runEngine(ctx, e.fan, emit, log)
+	return runEngine(ctx, e.fan, emit, observe, log)
 }
 
 // runEngine starts a fanotify engine for rules and waits until its marks
 // are placed.
-func runEngine(ctx context.Context, rules []*policy.Rule, emit func(*event.Event), log *slog.Logger) (func() error, error) {
-	eng, err := enforce.New(enforce.Config{Rules: rules, Emit: emit, Logger: log})
+func runEngine(ctx context.Context, rules []*policy.Rule, emit func(*event.Event), observe func(time.Duration), log *slog.Logger) (func() error, error) {
+	eng, err := enforce.New(enforce.Config{Rules: rules, Emit: emit, Observe: observe, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("starting fanotify enforcement: %w", err)
 	}
@@ -187,6 +189,7 @@ func (a ancestry) Ancestors(pid uint32) iter.Seq[string] {
 
 // policyRun is the enforcement of a running monitor, and its reload.
 type policyRun struct {
+	met   *metrics.Metrics // may be nil
 	paths []string
 	m     *sensor.Manager
 	vs    *verdictSink
@@ -203,7 +206,7 @@ type policyRun struct {
 // kernel rules are the sensors' already).
 func (p *policyRun) start(enf *enforcement) error {
 	ctx, cancel := context.WithCancel(p.ctx)
-	wait, err := enf.startFanotify(ctx, p.vs.emitAsync, p.log)
+	wait, err := enf.startFanotify(ctx, p.vs.emitAsync, p.met.FanotifyResponse, p.log)
 	if err != nil {
 		cancel()
 		return err
