@@ -108,7 +108,7 @@ func Run(ctx context.Context, opts Options, out io.Writer, summary io.Writer, lo
 		}
 	}
 	log.Info("ready", "attach_ms", time.Since(start).Milliseconds(), "processes", table.Len())
-	if err := notifyReady(); err != nil {
+	if err := sdNotify("READY=1"); err != nil {
 		log.Warn("telling systemd we are ready", "err", err)
 	}
 

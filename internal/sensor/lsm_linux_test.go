@@ -24,23 +24,7 @@ func lsmRules(t *testing.T, yaml string) *policy.KernelRules {
 	t.Helper()
 	requireRoot(t)
 	vmtest.Require(t, "BPF LSM", doctor.ProbeBPFLSM())
-	file := filepath.Join(t.TempDir(), "policy.yaml")
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	set, err := policy.Load(file)
-	if err != nil {
-		t.Fatalf("loading policy: %v", err)
-	}
-	plan, err := set.Plan(policy.Available{Kill: true, LSM: true})
-	if err != nil {
-		t.Fatalf("planning policy: %v", err)
-	}
-	k, err := set.Kernel(plan, StatFile)
-	if err != nil {
-		t.Fatalf("compiling policy for the kernel: %v", err)
-	}
-	return k
+	return compileRules(t, yaml, policy.Available{Kill: true, LSM: true})
 }
 
 // TestDenyThroughLSM: exec (a script too), write opens, W^X mprotect and

@@ -19,6 +19,12 @@ import (
 // does with the mechanisms this kernel offers for kill.
 func kernelRules(t *testing.T, yaml string) *policy.KernelRules {
 	t.Helper()
+	return compileRules(t, yaml, policy.Available{Kill: true})
+}
+
+// compileRules loads, plans with av and compiles a policy text.
+func compileRules(t *testing.T, yaml string, av policy.Available) *policy.KernelRules {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "policy.yaml")
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
@@ -27,7 +33,7 @@ func kernelRules(t *testing.T, yaml string) *policy.KernelRules {
 	if err != nil {
 		t.Fatalf("loading policy: %v", err)
 	}
-	plan, err := set.Plan(policy.Available{Kill: true})
+	plan, err := set.Plan(av)
 	if err != nil {
 		t.Fatalf("planning policy: %v", err)
 	}
