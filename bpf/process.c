@@ -37,6 +37,9 @@ static __always_inline void emit_fork(struct task_struct *child, __u64 clone_fla
 	ev.flags = fflags;
 	if (ev.child_pid != ev.child_tid || (clone_flags & CLONE_THREAD))
 		ev.flags |= FORK_THREAD;
+	/* vigil's own runtime threads are noise, not activity. */
+	if ((ev.flags & FORK_THREAD) && ev.hdr.pid == self_tgid)
+		return;
 	submit(&ev, sizeof(ev), EV_FORK);
 }
 
@@ -61,6 +64,8 @@ int BPF_PROG(fork_fexit, struct kernel_clone_args *args, pid_t ret)
 	ev.flags = FORK_HAS_CLONE_FLAGS;
 	ev.child_tid = ret;
 	if (flags & CLONE_THREAD) {
+		if (ev.hdr.pid == self_tgid)
+			return 0; /* vigil's own runtime threads */
 		ev.flags |= FORK_THREAD;
 		ev.child_pid = ev.hdr.pid;
 	} else {
@@ -79,8 +84,11 @@ static __always_inline void emit_exit(struct task_struct *task, __u32 code, int 
 	if (BPF_CORE_READ(task, signal, flags) & 0x00000004 /* SIGNAL_GROUP_EXIT */)
 		code = BPF_CORE_READ(task, signal, group_exit_code);
 	ev.code = code;
-	if (!group_dead)
+	if (!group_dead) {
+		if (ev.hdr.pid == self_tgid)
+			return; /* one of vigil's own threads */
 		ev.flags |= EXIT_THREAD;
+	}
 	submit(&ev, sizeof(ev), EV_EXIT);
 }
 
