@@ -12,9 +12,6 @@ import (
 
 // processSensor reports fork, exec and exit (bpf/process.c).
 type processSensor struct {
-	spec   *ebpf.CollectionSpec
-	loaded []*loaded
-
 	exec bpfobj.ProcessExecEvent
 	fork bpfobj.ProcessForkEvent
 	exit bpfobj.ProcessExitEvent
