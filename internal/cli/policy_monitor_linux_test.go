@@ -196,6 +196,21 @@ func TestMonitorKilledMidStorm(t *testing.T) {
 	dir, _, _ := badDir(t)
 	pol := writePolicy(t, fmt.Sprintf("rules:\n  - name: deny-test-dir\n    event: exec\n    match:\n      path_prefix: [%q]\n    action: deny\n", dir+"/"))
 	a := startAgent(t, "--events", "exec", "--policy", pol)
+	// The storm's program lives on the denied directory's filesystem, so
+	// that every exec is a permission event the agent must answer.
+	stormDir, err := os.MkdirTemp(filepath.Dir(dir), "vigil-storm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(stormDir) })
+	storm := filepath.Join(stormDir, "true") // busybox picks its applet by name
+	data, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(storm, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	const n = 200
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -204,8 +219,7 @@ func TestMonitorKilledMidStorm(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx := exec.Command("true")
-			errs <- ctx.Run()
+			errs <- exec.Command(storm).Run()
 		}()
 		if i == n/2 {
 			_ = a.cmd.Process.Kill()
