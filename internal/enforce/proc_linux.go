@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // procStatus is what the engine reads from /proc/PID/status.
@@ -88,16 +89,29 @@ func readExe(pid uint32) string {
 // call the task is blocked in ("nr a0 a1 a2 a3 a4 a5 sp pc"). It needs
 // ptrace access to the task, which root has unless Yama's ptrace_scope
 // is 3.
+//
+// fanotify queues the event before the task goes to sleep waiting for
+// the answer. Kernels before 6.2 report such a task as "running" instead
+// of waiting for it to be off the CPU, so a "running" task is read again
+// for a few milliseconds.
 func readSyscall(tid uint32) (nr int64, args [6]uint64, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(tid), 10) + "/syscall")
-	if err != nil {
-		return 0, args, false
+	path := "/proc/" + strconv.FormatUint(uint64(tid), 10) + "/syscall"
+	var f []string
+	for try := 0; ; try++ {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0, args, false
+		}
+		f = strings.Fields(string(b))
+		if len(f) != 1 || f[0] != "running" || try == syscallRetries {
+			break
+		}
+		time.Sleep(200 * time.Microsecond)
 	}
-	f := strings.Fields(string(b))
 	if len(f) < 7 {
 		return 0, args, false // "running" or "-1 sp pc"
 	}
-	nr, err = strconv.ParseInt(f[0], 10, 64)
+	nr, err := strconv.ParseInt(f[0], 10, 64)
 	if err != nil {
 		return 0, args, false
 	}
@@ -110,6 +124,9 @@ func readSyscall(tid uint32) (nr int64, args [6]uint64, ok bool) {
 	}
 	return nr, args, true
 }
+
+// syscallRetries bounds the rereads of a "running" task: 25 x 200 µs.
+const syscallRetries = 25
 
 // procAncestry implements policy.Ancestry from /proc, walking PPid links.
 type procAncestry struct{}

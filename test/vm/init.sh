@@ -18,7 +18,7 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs -o mode=1777 tmpfs /tmp
-chmod 1777 /var/tmp
+mount -t tmpfs -o mode=1777 tmpfs /var/tmp # rootfs cannot carry fanotify marks
 mount -t tmpfs tmpfs /run
 mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug
