@@ -2,11 +2,7 @@ package cli
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/doctor"
@@ -53,28 +49,7 @@ func TestDoctorUsage(t *testing.T) {
 // re-executed with that identity) and checks that it says what it could
 // not check instead of calling it missing.
 func TestDoctorUnprivileged(t *testing.T) {
-	mustBeRoot(t)
-	// The build directory is private to root; run a copy nobody can read.
-	dir, err := os.MkdirTemp("", "vigil-unpriv-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(dir, "vigil.test")
-	b, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(exe, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), testHelperEnv+"=cli", "VIGIL_TEST_CLI_ARGS=doctor --json")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+	cmd := asNobody(t, "doctor", "--json")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("running as 65534: %v\n%s", err, out)

@@ -7,8 +7,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -144,4 +146,34 @@ func wxChild() int {
 		return 4
 	}
 	return 0
+}
+
+// asNobody returns a command that runs a copy of the test binary as uid
+// and gid 65534 with vigil's arguments (the VIGIL_CLI_HELPER form): the
+// build directory is private to root, so the copy sits in a directory
+// nobody can walk.
+func asNobody(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	mustBeRoot(t)
+	dir, err := os.MkdirTemp("", "vigil-unpriv-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "vigil.test")
+	b, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "VIGIL_CLI_HELPER=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+	return cmd
 }
