@@ -81,24 +81,33 @@ func TestMonitorCount(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to load eBPF programs")
 	}
-	done := make(chan struct{})
-	defer close(done)
-	go func() { // keep events coming
-		for {
-			select {
-			case <-done:
-				return
-			default:
-				_ = exec.Command("true").Run()
-				time.Sleep(5 * time.Millisecond)
-			}
-		}
+	var out, errb syncBuffer
+	result := make(chan int, 1)
+	go func() {
+		result <- Run(context.Background(), []string{"monitor", "--events", "exec", "--count", "5", "--duration", "60s", "-o", "json"}, nil, &out, &errb)
 	}()
-	code, out, errOut := run(t, "monitor", "--events", "exec", "--count", "5", "--duration", "20s", "-o", "json")
-	if code != 0 {
-		t.Fatalf("code %d: %s", code, errOut)
+	// Execs start once the hooks are in: attaching while a storm forks
+	// can take minutes under emulation (the kernel matrix).
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(errb.String(), "msg=ready") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no ready line; stderr: %s", errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	if n := strings.Count(out, "\n"); n != 5 {
+	var code int
+	for done := false; !done; {
+		_ = exec.Command("true").Run()
+		select {
+		case code = <-result:
+			done = true
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errb.String())
+	}
+	if n := strings.Count(out.String(), "\n"); n != 5 {
 		t.Fatalf("--count 5 wrote %d lines", n)
 	}
 }
