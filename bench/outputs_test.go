@@ -41,18 +41,18 @@ func BenchmarkOutputs(b *testing.B) {
 	otlpAddr := startOTLPReceiver(b)
 	cases := []struct {
 		name string
-		open func(b *testing.B, obs func(time.Duration)) []output.Writer
+		open func(b *testing.B, obs func(time.Duration)) []event.Sink
 	}{
-		{"stdout", func(b *testing.B, _ func(time.Duration)) []output.Writer { return []output.Writer{stdoutPipe(b)} }},
-		{"file", func(b *testing.B, _ func(time.Duration)) []output.Writer { return []output.Writer{rotatingFile(b)} }},
-		{"stdout+nats", func(b *testing.B, obs func(time.Duration)) []output.Writer {
-			return []output.Writer{stdoutPipe(b), natsOut(b, natsURL, obs)}
+		{"stdout", func(b *testing.B, _ func(time.Duration)) []event.Sink { return []event.Sink{stdoutPipe(b)} }},
+		{"file", func(b *testing.B, _ func(time.Duration)) []event.Sink { return []event.Sink{rotatingFile(b)} }},
+		{"stdout+nats", func(b *testing.B, obs func(time.Duration)) []event.Sink {
+			return []event.Sink{stdoutPipe(b), natsOut(b, natsURL, obs)}
 		}},
-		{"stdout+otlp", func(b *testing.B, obs func(time.Duration)) []output.Writer {
-			return []output.Writer{stdoutPipe(b), otlpOut(b, otlpAddr, obs)}
+		{"stdout+otlp", func(b *testing.B, obs func(time.Duration)) []event.Sink {
+			return []event.Sink{stdoutPipe(b), otlpOut(b, otlpAddr, obs)}
 		}},
-		{"all", func(b *testing.B, obs func(time.Duration)) []output.Writer {
-			return []output.Writer{stdoutPipe(b), rotatingFile(b), natsOut(b, natsURL, obs), otlpOut(b, otlpAddr, obs)}
+		{"all", func(b *testing.B, obs func(time.Duration)) []event.Sink {
+			return []event.Sink{stdoutPipe(b), rotatingFile(b), natsOut(b, natsURL, obs), otlpOut(b, otlpAddr, obs)}
 		}},
 	}
 	for _, c := range cases {
@@ -67,7 +67,7 @@ func BenchmarkOutputs(b *testing.B) {
 // closer is an exporter's Close.
 type closer interface{ Close(context.Context) error }
 
-func runOutputs(b *testing.B, open func(*testing.B, func(time.Duration)) []output.Writer) {
+func runOutputs(b *testing.B, open func(*testing.B, func(time.Duration)) []event.Sink) {
 	var mu sync.Mutex
 	var async []time.Duration
 	obs := func(d time.Duration) { mu.Lock(); async = append(async, d); mu.Unlock() }
@@ -147,7 +147,7 @@ func runOutputs(b *testing.B, open func(*testing.B, func(time.Duration)) []outpu
 	}
 }
 
-func countAsync(ws []output.Writer) int {
+func countAsync(ws []event.Sink) int {
 	n := 0
 	for _, w := range ws {
 		if _, ok := w.(closer); ok {
@@ -174,7 +174,7 @@ func selfCPU() time.Duration {
 
 // stdoutPipe is the JSON writer on a pipe that another goroutine drains,
 // as stdout is under systemd or a shell pipeline.
-func stdoutPipe(b *testing.B) output.Writer {
+func stdoutPipe(b *testing.B) event.Sink {
 	r, w, err := os.Pipe()
 	if err != nil {
 		b.Fatal(err)
@@ -185,7 +185,7 @@ func stdoutPipe(b *testing.B) output.Writer {
 	return output.NewJSON(w)
 }
 
-func rotatingFile(b *testing.B) output.Writer {
+func rotatingFile(b *testing.B) event.Sink {
 	f, err := output.OpenFile(output.FileConfig{Path: filepath.Join(b.TempDir(), "vigil.ndjson"), MaxBytes: 16 << 20, Keep: 2})
 	if err != nil {
 		b.Fatal(err)
@@ -193,7 +193,7 @@ func rotatingFile(b *testing.B) output.Writer {
 	return f
 }
 
-func natsOut(b *testing.B, url string, obs func(time.Duration)) output.Writer {
+func natsOut(b *testing.B, url string, obs func(time.Duration)) event.Sink {
 	x, err := export.NewNATS(export.NATSConfig{URL: url, Host: "bench", Stream: "BENCH" + strconv.FormatInt(time.Now().UnixNano(), 36), SubjectPrefix: "bench" + strconv.FormatInt(time.Now().UnixNano(), 36), Hooks: export.Hooks{Delivered: obs}})
 	if err != nil {
 		b.Fatal(err)
@@ -201,7 +201,7 @@ func natsOut(b *testing.B, url string, obs func(time.Duration)) output.Writer {
 	return x
 }
 
-func otlpOut(b *testing.B, addr string, obs func(time.Duration)) output.Writer {
+func otlpOut(b *testing.B, addr string, obs func(time.Duration)) event.Sink {
 	x, err := export.NewOTLP(export.OTLPConfig{Endpoint: addr, Insecure: true, Hooks: export.Hooks{Delivered: obs}})
 	if err != nil {
 		b.Fatal(err)

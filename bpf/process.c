@@ -23,6 +23,18 @@ const struct exec_event *unused_exec_event __attribute__((unused));
 const struct rule_set *unused_rule_set __attribute__((unused));
 const struct rule_arg *unused_rule_arg __attribute__((unused));
 const struct file_id *unused_file_id __attribute__((unused));
+/* And the enums of events.h, so their Go constants are generated too. */
+const enum event_type *unused_event_type __attribute__((unused));
+const enum mechanism *unused_mechanism __attribute__((unused));
+const enum hdr_flags *unused_hdr_flags __attribute__((unused));
+const enum action *unused_action __attribute__((unused));
+const enum fork_flags *unused_fork_flags __attribute__((unused));
+const enum exit_flags *unused_exit_flags __attribute__((unused));
+const enum file_flags *unused_file_flags __attribute__((unused));
+const enum module_syscall *unused_module_syscall __attribute__((unused));
+const enum mprotect_flags *unused_mprotect_flags __attribute__((unused));
+const enum open_syscall *unused_open_syscall __attribute__((unused));
+const enum rule_limits *unused_rule_limits __attribute__((unused));
 
 #define CLONE_THREAD 0x00010000
 

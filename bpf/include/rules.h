@@ -15,7 +15,11 @@
 #ifndef VIGIL_RULES_H
 #define VIGIL_RULES_H
 
-#define MAX_SETS 4
+/* Limits the Go side reads from the generated bindings (bpf2go -type). */
+enum rule_limits {
+	MAX_SETS = 4,       /* prot or open_flags sets of one rule */
+	RULE_GEN_BITS = 32, /* rules of one generation: half of a 64-bit mask */
+};
 
 struct rule_set {
 	__u64 rules, kill, deny;
@@ -46,7 +50,6 @@ struct rule_arg {
  * kind], bits 32 * gen to 32 * gen + 31 of every mask), rule_gen flips to
  * it in one write, and only then is the old one cleared.
  */
-#define RULE_GEN_BITS 32
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

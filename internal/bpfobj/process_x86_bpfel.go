@@ -13,6 +13,14 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type ProcessAction uint32
+
+const (
+	ProcessActionACT_LOG  ProcessAction = 1
+	ProcessActionACT_KILL ProcessAction = 2
+	ProcessActionACT_DENY ProcessAction = 3
+)
+
 type ProcessEventHdr struct {
 	_      structs.HostLayout
 	Ktime  uint64
@@ -28,6 +36,18 @@ type ProcessEventHdr struct {
 	Action uint32
 	Comm   [16]uint8
 }
+
+type ProcessEventType uint32
+
+const (
+	ProcessEventTypeEV_FORK     ProcessEventType = 1
+	ProcessEventTypeEV_EXEC     ProcessEventType = 2
+	ProcessEventTypeEV_EXIT     ProcessEventType = 3
+	ProcessEventTypeEV_MODULE   ProcessEventType = 4
+	ProcessEventTypeEV_MPROTECT ProcessEventType = 5
+	ProcessEventTypeEV_OPEN     ProcessEventType = 6
+	ProcessEventTypeEV_TYPE_MAX ProcessEventType = 7
+)
 
 type ProcessExecEvent struct {
 	_           structs.HostLayout
@@ -50,6 +70,21 @@ type ProcessExitEvent struct {
 	Flags uint32
 }
 
+type ProcessExitFlags uint32
+
+const (
+	ProcessExitFlagsEXIT_THREAD ProcessExitFlags = 1
+)
+
+type ProcessFileFlags uint32
+
+const (
+	ProcessFileFlagsFILE_UNLINKED   ProcessFileFlags = 1
+	ProcessFileFlagsFILE_PATH_TRUNC ProcessFileFlags = 2
+	ProcessFileFlagsFILE_INTERNAL   ProcessFileFlags = 4
+	ProcessFileFlagsARGS_TRUNC      ProcessFileFlags = 8
+)
+
 type ProcessFileId struct {
 	_   structs.HostLayout
 	Dev uint32
@@ -67,6 +102,54 @@ type ProcessForkEvent struct {
 	Pad        uint32
 }
 
+type ProcessForkFlags uint32
+
+const (
+	ProcessForkFlagsFORK_HAS_CLONE_FLAGS ProcessForkFlags = 1
+	ProcessForkFlagsFORK_THREAD          ProcessForkFlags = 2
+)
+
+type ProcessHdrFlags uint32
+
+const (
+	ProcessHdrFlagsHDR_VERDICT  ProcessHdrFlags = 1
+	ProcessHdrFlagsHDR_ENFORCED ProcessHdrFlags = 2
+)
+
+type ProcessMechanism uint32
+
+const (
+	ProcessMechanismMECH_TRACEPOINT  ProcessMechanism = 1
+	ProcessMechanismMECH_TP_BTF      ProcessMechanism = 2
+	ProcessMechanismMECH_FENTRY      ProcessMechanism = 3
+	ProcessMechanismMECH_RAW_SYSCALL ProcessMechanism = 4
+	ProcessMechanismMECH_LSM         ProcessMechanism = 5
+)
+
+type ProcessModuleSyscall uint32
+
+const (
+	ProcessModuleSyscallMOD_INIT   ProcessModuleSyscall = 1
+	ProcessModuleSyscallMOD_FINIT  ProcessModuleSyscall = 2
+	ProcessModuleSyscallMOD_KERNEL ProcessModuleSyscall = 3
+)
+
+type ProcessMprotectFlags uint32
+
+const (
+	ProcessMprotectFlagsMPROT_HAS_OLD ProcessMprotectFlags = 1
+	ProcessMprotectFlagsMPROT_PKEY    ProcessMprotectFlags = 2
+	ProcessMprotectFlagsMPROT_PENDING ProcessMprotectFlags = 2147483648
+)
+
+type ProcessOpenSyscall uint32
+
+const (
+	ProcessOpenSyscallOPEN_OPEN    ProcessOpenSyscall = 1
+	ProcessOpenSyscallOPEN_OPENAT  ProcessOpenSyscall = 2
+	ProcessOpenSyscallOPEN_OPENAT2 ProcessOpenSyscall = 3
+)
+
 type ProcessRuleArg struct {
 	_     structs.HostLayout
 	N     uint32
@@ -76,6 +159,13 @@ type ProcessRuleArg struct {
 	Write [4]uint32
 	Acc   [4]uint32
 }
+
+type ProcessRuleLimits uint32
+
+const (
+	ProcessRuleLimitsMAX_SETS      ProcessRuleLimits = 4
+	ProcessRuleLimitsRULE_GEN_BITS ProcessRuleLimits = 32
+)
 
 type ProcessRuleSet struct {
 	_             structs.HostLayout
@@ -108,32 +198,43 @@ type ProcessScratch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	ProcessMapEvents          = "events"
-	ProcessMapHeap            = "heap"
-	ProcessMapLost            = "lost"
-	ProcessMapRuleArgs        = "rule_args"
-	ProcessMapRuleComms       = "rule_comms"
-	ProcessMapRuleDirs        = "rule_dirs"
-	ProcessMapRuleErrno       = "rule_errno"
-	ProcessMapRuleGen         = "rule_gen"
-	ProcessMapRulePaths       = "rule_paths"
-	ProcessMapRulePcomms      = "rule_pcomms"
-	ProcessMapRuleSets        = "rule_sets"
-	ProcessMapRuleUids        = "rule_uids"
-	ProcessProgExecTpBtf      = "exec_tp_btf"
-	ProcessProgExitFentry     = "exit_fentry"
-	ProcessProgExitTpBtf      = "exit_tp_btf"
-	ProcessProgForkFexit      = "fork_fexit"
-	ProcessProgForkTpBtf      = "fork_tp_btf"
-	ProcessVarSelfTgid        = "self_tgid"
-	ProcessVarUnusedEventHdr  = "unused_event_hdr"
-	ProcessVarUnusedExecEvent = "unused_exec_event"
-	ProcessVarUnusedExitEvent = "unused_exit_event"
-	ProcessVarUnusedFileId    = "unused_file_id"
-	ProcessVarUnusedForkEvent = "unused_fork_event"
-	ProcessVarUnusedRuleArg   = "unused_rule_arg"
-	ProcessVarUnusedRuleSet   = "unused_rule_set"
-	ProcessVarWakeupBytes     = "wakeup_bytes"
+	ProcessMapEvents              = "events"
+	ProcessMapHeap                = "heap"
+	ProcessMapLost                = "lost"
+	ProcessMapRuleArgs            = "rule_args"
+	ProcessMapRuleComms           = "rule_comms"
+	ProcessMapRuleDirs            = "rule_dirs"
+	ProcessMapRuleErrno           = "rule_errno"
+	ProcessMapRuleGen             = "rule_gen"
+	ProcessMapRulePaths           = "rule_paths"
+	ProcessMapRulePcomms          = "rule_pcomms"
+	ProcessMapRuleSets            = "rule_sets"
+	ProcessMapRuleUids            = "rule_uids"
+	ProcessProgExecTpBtf          = "exec_tp_btf"
+	ProcessProgExitFentry         = "exit_fentry"
+	ProcessProgExitTpBtf          = "exit_tp_btf"
+	ProcessProgForkFexit          = "fork_fexit"
+	ProcessProgForkTpBtf          = "fork_tp_btf"
+	ProcessVarSelfTgid            = "self_tgid"
+	ProcessVarUnusedAction        = "unused_action"
+	ProcessVarUnusedEventHdr      = "unused_event_hdr"
+	ProcessVarUnusedEventType     = "unused_event_type"
+	ProcessVarUnusedExecEvent     = "unused_exec_event"
+	ProcessVarUnusedExitEvent     = "unused_exit_event"
+	ProcessVarUnusedExitFlags     = "unused_exit_flags"
+	ProcessVarUnusedFileFlags     = "unused_file_flags"
+	ProcessVarUnusedFileId        = "unused_file_id"
+	ProcessVarUnusedForkEvent     = "unused_fork_event"
+	ProcessVarUnusedForkFlags     = "unused_fork_flags"
+	ProcessVarUnusedHdrFlags      = "unused_hdr_flags"
+	ProcessVarUnusedMechanism     = "unused_mechanism"
+	ProcessVarUnusedModuleSyscall = "unused_module_syscall"
+	ProcessVarUnusedMprotectFlags = "unused_mprotect_flags"
+	ProcessVarUnusedOpenSyscall   = "unused_open_syscall"
+	ProcessVarUnusedRuleArg       = "unused_rule_arg"
+	ProcessVarUnusedRuleLimits    = "unused_rule_limits"
+	ProcessVarUnusedRuleSet       = "unused_rule_set"
+	ProcessVarWakeupBytes         = "wakeup_bytes"
 )
 
 // LoadProcess returns the embedded CollectionSpec for Process.
@@ -207,15 +308,26 @@ type ProcessMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProcessVariableSpecs struct {
-	SelfTgid        *ebpf.VariableSpec `ebpf:"self_tgid"`
-	UnusedEventHdr  *ebpf.VariableSpec `ebpf:"unused_event_hdr"`
-	UnusedExecEvent *ebpf.VariableSpec `ebpf:"unused_exec_event"`
-	UnusedExitEvent *ebpf.VariableSpec `ebpf:"unused_exit_event"`
-	UnusedFileId    *ebpf.VariableSpec `ebpf:"unused_file_id"`
-	UnusedForkEvent *ebpf.VariableSpec `ebpf:"unused_fork_event"`
-	UnusedRuleArg   *ebpf.VariableSpec `ebpf:"unused_rule_arg"`
-	UnusedRuleSet   *ebpf.VariableSpec `ebpf:"unused_rule_set"`
-	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	SelfTgid            *ebpf.VariableSpec `ebpf:"self_tgid"`
+	UnusedAction        *ebpf.VariableSpec `ebpf:"unused_action"`
+	UnusedEventHdr      *ebpf.VariableSpec `ebpf:"unused_event_hdr"`
+	UnusedEventType     *ebpf.VariableSpec `ebpf:"unused_event_type"`
+	UnusedExecEvent     *ebpf.VariableSpec `ebpf:"unused_exec_event"`
+	UnusedExitEvent     *ebpf.VariableSpec `ebpf:"unused_exit_event"`
+	UnusedExitFlags     *ebpf.VariableSpec `ebpf:"unused_exit_flags"`
+	UnusedFileFlags     *ebpf.VariableSpec `ebpf:"unused_file_flags"`
+	UnusedFileId        *ebpf.VariableSpec `ebpf:"unused_file_id"`
+	UnusedForkEvent     *ebpf.VariableSpec `ebpf:"unused_fork_event"`
+	UnusedForkFlags     *ebpf.VariableSpec `ebpf:"unused_fork_flags"`
+	UnusedHdrFlags      *ebpf.VariableSpec `ebpf:"unused_hdr_flags"`
+	UnusedMechanism     *ebpf.VariableSpec `ebpf:"unused_mechanism"`
+	UnusedModuleSyscall *ebpf.VariableSpec `ebpf:"unused_module_syscall"`
+	UnusedMprotectFlags *ebpf.VariableSpec `ebpf:"unused_mprotect_flags"`
+	UnusedOpenSyscall   *ebpf.VariableSpec `ebpf:"unused_open_syscall"`
+	UnusedRuleArg       *ebpf.VariableSpec `ebpf:"unused_rule_arg"`
+	UnusedRuleLimits    *ebpf.VariableSpec `ebpf:"unused_rule_limits"`
+	UnusedRuleSet       *ebpf.VariableSpec `ebpf:"unused_rule_set"`
+	WakeupBytes         *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // ProcessObjects contains all objects after they have been loaded into the kernel.
@@ -273,15 +385,26 @@ func (m *ProcessMaps) Close() error {
 //
 // It can be passed to LoadProcessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProcessVariables struct {
-	SelfTgid        *ebpf.Variable `ebpf:"self_tgid"`
-	UnusedEventHdr  *ebpf.Variable `ebpf:"unused_event_hdr"`
-	UnusedExecEvent *ebpf.Variable `ebpf:"unused_exec_event"`
-	UnusedExitEvent *ebpf.Variable `ebpf:"unused_exit_event"`
-	UnusedFileId    *ebpf.Variable `ebpf:"unused_file_id"`
-	UnusedForkEvent *ebpf.Variable `ebpf:"unused_fork_event"`
-	UnusedRuleArg   *ebpf.Variable `ebpf:"unused_rule_arg"`
-	UnusedRuleSet   *ebpf.Variable `ebpf:"unused_rule_set"`
-	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
+	SelfTgid            *ebpf.Variable `ebpf:"self_tgid"`
+	UnusedAction        *ebpf.Variable `ebpf:"unused_action"`
+	UnusedEventHdr      *ebpf.Variable `ebpf:"unused_event_hdr"`
+	UnusedEventType     *ebpf.Variable `ebpf:"unused_event_type"`
+	UnusedExecEvent     *ebpf.Variable `ebpf:"unused_exec_event"`
+	UnusedExitEvent     *ebpf.Variable `ebpf:"unused_exit_event"`
+	UnusedExitFlags     *ebpf.Variable `ebpf:"unused_exit_flags"`
+	UnusedFileFlags     *ebpf.Variable `ebpf:"unused_file_flags"`
+	UnusedFileId        *ebpf.Variable `ebpf:"unused_file_id"`
+	UnusedForkEvent     *ebpf.Variable `ebpf:"unused_fork_event"`
+	UnusedForkFlags     *ebpf.Variable `ebpf:"unused_fork_flags"`
+	UnusedHdrFlags      *ebpf.Variable `ebpf:"unused_hdr_flags"`
+	UnusedMechanism     *ebpf.Variable `ebpf:"unused_mechanism"`
+	UnusedModuleSyscall *ebpf.Variable `ebpf:"unused_module_syscall"`
+	UnusedMprotectFlags *ebpf.Variable `ebpf:"unused_mprotect_flags"`
+	UnusedOpenSyscall   *ebpf.Variable `ebpf:"unused_open_syscall"`
+	UnusedRuleArg       *ebpf.Variable `ebpf:"unused_rule_arg"`
+	UnusedRuleLimits    *ebpf.Variable `ebpf:"unused_rule_limits"`
+	UnusedRuleSet       *ebpf.Variable `ebpf:"unused_rule_set"`
+	WakeupBytes         *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // ProcessPrograms contains all programs after they have been loaded into the kernel.

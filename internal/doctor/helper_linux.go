@@ -35,10 +35,6 @@ func HelperMain(stdout io.Writer) (int, bool) {
 			return 1, true
 		}
 		return 0, true
-	case "idle":
-		// A target for ProbePtrace: lives until its stdin closes.
-		io.Copy(io.Discard, os.Stdin)
-		return 0, true
 	default:
 		fmt.Fprintf(stdout, "unknown %s=%q\n", HelperEnv, os.Getenv(HelperEnv))
 		return 2, true

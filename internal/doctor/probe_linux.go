@@ -42,45 +42,19 @@ var rows = []row{
 	{"seccomp-notify-wake", "seccomp NOTIF_RECV wake on exit (6.11)", []string{"vigil run supervisor shutdown"}},
 	{"fanotify-open-perm", "fanotify FAN_OPEN_PERM", nil},
 	{"fanotify-exec-perm", "fanotify FAN_OPEN_EXEC_PERM", nil},
-	{"proc-connector", "proc connector", []string{"process table fallback"}},
-	{"ptrace", "ptrace", []string{"vigil run (syscall arguments fallback)"}},
+	{"fanotify-deny-errno", "fanotify FAN_DENY_ERRNO", []string{"deny through fanotify with an errno other than EPERM"}},
 	{"modules", "kernel module loading", []string{"module event (nothing to see without it)", "vigil hooks"}},
 	{"lockdown", "lockdown mode", []string{"every BPF sensor (confidentiality blocks reads)"}},
 }
 
-// Probe runs every probe and resolves the plan. Each probe is bounded in
-// time; ctx cancels the seccomp helper.
+// Probe runs every probe (each once per process: see Check) and resolves
+// the plan. Each probe is bounded in time; ctx cancels the seccomp helper
+// when Probe is the first to need it.
 func Probe(ctx context.Context) Report {
-	sc := ProbeSeccomp(ctx)
-	got := map[string]func() (string, error){
-		"btf":                 noDetail(ProbeBTF),
-		"ringbuf":             noDetail(ProbeRingBuf),
-		"tracepoint":          noDetail(ProbeTracepoint),
-		"syscall-tracepoints": noDetail(ProbeSyscallTracepoints),
-		"raw-tracepoint":      noDetail(ProbeRawTracepoint),
-		"tp-btf":              noDetail(ProbeTPBTF),
-		"fentry":              noDetail(ProbeFentry),
-		"fexit":               noDetail(ProbeFexit),
-		"fmod-ret":            noDetail(ProbeFmodRet),
-		"kprobe":              noDetail(ProbeKprobe),
-		"kretprobe":           noDetail(ProbeKretprobe),
-		"bpf-lsm":             noDetail(ProbeBPFLSM),
-		"lsm-bpf-active":      ProbeLSMActive,
-		"bpf-send-signal":     noDetail(ProbeSendSignal),
-		"seccomp-filter":      constant(sc.Filter),
-		"seccomp-notify":      constant(sc.Notify),
-		"seccomp-addfd":       constant(sc.AddFD),
-		"seccomp-notify-wake": constant(sc.NotifyWake),
-		"fanotify-open-perm":  noDetail(ProbeFanotifyOpenPerm),
-		"fanotify-exec-perm":  noDetail(ProbeFanotifyExecPerm),
-		"proc-connector":      noDetail(ProbeProcConnector),
-		"ptrace":              noDetail(ProbePtrace),
-		"modules":             noDetail(ProbeModules),
-		"lockdown":            ProbeLockdown,
-	}
+	primeSeccomp(ctx)
 	rep := Report{Kernel: kernelRelease(), UID: os.Geteuid(), Privileged: privileged()}
 	for _, r := range rows {
-		detail, err := got[r.name]()
+		detail, err := Check(r.name)
 		res := Result{Name: r.name, Title: r.title, UsedBy: usedBy(r)}
 		res.Status, res.Reason = verdict(err)
 		if err == nil || res.Status == No {
@@ -94,10 +68,6 @@ func Probe(ctx context.Context) Report {
 
 func noDetail(f func() error) func() (string, error) {
 	return func() (string, error) { return "", f() }
-}
-
-func constant(err error) func() (string, error) {
-	return func() (string, error) { return "", err }
 }
 
 // usedBy lists what relies on r: its own uses, then every ladder with a

@@ -57,7 +57,7 @@ func TestProbeMatchesKnownHost(t *testing.T) {
 	rep := Probe(context.Background())
 	for _, name := range []string{"btf", "ringbuf", "tracepoint", "syscall-tracepoints", "raw-tracepoint", "tp-btf",
 		"bpf-send-signal", "lsm-bpf-active", "seccomp-filter", "seccomp-notify", "seccomp-addfd", "seccomp-notify-wake",
-		"fanotify-open-perm", "fanotify-exec-perm", "proc-connector", "ptrace"} {
+		"fanotify-open-perm", "fanotify-exec-perm", "fanotify-deny-errno"} {
 		expect(t, &rep, name, Yes, "")
 	}
 	expect(t, &rep, "fentry", No, "EPERM loading fentry/kernel_clone")

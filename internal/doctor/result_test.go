@@ -48,38 +48,3 @@ func TestParseLockdown(t *testing.T) {
 		}
 	}
 }
-
-func TestParseCnProcAck(t *testing.T) {
-	// A PROC_EVENT_NONE ack captured on Linux 6.18 for a LISTEN with ack 7:
-	// the kernel put its own counter (0xec) in seq and 8 in ack.
-	msg := unhex(t, "4c00000003000000ec000000000000000100000001000000ec00000008000000"+
-		"280000000000000000000000890a81bd6400000000000000000000000000000000000000000000000000000000")
-	if errno, ok := parseCnProcAck(msg, 8); !ok || errno != 0 {
-		t.Errorf("ack 8: got (%d, %t), want (0, true)", errno, ok)
-	}
-	if _, ok := parseCnProcAck(msg, 9); ok {
-		t.Error("ack 9 matched a message acking 8")
-	}
-	// A fork event (what=1) is not an ack.
-	fork := unhex(t, "4c00000003000000f7000000000000000100000001000000f700000000000000"+
-		"280000000100000001000000c53c82bd640000001530000015300000b1300000b13000000000000000000000")
-	if _, ok := parseCnProcAck(fork, 0); ok {
-		t.Error("fork event taken for an ack")
-	}
-	// The request carries the op after the 20-byte cn_msg.
-	req := cnProcMsg(1, 7, procCnMcastListen)
-	if len(req) != 40 || req[36] != procCnMcastListen || req[28] != 7 {
-		t.Errorf("request %x", req)
-	}
-}
-
-func unhex(t *testing.T, s string) []byte {
-	t.Helper()
-	b := make([]byte, len(s)/2)
-	for i := range b {
-		if _, err := fmt.Sscanf(s[2*i:2*i+2], "%02x", &b[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b
-}

@@ -173,3 +173,12 @@ type Verdict struct {
 	// "fanotify", "lsm", "seccomp".
 	Mechanism string
 }
+
+// Sink receives events: the sensors' reader hands every decoded event to
+// one, and every output, exporter and verdict stage is one. Emit must not
+// keep ev; Flush is called whenever the ring buffer runs dry, so buffered
+// output reaches its reader promptly.
+type Sink interface {
+	Emit(ev *Event) error
+	Flush() error
+}

@@ -1,7 +1,7 @@
 // Package export sends events to the distributed systems an operations
 // team already runs: NATS JetStream and OpenTelemetry collectors (OTLP).
 //
-// An exporter is a sensor.Sink whose Emit never blocks the event reader:
+// An exporter is a event.Sink whose Emit never blocks the event reader:
 // it puts the event in a queue bounded by bytes and returns. One delivery
 // goroutine per exporter, started by its constructor and stopped and
 // waited for by Close, sends what is queued. When the remote side is away

@@ -183,7 +183,7 @@ func logChoices(log *slog.Logger, choices []sensor.Choice) {
 // limitSink stops the run after max events and passes no more than max.
 // Emit runs on the reader goroutine; halt may run on any.
 type limitSink struct {
-	w    output.Writer
+	w    event.Sink
 	max  uint64
 	n    uint64
 	once sync.Once
@@ -191,7 +191,7 @@ type limitSink struct {
 	full chan struct{}
 }
 
-func newLimitSink(w output.Writer, max uint64) *limitSink {
+func newLimitSink(w event.Sink, max uint64) *limitSink {
 	return &limitSink{w: w, max: max, stop: make(chan struct{}), full: make(chan struct{})}
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/enforce"
 	"github.com/vigil-sec/vigil/internal/event"
-	"github.com/vigil-sec/vigil/internal/fanotify"
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/policy"
 	"github.com/vigil-sec/vigil/internal/proc"
@@ -29,21 +28,6 @@ type enforcement struct {
 	types  []event.Type        // event types the sensors must watch
 }
 
-// available probes which mechanisms this kernel offers for verdicts.
-func available() policy.Available {
-	av := policy.Available{
-		Kill:     doctor.ProbeSendSignal() == nil,
-		Fanotify: doctor.ProbeFanotifyExecPerm() == nil && doctor.ProbeFanotifyOpenPerm() == nil,
-	}
-	if doctor.ProbeBPFLSM() == nil {
-		if _, err := doctor.ProbeLSMActive(); err == nil {
-			av.LSM = true
-		}
-	}
-	av.FanotifyErrno = av.Fanotify && fanotify.ProbeDenyErrno() == nil
-	return av
-}
-
 // loadPolicy loads the policy files, plans a mechanism for every rule
 // with what this kernel offers and compiles the kernel's share. A policy
 // that asks for what nothing here can do is refused, with every problem
@@ -53,7 +37,7 @@ func loadPolicy(paths []string, log *slog.Logger) (*enforcement, error) {
 	if err != nil {
 		return nil, err
 	}
-	av := available()
+	av := doctor.Available()
 	plan, err := set.Plan(av)
 	if err != nil {
 		return nil, err
@@ -140,7 +124,7 @@ func runEngine(ctx context.Context, rules []*policy.Rule, emit func(*event.Event
 // that carry none, and serializes the sink for the engine's goroutines.
 type verdictSink struct {
 	mu    sync.Mutex
-	next  sensor.Sink
+	next  event.Sink
 	rules *policy.Set
 	anc   policy.Ancestry
 }

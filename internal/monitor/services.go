@@ -29,7 +29,7 @@ type Outputs struct {
 
 // exporter is an output with its own delivery goroutine.
 type exporter interface {
-	output.Writer
+	event.Sink
 	Stats() export.Stats
 	Close(ctx context.Context) error
 }
@@ -51,7 +51,7 @@ type services struct {
 // writer on standard output (left out when opts.Format is none), and
 // when asked for, the metrics endpoint and the SIGHUP handler. On error
 // nothing is left open.
-func startServices(opts *Options, m *sensor.Manager, stdout output.Writer, log *slog.Logger) (_ *services, err error) {
+func startServices(opts *Options, m *sensor.Manager, stdout event.Sink, log *slog.Logger) (_ *services, err error) {
 	s := &services{exporters: map[string]exporter{}, drain: opts.Outputs.DrainTimeout, met: opts.Metrics, sink: &fanout{}}
 	if s.drain <= 0 {
 		s.drain = 5 * time.Second
@@ -176,7 +176,7 @@ func (s *services) close(summary io.Writer, log *slog.Logger) {
 // the metrics snapshot (see snapshotter).
 type fanout struct {
 	mu   sync.Mutex
-	ws   []output.Writer
+	ws   []event.Sink
 	met  *metrics.Metrics
 	snap *snapshotter // nil without metrics
 }

@@ -12,12 +12,6 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
-// Writer is an event sink.
-type Writer interface {
-	Emit(ev *event.Event) error
-	Flush() error
-}
-
 // Format names an output format.
 type Format string
 
@@ -29,7 +23,7 @@ const (
 )
 
 // New returns a writer of format f on w.
-func New(f Format, w io.Writer) (Writer, error) {
+func New(f Format, w io.Writer) (event.Sink, error) {
 	switch f {
 	case FormatJSON:
 		return NewJSON(w), nil

@@ -66,6 +66,10 @@ var kernelHooks = map[event.Type]map[Action]bool{
 	event.TypeModule:   {ActionDeny: true},
 }
 
+// InKernel reports whether vigil's BPF programs can carry out action a
+// on events of type t (doctor's action ladders must agree; a test checks).
+func InKernel(t event.Type, a Action) bool { return kernelHooks[t][a] }
+
 // StatFunc returns the FileID of path, and false when it does not exist.
 type StatFunc func(path string) (FileID, bool, error)
 

@@ -38,14 +38,6 @@ type configurer interface {
 	configure(coll *ebpf.Collection, cfg *Config) error
 }
 
-// Sink receives decoded events. Emit must not keep ev; Flush is called
-// whenever the ring buffer runs dry, so buffered output reaches its reader
-// promptly.
-type Sink interface {
-	Emit(ev *event.Event) error
-	Flush() error
-}
-
 // Manager owns the sensors of one monitor: their programs, maps, links
 // and the ring buffer reader.
 type Manager struct {
@@ -253,7 +245,7 @@ func (m *Manager) Choices() []Choice { return m.choices }
 
 // Run reads events until stop is closed or the reader fails, passing each
 // to sink. Every lostEvery it reports kernel-side losses as a lost event.
-func (m *Manager) Run(stop <-chan struct{}, sink Sink, lostEvery time.Duration) error {
+func (m *Manager) Run(stop <-chan struct{}, sink event.Sink, lostEvery time.Duration) error {
 	var rec ringbuf.Record
 	var ev event.Event
 	var h hdr
@@ -292,7 +284,7 @@ func (m *Manager) Run(stop <-chan struct{}, sink Sink, lostEvery time.Duration) 
 }
 
 // drain hands over what is left in the ring, then the final loss report.
-func (m *Manager) drain(sink Sink, rec *ringbuf.Record) error {
+func (m *Manager) drain(sink event.Sink, rec *ringbuf.Record) error {
 	var ev event.Event
 	var h hdr
 	m.reader.SetDeadline(time.Now())
@@ -311,7 +303,7 @@ func (m *Manager) drain(sink Sink, rec *ringbuf.Record) error {
 	return sink.Flush()
 }
 
-func (m *Manager) handle(raw []byte, h *hdr, ev *event.Event, sink Sink) error {
+func (m *Manager) handle(raw []byte, h *hdr, ev *event.Event, sink event.Sink) error {
 	if len(raw) < hdrSize {
 		m.decodeErrs.Add(1)
 		return nil
@@ -358,9 +350,9 @@ func (m *Manager) enrich(ev *event.Event) {
 }
 
 // reportLost emits a lost event with the losses since the last report.
-func (m *Manager) reportLost(sink Sink) error {
+func (m *Manager) reportLost(sink event.Sink) error {
 	delta := map[event.Type]uint64{}
-	for k := 1; k < kindMax; k++ {
+	for k := uint32(1); k < kindMax; k++ {
 		var per []uint64
 		if err := m.sh.lost.Lookup(uint32(k), &per); err != nil {
 			return fmt.Errorf("reading loss counters: %w", err)
@@ -391,7 +383,7 @@ type Stats struct {
 // Stats returns the counters so far. Lost counts what Run has reported.
 func (m *Manager) Stats() Stats {
 	s := Stats{Events: map[event.Type]uint64{}, Lost: map[event.Type]uint64{}, DecodeErrors: m.decodeErrs.Load(), TableSize: m.table.Len()}
-	for k := 1; k < kindMax; k++ {
+	for k := uint32(1); k < kindMax; k++ {
 		if m.byKind[k] == nil {
 			continue
 		}

@@ -44,7 +44,11 @@ func (s *moduleSensor) types() []event.Type                     { return []event
 func (s *moduleSensor) rungs() []rung                           { return moduleRungs }
 func (s *moduleSensor) loadSpec() (*ebpf.CollectionSpec, error) { return bpfobj.LoadModule() }
 
-var moduleSyscalls = map[uint32]string{1: "init_module", 2: "finit_module", 3: "init_module"}
+var moduleSyscalls = map[bpfobj.ProcessModuleSyscall]string{
+	bpfobj.ProcessModuleSyscallMOD_INIT:   "init_module",
+	bpfobj.ProcessModuleSyscallMOD_FINIT:  "finit_module",
+	bpfobj.ProcessModuleSyscallMOD_KERNEL: "init_module",
+}
 
 func (s *moduleSensor) decode(kind uint32, raw []byte, ev *event.Event) error {
 	if kind != kindModule {
@@ -52,7 +56,7 @@ func (s *moduleSensor) decode(kind uint32, raw []byte, ev *event.Event) error {
 	}
 	load(&s.rec, raw)
 	r := &s.rec
-	m := &event.Module{Syscall: moduleSyscalls[r.Syscall], Name: cstring(r.Name[:]), Fd: r.Fd, Result: r.Result}
+	m := &event.Module{Syscall: moduleSyscalls[bpfobj.ProcessModuleSyscall(r.Syscall)], Name: cstring(r.Name[:]), Fd: r.Fd, Result: r.Result}
 	if r.PathLen > 0 {
 		m.Path = joinPath(slice(r.Data[:], 0, r.PathLen), r.FileFlags)
 	}

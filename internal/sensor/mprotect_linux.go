@@ -32,8 +32,8 @@ func (s *mprotectSensor) decode(kind uint32, raw []byte, ev *event.Event) error 
 	load(&s.rec, raw)
 	r := &s.rec
 	m := &event.Mprotect{Syscall: "mprotect", Addr: r.Addr, Len: r.Len, Prot: r.Prot,
-		OldProt: r.OldProt, HasOld: r.Flags&1 != 0, Result: r.Result}
-	if r.Flags&2 != 0 {
+		OldProt: r.OldProt, HasOld: r.Flags&mprotHasOld != 0, Result: r.Result}
+	if r.Flags&mprotPkey != 0 {
 		m.Syscall = "pkey_mprotect"
 	}
 	m.WX = event.IsWX(m.Prot, m.OldProt, m.HasOld)

@@ -26,7 +26,11 @@ func (s *openSensor) types() []event.Type                     { return []event.T
 func (s *openSensor) rungs() []rung                           { return openRungs }
 func (s *openSensor) loadSpec() (*ebpf.CollectionSpec, error) { return bpfobj.LoadOpen() }
 
-var openSyscalls = map[uint32]string{1: "open", 2: "openat", 3: "openat2"}
+var openSyscalls = map[bpfobj.ProcessOpenSyscall]string{
+	bpfobj.ProcessOpenSyscallOPEN_OPEN:    "open",
+	bpfobj.ProcessOpenSyscallOPEN_OPENAT:  "openat",
+	bpfobj.ProcessOpenSyscallOPEN_OPENAT2: "openat2",
+}
 
 func (s *openSensor) decode(kind uint32, raw []byte, ev *event.Event) error {
 	if kind != kindOpen {
@@ -34,7 +38,7 @@ func (s *openSensor) decode(kind uint32, raw []byte, ev *event.Event) error {
 	}
 	load(&s.rec, raw)
 	r := &s.rec
-	o := &event.Open{Syscall: openSyscalls[r.Syscall], Path: cstring(slice(r.Data[:], 0, r.FilenameLen)),
+	o := &event.Open{Syscall: openSyscalls[bpfobj.ProcessOpenSyscall(r.Syscall)], Path: cstring(slice(r.Data[:], 0, r.FilenameLen)),
 		Dirfd: r.Dirfd, Flags: r.Flags, Mode: r.Mode, Result: r.Result}
 	if r.PathLen > 0 {
 		o.ResolvedPath = joinPath(slice(r.Data[:], r.FilenameLen, r.PathLen), r.FileFlags)

@@ -46,9 +46,11 @@ func precheckProg(ps *ebpf.ProgramSpec) error {
 	}
 	switch ps.AttachType {
 	case ebpf.AttachTraceFEntry:
-		return doctor.ProbeFentry()
+		_, err := doctor.Check("fentry")
+		return err
 	case ebpf.AttachTraceFExit:
-		return doctor.ProbeFexit()
+		_, err := doctor.Check("fexit")
+		return err
 	}
 	return nil
 }

@@ -40,12 +40,12 @@ func (s *processSensor) decode(kind uint32, raw []byte, ev *event.Event) error {
 		load(&s.fork, raw)
 		f := &s.fork
 		ev.Fork = &event.Fork{ChildPid: f.ChildPid, ChildTid: f.ChildTid, CloneFlags: f.CloneFlags,
-			HasFlags: f.Flags&1 != 0, Thread: f.Flags&2 != 0}
+			HasFlags: f.Flags&forkHasCloneFlags != 0, Thread: f.Flags&forkThread != 0}
 	case kindExit:
 		load(&s.exit, raw)
 		c := s.exit.Code
 		ev.Exit = &event.Exit{Code: int32(c >> 8 & 0xff), Signal: int32(c & 0x7f), CoreDmp: c&0x80 != 0,
-			Thread: s.exit.Flags&1 != 0}
+			Thread: s.exit.Flags&exitThread != 0}
 	case kindExec:
 		load(&s.exec, raw)
 		x := &s.exec

@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vigil-sec/vigil/internal/bpfobj"
+	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/policy"
 )
@@ -91,21 +92,29 @@ func (m *Manager) canEnforce(k *policy.KernelRules) error {
 	return nil
 }
 
+// ruleGenBits is how many rules one generation holds (RULE_GEN_BITS).
+const ruleGenBits = uint32(bpfobj.ProcessRuleLimitsRULE_GEN_BITS)
+
+// ruleSetOf is s in the map's layout, shifted into a generation's bits.
+func ruleSetOf(s *policy.KernelSet, shift uint32) bpfobj.ProcessRuleSet {
+	return bpfobj.ProcessRuleSet{
+		Rules: s.Rules << shift, Kill: s.Kill << shift, Deny: s.Deny << shift,
+		UsePath: s.UsePath << shift, UsePrefix: s.UsePrefix << shift, UseComm: s.UseComm << shift,
+		UseParentComm: s.UseParentComm << shift, UseUid: s.UseUid << shift,
+		MemfdTrue: s.MemfdTrue << shift, MemfdFalse: s.MemfdFalse << shift,
+		DeletedTrue: s.DeletedTrue << shift, DeletedFalse: s.DeletedFalse << shift,
+		WxTrue: s.WXTrue << shift, WxFalse: s.WXFalse << shift, UseProt: s.UseProt << shift, UseFlags: s.UseFlags << shift,
+	}
+}
+
 // applyRules writes generation gen of rules k into the maps (add), or
 // removes it. Generation gen owns bits 32*gen to 32*gen+31 of every mask.
 func applyRules(maps map[string]*ebpf.Map, k *policy.KernelRules, gen uint32, add bool) error {
-	shift := 32 * gen
+	shift := ruleGenBits * gen
 	for kind := uint32(1); kind < kindMax; kind++ {
 		var v bpfobj.ProcessRuleSet
 		if s := k.Sets[kindTypes[kind]]; s != nil && add {
-			v = bpfobj.ProcessRuleSet{
-				Rules: s.Rules << shift, Kill: s.Kill << shift, Deny: s.Deny << shift,
-				UsePath: s.UsePath << shift, UsePrefix: s.UsePrefix << shift, UseComm: s.UseComm << shift,
-				UseParentComm: s.UseParentComm << shift, UseUid: s.UseUid << shift,
-				MemfdTrue: s.MemfdTrue << shift, MemfdFalse: s.MemfdFalse << shift,
-				DeletedTrue: s.DeletedTrue << shift, DeletedFalse: s.DeletedFalse << shift,
-				WxTrue: s.WXTrue << shift, WxFalse: s.WXFalse << shift, UseProt: s.UseProt << shift, UseFlags: s.UseFlags << shift,
-			}
+			v = ruleSetOf(s, shift)
 		}
 		if err := maps["rule_sets"].Put(gen*kindMax+kind, v); err != nil {
 			return fmt.Errorf("writing %s rules: %w", kindTypes[kind], err)
@@ -232,11 +241,11 @@ func (m *Manager) ruleVerdict(h *hdr) *event.Verdict {
 	return v
 }
 
-// Actions of bpf/include/events.h.
+// Actions of bpf/include/events.h (enum action).
 const (
-	actLog  = 1
-	actKill = 2
-	actDeny = 3
+	actLog  = uint32(bpfobj.ProcessActionACT_LOG)
+	actKill = uint32(bpfobj.ProcessActionACT_KILL)
+	actDeny = uint32(bpfobj.ProcessActionACT_DENY)
 )
 
 // lsmPrograms are the BPF LSM programs (bpf/lsm.c) that carry out deny
@@ -277,12 +286,7 @@ func (m *Manager) startLSM() error {
 	m.loaded = append(m.loaded, l)
 	for _, t := range types {
 		m.lsmTypes[t] = true
-		m.choices = append(m.choices, Choice{Type: "deny " + t, Mechanism: "lsm/" + lsmHooks[t]})
+		m.choices = append(m.choices, Choice{Type: "deny " + t, Mechanism: doctor.RungNamed("deny "+string(t), "lsm/")})
 	}
 	return nil
-}
-
-var lsmHooks = map[event.Type]string{
-	event.TypeExec: "bprm_check_security", event.TypeOpen: "file_open",
-	event.TypeMprotect: "file_mprotect", event.TypeModule: "kernel_read_file+kernel_load_data",
 }

@@ -29,7 +29,7 @@ func requireRoot(t *testing.T) {
 	}
 }
 
-// collector is a Sink that keeps every event.
+// collector is an event.Sink that keeps every event.
 type collector struct {
 	mu  sync.Mutex
 	evs []event.Event
