@@ -246,7 +246,7 @@ func (e *Engine) decide(p *pending) {
 	if !e.answer(p, AnswerDeny, rule) {
 		return // the watchdog answered first
 	}
-	ev.Verdict = &event.Verdict{Rule: rule.Name, Action: string(rule.Action), Enforced: true, Mechanism: string(policy.MechFanotify)}
+	ev.Verdict = policy.Verdict(rule.Name, rule.Action, policy.MechFanotify, true)
 	if e.cfg.Emit != nil {
 		e.cfg.Emit(ev)
 	}

@@ -134,7 +134,7 @@ func (s *verdictSink) Emit(ev *event.Event) error {
 	defer s.mu.Unlock()
 	if ev.Verdict == nil && s.rules != nil && len(s.rules.Rules) > 0 {
 		if m := s.rules.Match(ev, s.anc); len(m) > 0 {
-			ev.Verdict = &event.Verdict{Rule: m[0].Name, Action: string(policy.ActionLog), Enforced: true}
+			ev.Verdict = policy.Verdict(m[0].Name, policy.ActionLog, "", true)
 		}
 	}
 	return s.next.Emit(ev)

@@ -222,23 +222,22 @@ func (m *Manager) ruleVerdict(h *hdr) *event.Verdict {
 	if h.Flags&hdrVerdict == 0 {
 		return nil
 	}
-	v := &event.Verdict{Rule: fmt.Sprintf("rule#%d", h.Rule), Enforced: h.Flags&hdrEnforced != 0}
+	name := fmt.Sprintf("rule#%d", h.Rule)
 	m.rulesMu.RLock()
-	if gen, id := h.Rule/32, int(h.Rule%32); gen < 2 {
+	if gen, id := h.Rule/ruleGenBits, int(h.Rule%ruleGenBits); gen < 2 {
 		if k := m.gens[gen]; k != nil && id < len(k.Rules) {
-			v.Rule = k.Rules[id].Name
+			name = k.Rules[id].Name
 		}
 	}
 	m.rulesMu.RUnlock()
+	enforced := h.Flags&hdrEnforced != 0
 	switch h.Action {
 	case actKill:
-		v.Action, v.Mechanism = string(policy.ActionKill), string(policy.MechKill)
+		return policy.Verdict(name, policy.ActionKill, policy.MechKill, enforced)
 	case actDeny:
-		v.Action, v.Mechanism = string(policy.ActionDeny), string(policy.MechLSM)
-	default:
-		v.Action = string(policy.ActionLog)
+		return policy.Verdict(name, policy.ActionDeny, policy.MechLSM, enforced)
 	}
-	return v
+	return policy.Verdict(name, policy.ActionLog, "", enforced)
 }
 
 // Actions of bpf/include/events.h (enum action).
