@@ -115,15 +115,18 @@ ensure_tools() {
 # still be downloaded without touching the host's apt configuration.
 apt_private() {
 	local d=$cache/apt
-	if [ ! -f "$d/sources.list" ]; then
-		mkdir -p "$d/lists/partial" "$d/archives/partial"
-		local kr=/usr/share/keyrings/debian-archive-keyring.gpg
-		cat > "$d/sources.list" <<EOF
-deb [signed-by=$kr] http://deb.debian.org/debian bookworm main
-deb [signed-by=$kr] http://deb.debian.org/debian bookworm-updates main
-deb [signed-by=$kr] http://deb.debian.org/debian bookworm-backports main
-deb [signed-by=$kr] http://deb.debian.org/debian-security bookworm-security main
-EOF
+	local kr=/usr/share/keyrings/debian-archive-keyring.gpg want
+	# bookworm for 6.1 and 6.12 (backports), bullseye for 5.10.
+	want=$(for suite in bookworm bullseye; do
+		echo "deb [signed-by=$kr] http://deb.debian.org/debian $suite main"
+		echo "deb [signed-by=$kr] http://deb.debian.org/debian $suite-updates main"
+		[ "$suite" = bookworm ] && echo "deb [signed-by=$kr] http://deb.debian.org/debian $suite-backports main"
+		echo "deb [signed-by=$kr] http://deb.debian.org/debian-security $suite-security main"
+	done)
+	if [ "$(cat "$d/sources.list" 2>/dev/null)" != "$want" ]; then
+		# A list from an older run.sh lacks a suite: start its state anew.
+		rm -rf "$d" && mkdir -p "$d/lists/partial" "$d/archives/partial"
+		echo "$want" > "$d/sources.list"
 		touch "$d/status"
 	fi
 	apt-get -q -o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/dev/null \
@@ -144,7 +147,7 @@ fetch_kernel() {
 		if [ -z "$deb" ]; then
 			echo "vm: downloading $pkg=$ver" >&2
 			if ! (cd "$cache/debs" && apt-get -q -o APT::Sandbox::User=root download "$pkg=$ver" >&2); then
-				echo "vm: the host's apt does not have $pkg=$ver; trying bookworm{,-updates,-backports,-security}" >&2
+				echo "vm: the host's apt does not have $pkg=$ver; trying bookworm and bullseye (-updates, -security, bookworm-backports)" >&2
 				apt_private update >&2
 				(cd "$cache/debs" && apt_private download "$pkg=$ver" >&2) ||
 					die "cannot download $pkg=$ver: move the pin in test/vm/kernels.txt (see its header)"
