@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/internal/errno"
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
@@ -75,7 +76,7 @@ func (r *Rule) FanotifyProblem() string {
 	case m.Memfd != nil && *m.Memfd:
 		return "memfds live on a kernel-internal filesystem that fanotify cannot mark"
 	case r.Errno == unix.EACCES || (r.Errno != 0 && !contains(fanotifyErrnos, r.Errno)):
-		return fmt.Sprintf("fanotify cannot fail a call with %s (it can give %s)", unix.ErrnoName(r.Errno), errnoList(fanotifyErrnos))
+		return fmt.Sprintf("fanotify cannot fail a call with %s (it can give %s)", errno.Name(r.Errno), errno.Names(fanotifyErrnos))
 	}
 	return ""
 }
@@ -136,7 +137,7 @@ func missing(av Available, r *Rule, opts []Mechanism) string {
 			if !av.Fanotify {
 				why = append(why, "fanotify permission events are not available")
 			} else {
-				why = append(why, fmt.Sprintf("fanotify cannot fail a call with %s before Linux 6.13 (FAN_DENY_ERRNO)", unix.ErrnoName(r.Errno)))
+				why = append(why, fmt.Sprintf("fanotify cannot fail a call with %s before Linux 6.13 (FAN_DENY_ERRNO)", errno.Name(r.Errno)))
 			}
 		}
 	}
@@ -192,12 +193,4 @@ func contains[T comparable](s []T, v T) bool {
 		}
 	}
 	return false
-}
-
-func errnoList(es []syscall.Errno) string {
-	var s []string
-	for _, e := range es {
-		s = append(s, unix.ErrnoName(e))
-	}
-	return strings.Join(s, ", ")
 }

@@ -3,11 +3,11 @@ package policy
 import (
 	"fmt"
 	"regexp"
-	"syscall"
+	"strings"
 
-	"golang.org/x/sys/unix"
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-sec/vigil/internal/errno"
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
@@ -18,22 +18,11 @@ func (r *Rule) field(f string) string {
 	return fmt.Sprintf("rules[%d].%s", r.idx, f)
 }
 
-// errnos are the errors a deny rule may choose. Fanotify can only give
-// the ones in fanotifyErrnos (fs/notify/fanotify/fanotify_user.c,
-// process_access_response, Linux 6.13+); BPF LSM can give any.
-var errnos = map[string]syscall.Errno{
-	"EPERM":   unix.EPERM,
-	"EACCES":  unix.EACCES,
-	"ENOENT":  unix.ENOENT,
-	"EIO":     unix.EIO,
-	"EBUSY":   unix.EBUSY,
-	"ETXTBSY": unix.ETXTBSY,
-	"EAGAIN":  unix.EAGAIN,
-	"ENOSPC":  unix.ENOSPC,
-	"EDQUOT":  unix.EDQUOT,
-	"ENOEXEC": unix.ENOEXEC,
-	"EROFS":   unix.EROFS,
-}
+// denyErrnos are the errors a deny rule may choose, by name, in the order
+// messages list them. Fanotify can only give the ones in fanotifyErrnos
+// (fs/notify/fanotify/fanotify_user.c, process_access_response, Linux
+// 6.13+); BPF LSM can give any.
+var denyErrnos = []string{"EPERM", "EACCES", "ENOENT", "EIO", "EBUSY", "ETXTBSY", "EAGAIN", "ENOSPC", "EDQUOT", "ENOEXEC", "EROFS"}
 
 // rule parses and validates rule number idx.
 func (p *parser) rule(n *yaml.Node, idx int) *Rule {
@@ -120,9 +109,9 @@ func (p *parser) errno(r *Rule, n *yaml.Node, hasAction bool) {
 	if !ok {
 		return
 	}
-	e, known := errnos[s]
-	if !known {
-		p.errorf(n, r.field("errno"), "unknown errno %q (expected one of EPERM, EACCES, ENOENT, EIO, EBUSY, ETXTBSY, EAGAIN, ENOSPC, EDQUOT, ENOEXEC, EROFS)", s)
+	e, known := errno.ByName(s)
+	if !known || !contains(denyErrnos, s) {
+		p.errorf(n, r.field("errno"), "unknown errno %q (expected one of %s)", s, strings.Join(denyErrnos, ", "))
 		return
 	}
 	if hasAction && r.Action != ActionDeny {

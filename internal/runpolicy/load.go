@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-sec/vigil/internal/errno"
 	"github.com/vigil-sec/vigil/internal/seccomp"
 )
 
@@ -130,14 +131,14 @@ func (l *loader) rule(p *Policy, n *yaml.Node, field string) {
 		l.errf(an, join(field, "action"), "want deny, redirect, log or allow, got %q", l.str(m, field, "action"))
 		return
 	}
-	errno := syscall.Errno(0)
+	ruleErrno := syscall.Errno(0)
 	if es := l.str(m, field, "errno"); es != "" {
 		if act != seccomp.ActionDeny {
 			l.errf(m["errno"], join(field, "errno"), "only a deny rule has an errno")
-		} else if e, err := ParseErrno(es); err != nil {
+		} else if e, err := errno.Parse(es); err != nil {
 			l.errf(m["errno"], join(field, "errno"), "%v", err)
 		} else {
-			errno = e
+			ruleErrno = e
 		}
 	}
 	target := l.str(m, field, "target")
@@ -157,10 +158,10 @@ func (l *loader) rule(p *Policy, n *yaml.Node, field string) {
 		case act == seccomp.ActionRedirect:
 			l.errf(m["action"], join(field, "action"), "a syscall rule cannot redirect")
 		default:
-			if errno == 0 {
-				errno = syscall.EPERM
+			if ruleErrno == 0 {
+				ruleErrno = syscall.EPERM
 			}
-			p.Syscalls = append(p.Syscalls, seccomp.SyscallRule{Name: name, Syscall: sc, Nr: nr, Action: act, Errno: errno})
+			p.Syscalls = append(p.Syscalls, seccomp.SyscallRule{Name: name, Syscall: sc, Nr: nr, Action: act, Errno: ruleErrno})
 		}
 		return
 	}
@@ -172,11 +173,11 @@ func (l *loader) rule(p *Policy, n *yaml.Node, field string) {
 		l.errf(m[key], join(field, key), "want an absolute path, got %q", pth)
 		return
 	}
-	if errno == 0 {
-		errno = syscall.EACCES
+	if ruleErrno == 0 {
+		ruleErrno = syscall.EACCES
 	}
 	p.Paths = append(p.Paths, seccomp.PathRule{Name: name, Path: path.Clean(pth), Prefix: pp != "",
-		Action: act, Errno: errno, Target: cleanTarget(target)})
+		Action: act, Errno: ruleErrno, Target: cleanTarget(target)})
 }
 
 func cleanTarget(t string) string {
