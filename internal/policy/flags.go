@@ -44,78 +44,45 @@ var accModeNames = map[string]uint32{
 	"O_RDWR": unix.O_RDWR, "rdwr": unix.O_RDWR,
 }
 
-// elements returns the (node, field) pairs of a list value.
-func (p *parser) elements(n *yaml.Node, field string) ([]*yaml.Node, []string, bool) {
-	elems, ok := p.list(n, field)
-	if !ok {
-		return nil, nil, false
-	}
-	fields := make([]string, len(elems))
-	for i := range elems {
-		fields[i] = field
-		if n.Kind == yaml.SequenceNode {
-			fields[i] = fmt.Sprintf("%s[%d]", field, i)
-		}
-	}
-	return elems, fields, true
-}
-
 // protList parses prot: each element is "none" or names joined by "|"
 // ("write|exec"), all of which must be requested.
 func (p *parser) protList(n *yaml.Node, field string) ([]ProtSet, bool) {
-	elems, fields, ok := p.elements(n, field)
-	if !ok {
-		return nil, false
-	}
-	var out []ProtSet
-	for i, e := range elems {
-		s, sok := p.str(e, fields[i])
-		if !sok {
-			ok = false
-			continue
+	return listOf(p, n, field, func(e *yaml.Node, f string) (ProtSet, bool) {
+		s, ok := p.Str(e, f)
+		if !ok {
+			return ProtSet{}, false
 		}
 		if s == "none" || s == "PROT_NONE" {
-			out = append(out, ProtSet{None: true})
-			continue
+			return ProtSet{None: true}, true
 		}
 		var set ProtSet
 		for _, name := range strings.Split(s, "|") {
 			bit, known := protNames[strings.TrimSpace(name)]
 			if !known {
-				p.errorf(e, fields[i], "unknown protection %q in %q (expected read, write, exec or none, or PROT_* names, joined with |)", name, s)
-				ok = false
-				break
+				p.Errorf(e, f, "unknown protection %q in %q (expected read, write, exec or none, or PROT_* names, joined with |)", name, s)
+				return set, false
 			}
 			set.Bits |= bit
 		}
-		out = append(out, set)
-	}
-	return out, ok
+		return set, true
+	})
 }
 
 // openFlagList parses open_flags: each element is names joined by "|"
 // ("write|create"), all of which must hold.
 func (p *parser) openFlagList(n *yaml.Node, field string) ([]OpenFlagSet, bool) {
-	elems, fields, ok := p.elements(n, field)
-	if !ok {
-		return nil, false
-	}
-	var out []OpenFlagSet
-	for i, e := range elems {
-		s, sok := p.str(e, fields[i])
-		if !sok {
-			ok = false
-			continue
+	return listOf(p, n, field, func(e *yaml.Node, f string) (OpenFlagSet, bool) {
+		s, ok := p.Str(e, f)
+		if !ok {
+			return OpenFlagSet{}, false
 		}
 		set, msg := parseOpenFlagSet(s)
 		if msg != "" {
-			p.errorf(e, fields[i], "%s", msg)
-			ok = false
-			continue
+			p.Errorf(e, f, "%s", msg)
+			return set, false
 		}
-		out = append(out, set)
-	}
-	return out, ok
+		return set, true
+	})
 }
 
 func parseOpenFlagSet(s string) (OpenFlagSet, string) {
@@ -150,15 +117,15 @@ func (p *parser) contradictions(r *Rule, n *yaml.Node) {
 	m := &r.Match
 	at := func(k string) Pos { return r.FieldPos("match." + k) }
 	if m.All && len(r.pos) > 0 && countMatchers(m) > 1 {
-		p.errs.add(at("all"), r.field("match.all"), "all: true cannot be combined with other matchers")
+		p.Errs.Add(at("all"), r.field("match.all"), "all: true cannot be combined with other matchers")
 	}
 	if len(m.Path) > 0 && len(m.PathPrefix) > 0 && !anyUnder(m.Path, m.PathPrefix) {
-		p.errs.add(at("path"), r.field("match.path"), "no path is under any path_prefix: the rule can never match")
+		p.Errs.Add(at("path"), r.field("match.path"), "no path is under any path_prefix: the rule can never match")
 	}
 	if m.Memfd != nil && *m.Memfd {
 		paths := append(append([]string{}, m.Path...), m.PathPrefix...)
 		if len(paths) > 0 && !anyUnder([]string{"/memfd:"}, paths) && !anyUnder(paths, []string{"/memfd:"}) {
-			p.errs.add(at("memfd"), r.field("match.memfd"), "memfd: true with path or path_prefix outside /memfd: can never match (a memfd's path is \"/memfd:NAME (deleted)\")")
+			p.Errs.Add(at("memfd"), r.field("match.memfd"), "memfd: true with path or path_prefix outside /memfd: can never match (a memfd's path is \"/memfd:NAME (deleted)\")")
 		}
 	}
 	if m.WX != nil && *m.WX && len(m.Prot) > 0 {
@@ -169,7 +136,7 @@ func (p *parser) contradictions(r *Rule, n *yaml.Node) {
 			}
 		}
 		if never {
-			p.errs.add(at("prot"), r.field("match.prot"), "prot none with wx: true can never match: PROT_NONE is neither writable nor executable")
+			p.Errs.Add(at("prot"), r.field("match.prot"), "prot none with wx: true can never match: PROT_NONE is neither writable nor executable")
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // MaxKernelRules bounds the rules the BPF programs evaluate: each is one
@@ -96,23 +97,23 @@ func (s *Set) Kernel(plan map[*Rule]Mechanism, stat StatFunc) (*KernelRules, err
 		Comms: map[string]uint64{}, ParentComms: map[string]uint64{}, Uids: map[uint32]uint64{},
 		Prots: map[int][]ProtSet{}, OpenFlags: map[int][]OpenFlagSet{},
 	}
-	var errs errList
+	var errs yamldoc.List
 	for _, r := range s.Rules {
 		mech := plan[r]
 		if mech != MechKill && mech != MechLSM {
 			continue
 		}
 		if len(k.Rules) == MaxKernelRules {
-			errs.add(r.Pos, r.field("name"), "more than %d kill and in-kernel deny rules", MaxKernelRules)
+			errs.Add(r.Pos, r.field("name"), "more than %d kill and in-kernel deny rules", MaxKernelRules)
 			continue
 		}
 		if !kernelHooks[r.Event][r.Action] {
-			errs.add(r.FieldPos("action"), r.field("action"), "vigil has no in-kernel %s for %s events", r.Action, r.Event)
+			errs.Add(r.FieldPos("action"), r.field("action"), "vigil has no in-kernel %s for %s events", r.Action, r.Event)
 			continue
 		}
 		if bad := r.nonKernelMatchers(); len(bad) > 0 {
 			for _, f := range bad {
-				errs.add(r.FieldPos("match."+f), r.field("match."+f),
+				errs.Add(r.FieldPos("match."+f), r.field("match."+f),
 					"%s is carried out in the kernel, which cannot evaluate %s for %s events; use deny through fanotify or log",
 					r.Action, f, r.Event)
 			}
@@ -135,7 +136,7 @@ func (s *Set) Kernel(plan map[*Rule]Mechanism, stat StatFunc) (*KernelRules, err
 		k.addMatchers(r, id, set, stat, &errs)
 	}
 	if len(errs) > 0 {
-		return nil, errs.join()
+		return nil, joinSorted(errs)
 	}
 	return k, nil
 }
@@ -178,14 +179,14 @@ func (m *Match) set() []string {
 	return out
 }
 
-func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc, errs *errList) {
+func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc, errs *yamldoc.List) {
 	m := &r.Match
 	bit := uint64(1) << id
 	for i, p := range m.Path {
 		fid, ok, err := stat(p)
 		switch {
 		case err != nil:
-			errs.add(r.FieldPos("match.path"), r.field(fmt.Sprintf("match.path[%d]", i)), "resolving %s: %v", p, err)
+			errs.Add(r.FieldPos("match.path"), r.field(yamldoc.Index("match.path", i)), "resolving %s: %v", p, err)
 		case !ok:
 			k.Warnings = append(k.Warnings, fmt.Sprintf("rule %s: %s does not exist; it cannot match until vigil restarts after it is created", r.Name, p))
 		default:
@@ -197,7 +198,7 @@ func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc
 	}
 	for i, p := range m.PathPrefix {
 		if !strings.HasSuffix(p, "/") {
-			errs.add(r.FieldPos("match.path_prefix"), r.field(fmt.Sprintf("match.path_prefix[%d]", i)),
+			errs.Add(r.FieldPos("match.path_prefix"), r.field(yamldoc.Index("match.path_prefix", i)),
 				"%s is matched in the kernel by directory, so its path_prefix must name a directory and end in \"/\" (got %q)", r.Action, p)
 			continue
 		}
@@ -208,7 +209,7 @@ func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc
 		fid, ok, err := stat(dir)
 		switch {
 		case err != nil:
-			errs.add(r.FieldPos("match.path_prefix"), r.field(fmt.Sprintf("match.path_prefix[%d]", i)), "resolving %s: %v", dir, err)
+			errs.Add(r.FieldPos("match.path_prefix"), r.field(yamldoc.Index("match.path_prefix", i)), "resolving %s: %v", dir, err)
 		case !ok:
 			k.Warnings = append(k.Warnings, fmt.Sprintf("rule %s: directory %s does not exist; it cannot match until vigil restarts after it is created", r.Name, dir))
 		default:
@@ -250,7 +251,7 @@ func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc
 	flag(m.Deleted, &set.DeletedTrue, &set.DeletedFalse)
 	flag(m.WX, &set.WXTrue, &set.WXFalse)
 	if len(m.Prot) > MaxKernelSets || len(m.OpenFlags) > MaxKernelSets {
-		errs.add(r.Pos, r.field("match"), "at most %d prot or open_flags sets in a rule matched in the kernel", MaxKernelSets)
+		errs.Add(r.Pos, r.field("match"), "at most %d prot or open_flags sets in a rule matched in the kernel", MaxKernelSets)
 	}
 	if m.Prot != nil {
 		set.UseProt |= bit

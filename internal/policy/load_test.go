@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden .err files under testdata/bad")
@@ -29,7 +30,7 @@ func TestBadPolicies(t *testing.T) {
 			if set != nil {
 				t.Errorf("Load(%s) returned a Set with its error: a bad policy must not half-load", f)
 			}
-			pe := Errors(err)
+			pe := yamldoc.Errors(err)
 			if len(pe) == 0 {
 				t.Fatalf("Load(%s) = %v: no *Error with a position", f, err)
 			}

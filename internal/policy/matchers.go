@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // taskCommLen is TASK_COMM_LEN - 1: the kernel keeps at most 15 bytes of
@@ -32,9 +33,9 @@ type matcher struct {
 // matchers is every matcher by its YAML name, in documentation order.
 var matchers = map[string]matcher{
 	"all": {every, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		v, ok := p.boolean(n, f)
+		v, ok := p.Bool(n, f)
 		if ok && !v {
-			p.errorf(n, f, "all: false can never match; remove it and write matchers")
+			p.Errorf(n, f, "all: false can never match; remove it and write matchers")
 			return false
 		}
 		m.All = v
@@ -81,7 +82,7 @@ var matchers = map[string]matcher{
 		return ok
 	}},
 	"wx": {[]event.Type{event.TypeMprotect}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		v, ok := p.boolean(n, f)
+		v, ok := p.Bool(n, f)
 		if ok {
 			m.WX = &v
 		}
@@ -108,14 +109,14 @@ var matchers = map[string]matcher{
 		return ok
 	}},
 	"memfd": {[]event.Type{event.TypeExec}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		v, ok := p.boolean(n, f)
+		v, ok := p.Bool(n, f)
 		if ok {
 			m.Memfd = &v
 		}
 		return ok
 	}},
 	"deleted": {[]event.Type{event.TypeExec}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		v, ok := p.boolean(n, f)
+		v, ok := p.Bool(n, f)
 		if ok {
 			m.Deleted = &v
 		}
@@ -158,57 +159,47 @@ func checkComm(s string) string {
 	return ""
 }
 
+// uidList parses uid: user ids, 0 to 2^32-2 (2^32-1 is the kernel's
+// "no uid", (uid_t)-1).
 func (p *parser) uidList(n *yaml.Node, field string) ([]uint32, bool) {
-	elems, ok := p.list(n, field)
-	if !ok {
-		return nil, false
-	}
-	var out []uint32
-	for i, e := range elems {
-		f := field
-		if n.Kind == yaml.SequenceNode {
-			f = fmt.Sprintf("%s[%d]", field, i)
-		}
-		v, vok := p.integer(e, f)
-		if !vok {
-			ok = false
-			continue
+	return listOf(p, n, field, func(e *yaml.Node, f string) (uint32, bool) {
+		v, ok := p.Int(e, f)
+		if !ok {
+			return 0, false
 		}
 		if v < 0 || v >= math.MaxUint32 {
-			p.errorf(e, f, "uid %d out of range (0 to %d)", v, uint32(math.MaxUint32-1))
-			ok = false
-			continue
+			p.Errorf(e, f, "uid %d out of range (0 to %d)", v, uint32(math.MaxUint32-1))
+			return 0, false
 		}
-		out = append(out, uint32(v))
-	}
-	return out, ok
+		return uint32(v), true
+	})
 }
 
 // match parses a match block into r.Match and checks that each matcher
 // applies to r.Event (when known) and that the rule can match at all.
 func (p *parser) match(r *Rule, n *yaml.Node, hasEvent bool) {
 	field := r.field("match")
-	kvs := p.mapping(n, field)
+	kvs := p.Mapping(n, field, nil)
 	if n.Kind == yaml.MappingNode && len(kvs) == 0 && len(n.Content) == 0 {
-		p.errorf(n, field, "empty match block: write matchers, or `all: true` to match every %s event", orAny(r.Event))
+		p.Errorf(n, field, "empty match block: write matchers, or `all: true` to match every %s event", orAny(r.Event))
 		return
 	}
 	allOK := true
 	for _, kv := range kvs {
-		f := join(field, kv.key)
-		r.pos["match."+kv.key] = p.pos(kv.val)
-		m, known := matchers[kv.key]
+		f := yamldoc.Field(field, kv.Key)
+		r.pos["match."+kv.Key] = p.Pos(kv.Value)
+		m, known := matchers[kv.Key]
 		if !known {
-			p.errorf(kv.keyNode, f, "unknown matcher %q (expected one of %s)", kv.key, strings.Join(matcherOrder, ", "))
+			p.Errorf(kv.KeyNode, f, "unknown matcher %q (expected one of %s)", kv.Key, strings.Join(matcherOrder, ", "))
 			allOK = false
 			continue
 		}
 		if hasEvent && !applies(m.events, r.Event) {
-			p.errorf(kv.keyNode, f, "%s does not apply to %s events (it applies to %s)", kv.key, r.Event, eventNames(m.events))
+			p.Errorf(kv.KeyNode, f, "%s does not apply to %s events (it applies to %s)", kv.Key, r.Event, eventNames(m.events))
 			allOK = false
 			continue
 		}
-		if !m.parse(p, kv.val, f, &r.Match) {
+		if !m.parse(p, kv.Value, f, &r.Match) {
 			allOK = false
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/errno"
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // Mechanism names what carries out a verdict; the names are those of
@@ -87,7 +88,7 @@ func (r *Rule) FanotifyProblem() string {
 // is refused rather than silently downgraded to log.
 func (s *Set) Plan(av Available) (map[*Rule]Mechanism, error) {
 	plan := map[*Rule]Mechanism{}
-	var errs errList
+	var errs yamldoc.List
 	for _, r := range s.Rules {
 		opts := r.Options()
 		if opts == nil {
@@ -101,13 +102,13 @@ func (s *Set) Plan(av Available) (map[*Rule]Mechanism, error) {
 			}
 		}
 		if chosen == "" {
-			errs.add(r.FieldPos("action"), r.field("action"), "%s", missing(av, r, opts))
+			errs.Add(r.FieldPos("action"), r.field("action"), "%s", missing(av, r, opts))
 			continue
 		}
 		plan[r] = chosen
 	}
 	if len(errs) > 0 {
-		return nil, errs.join()
+		return nil, joinSorted(errs)
 	}
 	return plan, nil
 }
