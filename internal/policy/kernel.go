@@ -183,22 +183,15 @@ func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc
 	m := &r.Match
 	bit := uint64(1) << id
 	for i, p := range m.Path {
-		fid, ok, err := stat(p)
-		switch {
-		case err != nil:
-			errs.Add(r.FieldPos("match.path"), r.field(yamldoc.Index("match.path", i)), "resolving %s: %v", p, err)
-		case !ok:
-			k.Warnings = append(k.Warnings, fmt.Sprintf("rule %s: %s does not exist; it cannot match until vigil restarts after it is created", r.Name, p))
-		default:
-			k.Paths[fid] |= bit
-		}
+		k.markFile(k.Paths, r, yamldoc.Index("match.path", i), p, "", stat, bit, errs)
 	}
 	if m.Path != nil {
 		set.UsePath |= bit
 	}
 	for i, p := range m.PathPrefix {
+		field := yamldoc.Index("match.path_prefix", i)
 		if !strings.HasSuffix(p, "/") {
-			errs.Add(r.FieldPos("match.path_prefix"), r.field(yamldoc.Index("match.path_prefix", i)),
+			errs.Add(r.FieldPos("match.path_prefix"), r.field(field),
 				"%s is matched in the kernel by directory, so its path_prefix must name a directory and end in \"/\" (got %q)", r.Action, p)
 			continue
 		}
@@ -206,37 +199,14 @@ func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc
 		if dir == "" {
 			dir = "/"
 		}
-		fid, ok, err := stat(dir)
-		switch {
-		case err != nil:
-			errs.Add(r.FieldPos("match.path_prefix"), r.field(yamldoc.Index("match.path_prefix", i)), "resolving %s: %v", dir, err)
-		case !ok:
-			k.Warnings = append(k.Warnings, fmt.Sprintf("rule %s: directory %s does not exist; it cannot match until vigil restarts after it is created", r.Name, dir))
-		default:
-			k.Dirs[fid] |= bit
-		}
+		k.markFile(k.Dirs, r, field, dir, "directory ", stat, bit, errs)
 	}
 	if m.PathPrefix != nil {
 		set.UsePrefix |= bit
 	}
-	for _, c := range m.Comm {
-		k.Comms[c] |= bit
-	}
-	if m.Comm != nil {
-		set.UseComm |= bit
-	}
-	for _, c := range m.ParentComm {
-		k.ParentComms[c] |= bit
-	}
-	if m.ParentComm != nil {
-		set.UseParentComm |= bit
-	}
-	for _, u := range m.Uid {
-		k.Uids[u] |= bit
-	}
-	if m.Uid != nil {
-		set.UseUid |= bit
-	}
+	markKeys(k.Comms, m.Comm, bit, &set.UseComm)
+	markKeys(k.ParentComms, m.ParentComm, bit, &set.UseParentComm)
+	markKeys(k.Uids, m.Uid, bit, &set.UseUid)
 	flag := func(p *bool, t, f *uint64) {
 		if p == nil {
 			return
@@ -260,5 +230,33 @@ func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc
 	if m.OpenFlags != nil {
 		set.UseFlags |= bit
 		k.OpenFlags[id] = m.OpenFlags
+	}
+}
+
+// markKeys sets a rule's bit on the map entry of each of keys and, when
+// the rule has the matcher at all (keys is not nil), in use.
+func markKeys[K comparable](entries map[K]uint64, keys []K, bit uint64, use *uint64) {
+	for _, key := range keys {
+		entries[key] |= bit
+	}
+	if keys != nil {
+		*use |= bit
+	}
+}
+
+// markFile sets a rule's bit on the FileID of path in files. A path that
+// does not exist is a warning (what, such as "directory ", names it); one
+// that cannot be resolved is an error at field, a matcher element such as
+// "match.path[1]" reported at the matcher's position.
+func (k *KernelRules) markFile(files map[FileID]uint64, r *Rule, field, path, what string, stat StatFunc, bit uint64, errs *yamldoc.List) {
+	fid, ok, err := stat(path)
+	switch {
+	case err != nil:
+		matcher, _, _ := strings.Cut(field, "[")
+		errs.Add(r.FieldPos(matcher), r.field(field), "resolving %s: %v", path, err)
+	case !ok:
+		k.Warnings = append(k.Warnings, fmt.Sprintf("rule %s: %s%s does not exist; it cannot match until vigil restarts after it is created", r.Name, what, path))
+	default:
+		files[fid] |= bit
 	}
 }
