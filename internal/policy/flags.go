@@ -44,47 +44,27 @@ var accModeNames = map[string]uint32{
 	"O_RDWR": unix.O_RDWR, "rdwr": unix.O_RDWR,
 }
 
-// protList parses prot: each element is "none" or names joined by "|"
-// ("write|exec"), all of which must be requested.
-func (p *parser) protList(n *yaml.Node, field string) ([]ProtSet, bool) {
-	return listOf(p, n, field, func(e *yaml.Node, f string) (ProtSet, bool) {
-		s, ok := p.Str(e, f)
-		if !ok {
-			return ProtSet{}, false
+// parseProtSet parses one element of prot: "none" or names joined by "|"
+// ("write|exec"), all of which must be requested. It returns a message
+// for a bad element.
+func parseProtSet(s string) (ProtSet, string) {
+	if s == "none" || s == "PROT_NONE" {
+		return ProtSet{None: true}, ""
+	}
+	var set ProtSet
+	for _, name := range strings.Split(s, "|") {
+		bit, known := protNames[strings.TrimSpace(name)]
+		if !known {
+			return set, fmt.Sprintf("unknown protection %q in %q (expected read, write, exec or none, or PROT_* names, joined with |)", name, s)
 		}
-		if s == "none" || s == "PROT_NONE" {
-			return ProtSet{None: true}, true
-		}
-		var set ProtSet
-		for _, name := range strings.Split(s, "|") {
-			bit, known := protNames[strings.TrimSpace(name)]
-			if !known {
-				p.Errorf(e, f, "unknown protection %q in %q (expected read, write, exec or none, or PROT_* names, joined with |)", name, s)
-				return set, false
-			}
-			set.Bits |= bit
-		}
-		return set, true
-	})
+		set.Bits |= bit
+	}
+	return set, ""
 }
 
-// openFlagList parses open_flags: each element is names joined by "|"
-// ("write|create"), all of which must hold.
-func (p *parser) openFlagList(n *yaml.Node, field string) ([]OpenFlagSet, bool) {
-	return listOf(p, n, field, func(e *yaml.Node, f string) (OpenFlagSet, bool) {
-		s, ok := p.Str(e, f)
-		if !ok {
-			return OpenFlagSet{}, false
-		}
-		set, msg := parseOpenFlagSet(s)
-		if msg != "" {
-			p.Errorf(e, f, "%s", msg)
-			return set, false
-		}
-		return set, true
-	})
-}
-
+// parseOpenFlagSet parses one element of open_flags: names joined by "|"
+// ("write|create"), all of which must hold. It returns a message for a
+// bad element.
 func parseOpenFlagSet(s string) (OpenFlagSet, string) {
 	var set OpenFlagSet
 	for _, name := range strings.Split(s, "|") {
@@ -157,10 +137,8 @@ func countMatchers(m *Match) int {
 // anyUnder reports whether any of paths starts with any of prefixes.
 func anyUnder(paths, prefixes []string) bool {
 	for _, s := range paths {
-		for _, pre := range prefixes {
-			if strings.HasPrefix(s, pre) {
-				return true
-			}
+		if hasAnyPrefix(s, prefixes) {
+			return true
 		}
 	}
 	return false

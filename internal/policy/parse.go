@@ -139,18 +139,21 @@ func listOf[T any](p *parser, n *yaml.Node, field string, parse func(e *yaml.Nod
 	return out, ok
 }
 
-// strList returns a list of strings, checking each with check (which
-// returns "" or a message).
-func (p *parser) strList(n *yaml.Node, field string, check func(string) string) ([]string, bool) {
-	return listOf(p, n, field, func(e *yaml.Node, f string) (string, bool) {
+// strListOf parses a list of strings (see list), each made into a T by
+// parse, which returns "" or a message that is reported at the element.
+func strListOf[T any](p *parser, n *yaml.Node, field string, parse func(string) (T, string)) ([]T, bool) {
+	return listOf(p, n, field, func(e *yaml.Node, f string) (T, bool) {
+		var zero T
 		s, ok := p.Str(e, f)
-		if ok && check != nil {
-			if msg := check(s); msg != "" {
-				p.Errorf(e, f, "%s", msg)
-				return "", false
-			}
+		if !ok {
+			return zero, false
 		}
-		return s, ok
+		v, msg := parse(s)
+		if msg != "" {
+			p.Errorf(e, f, "%s", msg)
+			return zero, false
+		}
+		return v, true
 	})
 }
 
