@@ -1,17 +1,14 @@
 package policy
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/golden"
 	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden .err files under testdata/bad")
 
 // TestBadPolicies loads every file under testdata/bad and compares the
 // errors, one "file:line:col: field: message" per line, with the golden
@@ -40,20 +37,7 @@ func TestBadPolicies(t *testing.T) {
 					t.Errorf("error line %q lacks the file:line:col prefix", line)
 				}
 			}
-			golden := strings.TrimSuffix(f, ".yaml") + ".err"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("reading golden file (run go test -update): %v", err)
-			}
-			if got != string(want) {
-				t.Errorf("errors differ from %s\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
+			golden.Check(t, strings.TrimSuffix(f, ".yaml")+".err", got)
 		})
 	}
 }

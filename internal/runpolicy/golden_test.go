@@ -1,14 +1,13 @@
 package runpolicy
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden .err files under testdata")
+	"github.com/vigil-sec/vigil/internal/golden"
+)
 
 // TestLoadGolden loads every policy under testdata that has a golden .err
 // file next to it and compares Load's whole error, line by line, so that
@@ -28,21 +27,7 @@ func TestLoadGolden(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Load(%s) = %+v, want errors", f, p)
 			}
-			got := err.Error() + "\n"
-			golden := strings.TrimSuffix(f, ".yaml") + ".err"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("reading golden file (run go test -update): %v", err)
-			}
-			if got != string(want) {
-				t.Errorf("errors differ from %s\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
+			golden.Check(t, strings.TrimSuffix(f, ".yaml")+".err", err.Error()+"\n")
 		})
 	}
 }
