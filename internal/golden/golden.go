@@ -10,6 +10,8 @@ package golden
 import (
 	"flag"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -31,5 +33,23 @@ func Check(t testing.TB, path, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("differs from %s\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+// Each runs f on every file that pattern matches, each in a subtest named
+// after the file, and checks what f returns with Check against the golden
+// file beside it: the same name with its extension replaced by ext
+// (testdata/bad/x.yaml and ".err" give testdata/bad/x.err). It fails t
+// when pattern matches nothing.
+func Each(t *testing.T, pattern, ext string, f func(t *testing.T, file string) string) {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no files match %s: %v", pattern, err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			Check(t, strings.TrimSuffix(file, filepath.Ext(file))+ext, f(t, file))
+		})
 	}
 }

@@ -41,3 +41,27 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+func TestEach(t *testing.T) {
+	if *update {
+		t.Skip("-update rewrites golden files instead of comparing")
+	}
+	dir := t.TempDir()
+	for name, data := range map[string]string{"a.yaml": "A", "a.err": "got A", "b.yaml": "B", "b.err": "got B"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []string
+	Each(t, filepath.Join(dir, "*.yaml"), ".err", func(t *testing.T, file string) string {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, filepath.Base(file))
+		return "got " + string(data)
+	})
+	if len(seen) != 2 || seen[0] != "a.yaml" || seen[1] != "b.yaml" {
+		t.Errorf("Each ran on %v, want [a.yaml b.yaml]", seen)
+	}
+}

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,32 +13,25 @@ import (
 // errors, one "file:line:col: field: message" per line, with the golden
 // file next to it.
 func TestBadPolicies(t *testing.T) {
-	files, err := filepath.Glob("testdata/bad/*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no bad policies: %v", err)
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			set, err := Load(f)
-			if err == nil {
-				t.Fatalf("Load(%s) succeeded with %d rules; want errors", f, len(set.Rules))
+	golden.Each(t, "testdata/bad/*.yaml", ".err", func(t *testing.T, f string) string {
+		set, err := Load(f)
+		if err == nil {
+			t.Fatalf("Load(%s) succeeded with %d rules; want errors", f, len(set.Rules))
+		}
+		if set != nil {
+			t.Errorf("Load(%s) returned a Set with its error: a bad policy must not half-load", f)
+		}
+		if len(yamldoc.Errors(err)) == 0 {
+			t.Fatalf("Load(%s) = %v: no *Error with a position", f, err)
+		}
+		got := err.Error() + "\n"
+		for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
+			if !strings.HasPrefix(line, f+":") {
+				t.Errorf("error line %q lacks the file:line:col prefix", line)
 			}
-			if set != nil {
-				t.Errorf("Load(%s) returned a Set with its error: a bad policy must not half-load", f)
-			}
-			pe := yamldoc.Errors(err)
-			if len(pe) == 0 {
-				t.Fatalf("Load(%s) = %v: no *Error with a position", f, err)
-			}
-			got := err.Error() + "\n"
-			for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
-				if !strings.HasPrefix(line, f+":") {
-					t.Errorf("error line %q lacks the file:line:col prefix", line)
-				}
-			}
-			golden.Check(t, strings.TrimSuffix(f, ".yaml")+".err", got)
-		})
-	}
+		}
+		return got
+	})
 }
 
 func TestGoodPolicies(t *testing.T) {
