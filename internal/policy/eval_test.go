@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // chain is an Ancestry with fixed ancestors for every pid.
@@ -105,7 +106,7 @@ func TestPlan(t *testing.T) {
 	}
 	// Nothing but kill: every deny rule is refused, each at its action.
 	_, err = set.Plan(Available{Kill: true})
-	pe := Errors(err)
+	pe := yamldoc.Errors(err)
 	if len(pe) != 3 {
 		t.Fatalf("Plan(kill only) = %v, want 3 errors", err)
 	}
@@ -117,7 +118,7 @@ func TestPlan(t *testing.T) {
 func TestPlanRefusesWhatOnlyLSMCanDo(t *testing.T) {
 	set := mustLoad(t, "testdata/lsm-only.yaml")
 	_, err := set.Plan(Available{Kill: true, Fanotify: true})
-	pe := Errors(err)
+	pe := yamldoc.Errors(err)
 	want := []string{
 		"rules[0].action: deny on mprotect cannot be enforced here: BPF LSM is not available",
 		"rules[1].action: deny on module cannot be enforced here",

@@ -44,80 +44,27 @@ var accModeNames = map[string]uint32{
 	"O_RDWR": unix.O_RDWR, "rdwr": unix.O_RDWR,
 }
 
-// elements returns the (node, field) pairs of a list value.
-func (p *parser) elements(n *yaml.Node, field string) ([]*yaml.Node, []string, bool) {
-	elems, ok := p.list(n, field)
-	if !ok {
-		return nil, nil, false
+// parseProtSet parses one element of prot: "none" or names joined by "|"
+// ("write|exec"), all of which must be requested. It returns a message
+// for a bad element.
+func parseProtSet(s string) (ProtSet, string) {
+	if s == "none" || s == "PROT_NONE" {
+		return ProtSet{None: true}, ""
 	}
-	fields := make([]string, len(elems))
-	for i := range elems {
-		fields[i] = field
-		if n.Kind == yaml.SequenceNode {
-			fields[i] = fmt.Sprintf("%s[%d]", field, i)
+	var set ProtSet
+	for _, name := range strings.Split(s, "|") {
+		bit, known := protNames[strings.TrimSpace(name)]
+		if !known {
+			return set, fmt.Sprintf("unknown protection %q in %q (expected read, write, exec or none, or PROT_* names, joined with |)", name, s)
 		}
+		set.Bits |= bit
 	}
-	return elems, fields, true
+	return set, ""
 }
 
-// protList parses prot: each element is "none" or names joined by "|"
-// ("write|exec"), all of which must be requested.
-func (p *parser) protList(n *yaml.Node, field string) ([]ProtSet, bool) {
-	elems, fields, ok := p.elements(n, field)
-	if !ok {
-		return nil, false
-	}
-	var out []ProtSet
-	for i, e := range elems {
-		s, sok := p.str(e, fields[i])
-		if !sok {
-			ok = false
-			continue
-		}
-		if s == "none" || s == "PROT_NONE" {
-			out = append(out, ProtSet{None: true})
-			continue
-		}
-		var set ProtSet
-		for _, name := range strings.Split(s, "|") {
-			bit, known := protNames[strings.TrimSpace(name)]
-			if !known {
-				p.errorf(e, fields[i], "unknown protection %q in %q (expected read, write, exec or none, or PROT_* names, joined with |)", name, s)
-				ok = false
-				break
-			}
-			set.Bits |= bit
-		}
-		out = append(out, set)
-	}
-	return out, ok
-}
-
-// openFlagList parses open_flags: each element is names joined by "|"
-// ("write|create"), all of which must hold.
-func (p *parser) openFlagList(n *yaml.Node, field string) ([]OpenFlagSet, bool) {
-	elems, fields, ok := p.elements(n, field)
-	if !ok {
-		return nil, false
-	}
-	var out []OpenFlagSet
-	for i, e := range elems {
-		s, sok := p.str(e, fields[i])
-		if !sok {
-			ok = false
-			continue
-		}
-		set, msg := parseOpenFlagSet(s)
-		if msg != "" {
-			p.errorf(e, fields[i], "%s", msg)
-			ok = false
-			continue
-		}
-		out = append(out, set)
-	}
-	return out, ok
-}
-
+// parseOpenFlagSet parses one element of open_flags: names joined by "|"
+// ("write|create"), all of which must hold. It returns a message for a
+// bad element.
 func parseOpenFlagSet(s string) (OpenFlagSet, string) {
 	var set OpenFlagSet
 	for _, name := range strings.Split(s, "|") {
@@ -150,15 +97,15 @@ func (p *parser) contradictions(r *Rule, n *yaml.Node) {
 	m := &r.Match
 	at := func(k string) Pos { return r.FieldPos("match." + k) }
 	if m.All && len(r.pos) > 0 && countMatchers(m) > 1 {
-		p.errs.add(at("all"), r.field("match.all"), "all: true cannot be combined with other matchers")
+		p.Errs.Add(at("all"), r.field("match.all"), "all: true cannot be combined with other matchers")
 	}
 	if len(m.Path) > 0 && len(m.PathPrefix) > 0 && !anyUnder(m.Path, m.PathPrefix) {
-		p.errs.add(at("path"), r.field("match.path"), "no path is under any path_prefix: the rule can never match")
+		p.Errs.Add(at("path"), r.field("match.path"), "no path is under any path_prefix: the rule can never match")
 	}
 	if m.Memfd != nil && *m.Memfd {
 		paths := append(append([]string{}, m.Path...), m.PathPrefix...)
 		if len(paths) > 0 && !anyUnder([]string{"/memfd:"}, paths) && !anyUnder(paths, []string{"/memfd:"}) {
-			p.errs.add(at("memfd"), r.field("match.memfd"), "memfd: true with path or path_prefix outside /memfd: can never match (a memfd's path is \"/memfd:NAME (deleted)\")")
+			p.Errs.Add(at("memfd"), r.field("match.memfd"), "memfd: true with path or path_prefix outside /memfd: can never match (a memfd's path is \"/memfd:NAME (deleted)\")")
 		}
 	}
 	if m.WX != nil && *m.WX && len(m.Prot) > 0 {
@@ -169,7 +116,7 @@ func (p *parser) contradictions(r *Rule, n *yaml.Node) {
 			}
 		}
 		if never {
-			p.errs.add(at("prot"), r.field("match.prot"), "prot none with wx: true can never match: PROT_NONE is neither writable nor executable")
+			p.Errs.Add(at("prot"), r.field("match.prot"), "prot none with wx: true can never match: PROT_NONE is neither writable nor executable")
 		}
 	}
 }
@@ -190,10 +137,8 @@ func countMatchers(m *Match) int {
 // anyUnder reports whether any of paths starts with any of prefixes.
 func anyUnder(paths, prefixes []string) bool {
 	for _, s := range paths {
-		for _, pre := range prefixes {
-			if strings.HasPrefix(s, pre) {
-				return true
-			}
+		if hasAnyPrefix(s, prefixes) {
+			return true
 		}
 	}
 	return false

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // FuzzLoad feeds arbitrary documents to the parser: it must never panic,
@@ -34,7 +36,7 @@ func FuzzLoad(f *testing.F) {
 			for _, br := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
 				lines += strings.Count(string(data), br)
 			}
-			for _, e := range Errors(err) {
+			for _, e := range yamldoc.Errors(err) {
 				if e.File != "fuzz.yaml" || e.Line < 1 || e.Col < 1 || e.Line > lines {
 					t.Fatalf("error without a sane position: %+v", e)
 				}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // MaxKernelRules bounds the rules the BPF programs evaluate: each is one
@@ -96,23 +97,23 @@ func (s *Set) Kernel(plan map[*Rule]Mechanism, stat StatFunc) (*KernelRules, err
 		Comms: map[string]uint64{}, ParentComms: map[string]uint64{}, Uids: map[uint32]uint64{},
 		Prots: map[int][]ProtSet{}, OpenFlags: map[int][]OpenFlagSet{},
 	}
-	var errs errList
+	var errs yamldoc.List
 	for _, r := range s.Rules {
 		mech := plan[r]
 		if mech != MechKill && mech != MechLSM {
 			continue
 		}
 		if len(k.Rules) == MaxKernelRules {
-			errs.add(r.Pos, r.field("name"), "more than %d kill and in-kernel deny rules", MaxKernelRules)
+			errs.Add(r.Pos, r.field("name"), "more than %d kill and in-kernel deny rules", MaxKernelRules)
 			continue
 		}
 		if !kernelHooks[r.Event][r.Action] {
-			errs.add(r.FieldPos("action"), r.field("action"), "vigil has no in-kernel %s for %s events", r.Action, r.Event)
+			errs.Add(r.FieldPos("action"), r.field("action"), "vigil has no in-kernel %s for %s events", r.Action, r.Event)
 			continue
 		}
 		if bad := r.nonKernelMatchers(); len(bad) > 0 {
 			for _, f := range bad {
-				errs.add(r.FieldPos("match."+f), r.field("match."+f),
+				errs.Add(r.FieldPos("match."+f), r.field("match."+f),
 					"%s is carried out in the kernel, which cannot evaluate %s for %s events; use deny through fanotify or log",
 					r.Action, f, r.Event)
 			}
@@ -135,7 +136,7 @@ func (s *Set) Kernel(plan map[*Rule]Mechanism, stat StatFunc) (*KernelRules, err
 		k.addMatchers(r, id, set, stat, &errs)
 	}
 	if len(errs) > 0 {
-		return nil, errs.join()
+		return nil, joinSorted(errs)
 	}
 	return k, nil
 }
@@ -178,26 +179,19 @@ func (m *Match) set() []string {
 	return out
 }
 
-func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc, errs *errList) {
+func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc, errs *yamldoc.List) {
 	m := &r.Match
 	bit := uint64(1) << id
 	for i, p := range m.Path {
-		fid, ok, err := stat(p)
-		switch {
-		case err != nil:
-			errs.add(r.FieldPos("match.path"), r.field(fmt.Sprintf("match.path[%d]", i)), "resolving %s: %v", p, err)
-		case !ok:
-			k.Warnings = append(k.Warnings, fmt.Sprintf("rule %s: %s does not exist; it cannot match until vigil restarts after it is created", r.Name, p))
-		default:
-			k.Paths[fid] |= bit
-		}
+		k.markFile(k.Paths, r, yamldoc.Index("match.path", i), p, "", stat, bit, errs)
 	}
 	if m.Path != nil {
 		set.UsePath |= bit
 	}
 	for i, p := range m.PathPrefix {
+		field := yamldoc.Index("match.path_prefix", i)
 		if !strings.HasSuffix(p, "/") {
-			errs.add(r.FieldPos("match.path_prefix"), r.field(fmt.Sprintf("match.path_prefix[%d]", i)),
+			errs.Add(r.FieldPos("match.path_prefix"), r.field(field),
 				"%s is matched in the kernel by directory, so its path_prefix must name a directory and end in \"/\" (got %q)", r.Action, p)
 			continue
 		}
@@ -205,37 +199,14 @@ func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc
 		if dir == "" {
 			dir = "/"
 		}
-		fid, ok, err := stat(dir)
-		switch {
-		case err != nil:
-			errs.add(r.FieldPos("match.path_prefix"), r.field(fmt.Sprintf("match.path_prefix[%d]", i)), "resolving %s: %v", dir, err)
-		case !ok:
-			k.Warnings = append(k.Warnings, fmt.Sprintf("rule %s: directory %s does not exist; it cannot match until vigil restarts after it is created", r.Name, dir))
-		default:
-			k.Dirs[fid] |= bit
-		}
+		k.markFile(k.Dirs, r, field, dir, "directory ", stat, bit, errs)
 	}
 	if m.PathPrefix != nil {
 		set.UsePrefix |= bit
 	}
-	for _, c := range m.Comm {
-		k.Comms[c] |= bit
-	}
-	if m.Comm != nil {
-		set.UseComm |= bit
-	}
-	for _, c := range m.ParentComm {
-		k.ParentComms[c] |= bit
-	}
-	if m.ParentComm != nil {
-		set.UseParentComm |= bit
-	}
-	for _, u := range m.Uid {
-		k.Uids[u] |= bit
-	}
-	if m.Uid != nil {
-		set.UseUid |= bit
-	}
+	markKeys(k.Comms, m.Comm, bit, &set.UseComm)
+	markKeys(k.ParentComms, m.ParentComm, bit, &set.UseParentComm)
+	markKeys(k.Uids, m.Uid, bit, &set.UseUid)
 	flag := func(p *bool, t, f *uint64) {
 		if p == nil {
 			return
@@ -250,7 +221,7 @@ func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc
 	flag(m.Deleted, &set.DeletedTrue, &set.DeletedFalse)
 	flag(m.WX, &set.WXTrue, &set.WXFalse)
 	if len(m.Prot) > MaxKernelSets || len(m.OpenFlags) > MaxKernelSets {
-		errs.add(r.Pos, r.field("match"), "at most %d prot or open_flags sets in a rule matched in the kernel", MaxKernelSets)
+		errs.Add(r.Pos, r.field("match"), "at most %d prot or open_flags sets in a rule matched in the kernel", MaxKernelSets)
 	}
 	if m.Prot != nil {
 		set.UseProt |= bit
@@ -259,5 +230,33 @@ func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc
 	if m.OpenFlags != nil {
 		set.UseFlags |= bit
 		k.OpenFlags[id] = m.OpenFlags
+	}
+}
+
+// markKeys sets a rule's bit on the map entry of each of keys and, when
+// the rule has the matcher at all (keys is not nil), in use.
+func markKeys[K comparable](entries map[K]uint64, keys []K, bit uint64, use *uint64) {
+	for _, key := range keys {
+		entries[key] |= bit
+	}
+	if keys != nil {
+		*use |= bit
+	}
+}
+
+// markFile sets a rule's bit on the FileID of path in files. A path that
+// does not exist is a warning (what, such as "directory ", names it); one
+// that cannot be resolved is an error at field, a matcher element such as
+// "match.path[1]" reported at the matcher's position.
+func (k *KernelRules) markFile(files map[FileID]uint64, r *Rule, field, path, what string, stat StatFunc, bit uint64, errs *yamldoc.List) {
+	fid, ok, err := stat(path)
+	switch {
+	case err != nil:
+		matcher, _, _ := strings.Cut(field, "[")
+		errs.Add(r.FieldPos(matcher), r.field(field), "resolving %s: %v", path, err)
+	case !ok:
+		k.Warnings = append(k.Warnings, fmt.Sprintf("rule %s: %s%s does not exist; it cannot match until vigil restarts after it is created", r.Name, what, path))
+	default:
+		files[fid] |= bit
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // BuiltinPrefix starts the name of a policy embedded in vigil, such as
@@ -40,8 +42,8 @@ type source struct {
 // of them.
 //
 // Load returns every problem at once, joined with errors.Join (see
-// Errors); on any problem it returns a nil Set. Reading errors (a missing
-// file) are returned the same way, wrapped, alongside the rest.
+// yamldoc.Errors); on any problem it returns a nil Set. Reading errors (a
+// missing file) are returned the same way, wrapped, alongside the rest.
 func Load(paths ...string) (*Set, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("loading policy: no policy given")
@@ -115,20 +117,20 @@ func read(path string) ([]source, error) {
 
 // compile parses, validates and compiles srcs into one Set.
 func compile(srcs []source) (*Set, error) {
-	var errs errList
+	var errs yamldoc.List
 	set := &Set{}
 	for _, s := range srcs {
 		set.Rules = append(set.Rules, parseFile(s, &errs)...)
 	}
 	checkNames(set.Rules, &errs)
 	if len(errs) > 0 {
-		return nil, errs.join()
+		return nil, joinSorted(errs)
 	}
 	return set, nil
 }
 
 // checkNames reports rules that reuse a name, at the later rule.
-func checkNames(rules []*Rule, errs *errList) {
+func checkNames(rules []*Rule, errs *yamldoc.List) {
 	first := map[string]*Rule{}
 	for _, r := range rules {
 		if r.Name == "" {
@@ -137,7 +139,7 @@ func checkNames(rules []*Rule, errs *errList) {
 		if f, dup := first[r.Name]; dup {
 			p := r.FieldPos("name")
 			fp := f.FieldPos("name")
-			errs.add(p, r.field("name"), "duplicate rule name %q (first used at %s:%d:%d)", r.Name, fp.File, fp.Line, fp.Col)
+			errs.Add(p, r.field("name"), "duplicate rule name %q (first used at %s:%d:%d)", r.Name, fp.File, fp.Line, fp.Col)
 			continue
 		}
 		first[r.Name] = r

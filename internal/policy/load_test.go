@@ -1,60 +1,37 @@
 package policy
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/golden"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden .err files under testdata/bad")
 
 // TestBadPolicies loads every file under testdata/bad and compares the
 // errors, one "file:line:col: field: message" per line, with the golden
 // file next to it.
 func TestBadPolicies(t *testing.T) {
-	files, err := filepath.Glob("testdata/bad/*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no bad policies: %v", err)
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			set, err := Load(f)
-			if err == nil {
-				t.Fatalf("Load(%s) succeeded with %d rules; want errors", f, len(set.Rules))
+	golden.Each(t, "testdata/bad/*.yaml", ".err", func(t *testing.T, f string) string {
+		set, err := Load(f)
+		if err == nil {
+			t.Fatalf("Load(%s) succeeded with %d rules; want errors", f, len(set.Rules))
+		}
+		if set != nil {
+			t.Errorf("Load(%s) returned a Set with its error: a bad policy must not half-load", f)
+		}
+		if len(yamldoc.Errors(err)) == 0 {
+			t.Fatalf("Load(%s) = %v: no *Error with a position", f, err)
+		}
+		got := err.Error() + "\n"
+		for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
+			if !strings.HasPrefix(line, f+":") {
+				t.Errorf("error line %q lacks the file:line:col prefix", line)
 			}
-			if set != nil {
-				t.Errorf("Load(%s) returned a Set with its error: a bad policy must not half-load", f)
-			}
-			pe := Errors(err)
-			if len(pe) == 0 {
-				t.Fatalf("Load(%s) = %v: no *Error with a position", f, err)
-			}
-			got := err.Error() + "\n"
-			for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
-				if !strings.HasPrefix(line, f+":") {
-					t.Errorf("error line %q lacks the file:line:col prefix", line)
-				}
-			}
-			golden := strings.TrimSuffix(f, ".yaml") + ".err"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("reading golden file (run go test -update): %v", err)
-			}
-			if got != string(want) {
-				t.Errorf("errors differ from %s\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
-		})
-	}
+		}
+		return got
+	})
 }
 
 func TestGoodPolicies(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // taskCommLen is TASK_COMM_LEN - 1: the kernel keeps at most 15 bytes of
@@ -29,98 +30,76 @@ type matcher struct {
 	parse  func(p *parser, n *yaml.Node, field string, m *Match) bool
 }
 
+// pathEvents are the event types that have a path.
+var pathEvents = []event.Type{event.TypeExec, event.TypeOpen, event.TypeModule}
+
 // matchers is every matcher by its YAML name, in documentation order.
 var matchers = map[string]matcher{
 	"all": {every, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		v, ok := p.boolean(n, f)
+		v, ok := p.Bool(n, f)
 		if ok && !v {
-			p.errorf(n, f, "all: false can never match; remove it and write matchers")
+			p.Errorf(n, f, "all: false can never match; remove it and write matchers")
 			return false
 		}
 		m.All = v
 		return ok
 	}},
-	"path": {[]event.Type{event.TypeExec, event.TypeOpen, event.TypeModule}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		var ok bool
-		m.Path, ok = p.strList(n, f, checkPath)
-		return ok
-	}},
-	"path_prefix": {[]event.Type{event.TypeExec, event.TypeOpen, event.TypeModule}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		var ok bool
-		m.PathPrefix, ok = p.strList(n, f, checkPrefix)
-		return ok
-	}},
-	"comm": {every, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		var ok bool
-		m.Comm, ok = p.strList(n, f, checkComm)
-		return ok
-	}},
+	"path":        {pathEvents, stringsInto(checked(checkPath), func(m *Match) *[]string { return &m.Path })},
+	"path_prefix": {pathEvents, stringsInto(checked(checkPrefix), func(m *Match) *[]string { return &m.PathPrefix })},
+	"comm":        {every, stringsInto(checked(checkComm), func(m *Match) *[]string { return &m.Comm })},
 	"uid": {every, func(p *parser, n *yaml.Node, f string, m *Match) bool {
 		var ok bool
 		m.Uid, ok = p.uidList(n, f)
 		return ok
 	}},
-	"args_contain": {[]event.Type{event.TypeExec}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
+	"args_contain": {[]event.Type{event.TypeExec}, stringsInto(checked(func(s string) string {
+		if s == "" {
+			return "empty string: it is in every argument list; remove it"
+		}
+		return ""
+	}), func(m *Match) *[]string { return &m.ArgsContain })},
+	"parent_comm":          {every, stringsInto(checked(checkComm), func(m *Match) *[]string { return &m.ParentComm })},
+	"ancestor_path_prefix": {every, stringsInto(checked(checkPrefix), func(m *Match) *[]string { return &m.AncestorPathPrefix })},
+	"wx":                   {[]event.Type{event.TypeMprotect}, flagInto(func(m *Match) **bool { return &m.WX })},
+	"prot":                 {[]event.Type{event.TypeMprotect}, stringsInto(parseProtSet, func(m *Match) *[]ProtSet { return &m.Prot })},
+	"module_name": {[]event.Type{event.TypeModule}, stringsInto(checked(func(s string) string {
+		if s == "" || len(s) > moduleNameLen || strings.ContainsAny(s, "/\x00") {
+			return fmt.Sprintf("bad module name %q: module names are 1-%d bytes without '/'", s, moduleNameLen)
+		}
+		return ""
+	}), func(m *Match) *[]string { return &m.ModuleName })},
+	"open_flags": {[]event.Type{event.TypeOpen}, stringsInto(parseOpenFlagSet, func(m *Match) *[]OpenFlagSet { return &m.OpenFlags })},
+	"memfd":      {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Memfd })},
+	"deleted":    {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Deleted })},
+}
+
+// stringsInto returns the parse function of a matcher whose value is a
+// list of strings, each made into a T by parse (which returns a message
+// for a bad one); the list goes to *dst(m).
+func stringsInto[T any](parse func(string) (T, string), dst func(*Match) *[]T) func(*parser, *yaml.Node, string, *Match) bool {
+	return func(p *parser, n *yaml.Node, f string, m *Match) bool {
 		var ok bool
-		m.ArgsContain, ok = p.strList(n, f, func(s string) string {
-			if s == "" {
-				return "empty string: it is in every argument list; remove it"
-			}
-			return ""
-		})
+		*dst(m), ok = strListOf(p, n, f, parse)
 		return ok
-	}},
-	"parent_comm": {every, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		var ok bool
-		m.ParentComm, ok = p.strList(n, f, checkComm)
-		return ok
-	}},
-	"ancestor_path_prefix": {every, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		var ok bool
-		m.AncestorPathPrefix, ok = p.strList(n, f, checkPrefix)
-		return ok
-	}},
-	"wx": {[]event.Type{event.TypeMprotect}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		v, ok := p.boolean(n, f)
+	}
+}
+
+// checked turns a check of a string (which returns "" or a message) into
+// a parse function for stringsInto that keeps the string.
+func checked(check func(string) string) func(string) (string, string) {
+	return func(s string) (string, string) { return s, check(s) }
+}
+
+// flagInto returns the parse function of a matcher whose value is true or
+// false; the value goes to *dst(m).
+func flagInto(dst func(*Match) **bool) func(*parser, *yaml.Node, string, *Match) bool {
+	return func(p *parser, n *yaml.Node, f string, m *Match) bool {
+		v, ok := p.Bool(n, f)
 		if ok {
-			m.WX = &v
+			*dst(m) = &v
 		}
 		return ok
-	}},
-	"prot": {[]event.Type{event.TypeMprotect}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		var ok bool
-		m.Prot, ok = p.protList(n, f)
-		return ok
-	}},
-	"module_name": {[]event.Type{event.TypeModule}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		var ok bool
-		m.ModuleName, ok = p.strList(n, f, func(s string) string {
-			if s == "" || len(s) > moduleNameLen || strings.ContainsAny(s, "/\x00") {
-				return fmt.Sprintf("bad module name %q: module names are 1-%d bytes without '/'", s, moduleNameLen)
-			}
-			return ""
-		})
-		return ok
-	}},
-	"open_flags": {[]event.Type{event.TypeOpen}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		var ok bool
-		m.OpenFlags, ok = p.openFlagList(n, f)
-		return ok
-	}},
-	"memfd": {[]event.Type{event.TypeExec}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		v, ok := p.boolean(n, f)
-		if ok {
-			m.Memfd = &v
-		}
-		return ok
-	}},
-	"deleted": {[]event.Type{event.TypeExec}, func(p *parser, n *yaml.Node, f string, m *Match) bool {
-		v, ok := p.boolean(n, f)
-		if ok {
-			m.Deleted = &v
-		}
-		return ok
-	}},
+	}
 }
 
 // matcherOrder is the order matchers are listed in messages.
@@ -158,57 +137,47 @@ func checkComm(s string) string {
 	return ""
 }
 
+// uidList parses uid: user ids, 0 to 2^32-2 (2^32-1 is the kernel's
+// "no uid", (uid_t)-1).
 func (p *parser) uidList(n *yaml.Node, field string) ([]uint32, bool) {
-	elems, ok := p.list(n, field)
-	if !ok {
-		return nil, false
-	}
-	var out []uint32
-	for i, e := range elems {
-		f := field
-		if n.Kind == yaml.SequenceNode {
-			f = fmt.Sprintf("%s[%d]", field, i)
-		}
-		v, vok := p.integer(e, f)
-		if !vok {
-			ok = false
-			continue
+	return listOf(p, n, field, func(e *yaml.Node, f string) (uint32, bool) {
+		v, ok := p.Int(e, f)
+		if !ok {
+			return 0, false
 		}
 		if v < 0 || v >= math.MaxUint32 {
-			p.errorf(e, f, "uid %d out of range (0 to %d)", v, uint32(math.MaxUint32-1))
-			ok = false
-			continue
+			p.Errorf(e, f, "uid %d out of range (0 to %d)", v, uint32(math.MaxUint32-1))
+			return 0, false
 		}
-		out = append(out, uint32(v))
-	}
-	return out, ok
+		return uint32(v), true
+	})
 }
 
 // match parses a match block into r.Match and checks that each matcher
 // applies to r.Event (when known) and that the rule can match at all.
 func (p *parser) match(r *Rule, n *yaml.Node, hasEvent bool) {
 	field := r.field("match")
-	kvs := p.mapping(n, field)
+	kvs := p.Mapping(n, field, nil)
 	if n.Kind == yaml.MappingNode && len(kvs) == 0 && len(n.Content) == 0 {
-		p.errorf(n, field, "empty match block: write matchers, or `all: true` to match every %s event", orAny(r.Event))
+		p.Errorf(n, field, "empty match block: write matchers, or `all: true` to match every %s event", orAny(r.Event))
 		return
 	}
 	allOK := true
 	for _, kv := range kvs {
-		f := join(field, kv.key)
-		r.pos["match."+kv.key] = p.pos(kv.val)
-		m, known := matchers[kv.key]
+		f := yamldoc.Field(field, kv.Key)
+		r.pos["match."+kv.Key] = p.Pos(kv.Value)
+		m, known := matchers[kv.Key]
 		if !known {
-			p.errorf(kv.keyNode, f, "unknown matcher %q (expected one of %s)", kv.key, strings.Join(matcherOrder, ", "))
+			p.Errorf(kv.KeyNode, f, "unknown matcher %q (expected one of %s)", kv.Key, strings.Join(matcherOrder, ", "))
 			allOK = false
 			continue
 		}
 		if hasEvent && !applies(m.events, r.Event) {
-			p.errorf(kv.keyNode, f, "%s does not apply to %s events (it applies to %s)", kv.key, r.Event, eventNames(m.events))
+			p.Errorf(kv.KeyNode, f, "%s does not apply to %s events (it applies to %s)", kv.Key, r.Event, eventNames(m.events))
 			allOK = false
 			continue
 		}
-		if !m.parse(p, kv.val, f, &r.Match) {
+		if !m.parse(p, kv.Value, f, &r.Match) {
 			allOK = false
 		}
 	}

@@ -7,7 +7,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/internal/errno"
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // Mechanism names what carries out a verdict; the names are those of
@@ -75,7 +77,7 @@ func (r *Rule) FanotifyProblem() string {
 	case m.Memfd != nil && *m.Memfd:
 		return "memfds live on a kernel-internal filesystem that fanotify cannot mark"
 	case r.Errno == unix.EACCES || (r.Errno != 0 && !contains(fanotifyErrnos, r.Errno)):
-		return fmt.Sprintf("fanotify cannot fail a call with %s (it can give %s)", unix.ErrnoName(r.Errno), errnoList(fanotifyErrnos))
+		return fmt.Sprintf("fanotify cannot fail a call with %s (it can give %s)", errno.Name(r.Errno), errno.Names(fanotifyErrnos))
 	}
 	return ""
 }
@@ -86,7 +88,7 @@ func (r *Rule) FanotifyProblem() string {
 // is refused rather than silently downgraded to log.
 func (s *Set) Plan(av Available) (map[*Rule]Mechanism, error) {
 	plan := map[*Rule]Mechanism{}
-	var errs errList
+	var errs yamldoc.List
 	for _, r := range s.Rules {
 		opts := r.Options()
 		if opts == nil {
@@ -100,13 +102,13 @@ func (s *Set) Plan(av Available) (map[*Rule]Mechanism, error) {
 			}
 		}
 		if chosen == "" {
-			errs.add(r.FieldPos("action"), r.field("action"), "%s", missing(av, r, opts))
+			errs.Add(r.FieldPos("action"), r.field("action"), "%s", missing(av, r, opts))
 			continue
 		}
 		plan[r] = chosen
 	}
 	if len(errs) > 0 {
-		return nil, errs.join()
+		return nil, joinSorted(errs)
 	}
 	return plan, nil
 }
@@ -136,7 +138,7 @@ func missing(av Available, r *Rule, opts []Mechanism) string {
 			if !av.Fanotify {
 				why = append(why, "fanotify permission events are not available")
 			} else {
-				why = append(why, fmt.Sprintf("fanotify cannot fail a call with %s before Linux 6.13 (FAN_DENY_ERRNO)", unix.ErrnoName(r.Errno)))
+				why = append(why, fmt.Sprintf("fanotify cannot fail a call with %s before Linux 6.13 (FAN_DENY_ERRNO)", errno.Name(r.Errno)))
 			}
 		}
 	}
@@ -192,12 +194,4 @@ func contains[T comparable](s []T, v T) bool {
 		}
 	}
 	return false
-}
-
-func errnoList(es []syscall.Errno) string {
-	var s []string
-	for _, e := range es {
-		s = append(s, unix.ErrnoName(e))
-	}
-	return strings.Join(s, ", ")
 }

@@ -19,13 +19,6 @@ const (
 	ActionDeny Action = "deny"
 )
 
-// Pos is a position in a policy file. Lines and columns count from 1.
-type Pos struct {
-	File string
-	Line int
-	Col  int
-}
-
 // Rule is one compiled rule. Its fields are plain data: the kernel side
 // turns them into map entries, and Set.Match evaluates them in userspace.
 type Rule struct {

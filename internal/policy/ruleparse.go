@@ -1,83 +1,72 @@
 package policy
 
 import (
-	"fmt"
 	"regexp"
-	"syscall"
+	"strings"
 
-	"golang.org/x/sys/unix"
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-sec/vigil/internal/errno"
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 var ruleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // field returns the path of a field of r, such as "rules[2].action".
 func (r *Rule) field(f string) string {
-	return fmt.Sprintf("rules[%d].%s", r.idx, f)
+	return yamldoc.Field(yamldoc.Index("rules", r.idx), f)
 }
 
-// errnos are the errors a deny rule may choose. Fanotify can only give
-// the ones in fanotifyErrnos (fs/notify/fanotify/fanotify_user.c,
-// process_access_response, Linux 6.13+); BPF LSM can give any.
-var errnos = map[string]syscall.Errno{
-	"EPERM":   unix.EPERM,
-	"EACCES":  unix.EACCES,
-	"ENOENT":  unix.ENOENT,
-	"EIO":     unix.EIO,
-	"EBUSY":   unix.EBUSY,
-	"ETXTBSY": unix.ETXTBSY,
-	"EAGAIN":  unix.EAGAIN,
-	"ENOSPC":  unix.ENOSPC,
-	"EDQUOT":  unix.EDQUOT,
-	"ENOEXEC": unix.ENOEXEC,
-	"EROFS":   unix.EROFS,
-}
+// denyErrnos are the errors a deny rule may choose, by name, in the order
+// messages list them. Fanotify can only give the ones in fanotifyErrnos
+// (fs/notify/fanotify/fanotify_user.c, process_access_response, Linux
+// 6.13+); BPF LSM can give any.
+var denyErrnos = []string{"EPERM", "EACCES", "ENOENT", "EIO", "EBUSY", "ETXTBSY", "EAGAIN", "ENOSPC", "EDQUOT", "ENOEXEC", "EROFS"}
 
 // rule parses and validates rule number idx.
 func (p *parser) rule(n *yaml.Node, idx int) *Rule {
-	r := &Rule{idx: idx, Pos: p.pos(n), pos: map[string]Pos{}}
+	r := &Rule{idx: idx, Pos: p.Pos(n), pos: map[string]Pos{}}
 	f := func(name string) string { return r.field(name) }
 	var matchNode, errnoNode *yaml.Node
 	hasEvent, hasAction := false, false
-	for _, kv := range p.mapping(n, fmt.Sprintf("rules[%d]", idx)) {
-		r.pos[kv.key] = p.pos(kv.val)
-		switch kv.key {
+	for _, kv := range p.Mapping(n, yamldoc.Index("rules", idx), nil) {
+		r.pos[kv.Key] = p.Pos(kv.Value)
+		switch kv.Key {
 		case "name":
-			if s, ok := p.str(kv.val, f("name")); ok {
+			if s, ok := p.Str(kv.Value, f("name")); ok {
 				if !ruleName.MatchString(s) {
-					p.errorf(kv.val, f("name"), "bad rule name %q: use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit", s)
+					p.Errorf(kv.Value, f("name"), "bad rule name %q: use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit", s)
 				}
 				r.Name = s
 			}
 		case "description":
-			r.Description, _ = p.str(kv.val, f("description"))
+			r.Description, _ = p.Str(kv.Value, f("description"))
 		case "event":
-			if s, ok := p.str(kv.val, f("event")); ok {
+			if s, ok := p.Str(kv.Value, f("event")); ok {
 				t, known := event.ParseType(s)
 				if !known {
-					p.errorf(kv.val, f("event"), "unknown event type %q (expected one of %s)", s, eventNames(event.KernelTypes))
+					p.Errorf(kv.Value, f("event"), "unknown event type %q (expected one of %s)", s, eventNames(event.KernelTypes))
 				}
 				r.Event = t
 				hasEvent = known
 			}
 		case "action":
-			if s, ok := p.str(kv.val, f("action")); ok {
+			if s, ok := p.Str(kv.Value, f("action")); ok {
 				switch a := Action(s); a {
 				case ActionLog, ActionKill, ActionDeny:
 					r.Action = a
 					hasAction = true
 				default:
-					p.errorf(kv.val, f("action"), "unknown action %q (expected log, kill or deny)", s)
+					p.Errorf(kv.Value, f("action"), "unknown action %q (expected log, kill or deny)", s)
 				}
 			}
 		case "errno":
-			errnoNode = kv.val
+			errnoNode = kv.Value
 		case "match":
-			matchNode = kv.val
+			matchNode = kv.Value
 		default:
-			p.errorf(kv.keyNode, f(kv.key), "unknown field %q (expected name, description, event, match, action or errno)", kv.key)
+			p.Errorf(kv.KeyNode, f(kv.Key), "unknown field %q (expected name, description, event, match, action or errno)", kv.Key)
 		}
 	}
 	if n.Kind != yaml.MappingNode {
@@ -85,12 +74,12 @@ func (p *parser) rule(n *yaml.Node, idx int) *Rule {
 	}
 	for _, req := range []string{"name", "event", "action"} {
 		if _, ok := r.pos[req]; !ok {
-			p.errorf(n, f(req), "missing: every rule needs a name, an event, a match and an action")
+			p.Errorf(n, f(req), "missing: every rule needs a name, an event, a match and an action")
 		}
 	}
 	if matchNode == nil {
 		all := "`match: {all: true}`"
-		p.errorf(n, f("match"), "missing: every rule needs a match block (write %s to match every event of its type)", all)
+		p.Errorf(n, f("match"), "missing: every rule needs a match block (write %s to match every event of its type)", all)
 	} else {
 		p.match(r, matchNode, hasEvent)
 	}
@@ -106,27 +95,27 @@ func (p *parser) rule(n *yaml.Node, idx int) *Rule {
 // checkAction reports actions that no mechanism can carry out for the
 // rule's event type.
 func (p *parser) checkAction(r *Rule, n *yaml.Node) {
-	at := p.pos(n)
+	at := p.Pos(n)
 	if pp, ok := r.pos["action"]; ok {
 		at = pp
 	}
 	if r.Event == event.TypeExit && r.Action != ActionLog {
-		p.errs.add(at, r.field("action"), "%s cannot apply to exit events: the process is already exiting (use log)", r.Action)
+		p.Errs.Add(at, r.field("action"), "%s cannot apply to exit events: the process is already exiting (use log)", r.Action)
 	}
 }
 
 func (p *parser) errno(r *Rule, n *yaml.Node, hasAction bool) {
-	s, ok := p.str(n, r.field("errno"))
+	s, ok := p.Str(n, r.field("errno"))
 	if !ok {
 		return
 	}
-	e, known := errnos[s]
-	if !known {
-		p.errorf(n, r.field("errno"), "unknown errno %q (expected one of EPERM, EACCES, ENOENT, EIO, EBUSY, ETXTBSY, EAGAIN, ENOSPC, EDQUOT, ENOEXEC, EROFS)", s)
+	e, known := errno.ByName(s)
+	if !known || !contains(denyErrnos, s) {
+		p.Errorf(n, r.field("errno"), "unknown errno %q (expected one of %s)", s, strings.Join(denyErrnos, ", "))
 		return
 	}
 	if hasAction && r.Action != ActionDeny {
-		p.errorf(n, r.field("errno"), "errno applies only to action deny, not %s", r.Action)
+		p.Errorf(n, r.field("errno"), "errno applies only to action deny, not %s", r.Action)
 		return
 	}
 	r.Errno = e

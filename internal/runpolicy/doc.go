@@ -4,5 +4,6 @@
 // carried out by package seccomp.
 //
 // Errors: every problem found is reported at once (errors.Join); problems
-// in a policy file carry its file:line:col and the field path.
+// in a policy file are *yamldoc.Error values that carry its file:line:col
+// and the field path, in the order they were found.
 package runpolicy

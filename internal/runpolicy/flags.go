@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/vigil-sec/vigil/internal/errno"
 	"github.com/vigil-sec/vigil/internal/seccomp"
 )
 
@@ -38,13 +39,13 @@ func Build(f Flags, cwd string, readFile func(string) ([]byte, error)) (seccomp.
 		}
 		return filepath.Clean(p)
 	}
-	errno := syscall.EACCES
+	denyErrno := syscall.EACCES
 	if f.Errno != "" {
-		e, err := ParseErrno(f.Errno)
+		e, err := errno.Parse(f.Errno)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("--errno: %w", err))
 		}
-		errno = e
+		denyErrno = e
 	}
 	for _, r := range f.Redirects {
 		src, dst, ok := strings.Cut(r, "=")
@@ -68,11 +69,11 @@ func Build(f Flags, cwd string, readFile func(string) ([]byte, error)) (seccomp.
 	}
 	for _, p := range f.Deny {
 		p = abs("--deny", p)
-		rs.Paths = append(rs.Paths, seccomp.PathRule{Name: "deny:" + p, Path: p, Action: seccomp.ActionDeny, Errno: errno})
+		rs.Paths = append(rs.Paths, seccomp.PathRule{Name: "deny:" + p, Path: p, Action: seccomp.ActionDeny, Errno: denyErrno})
 	}
 	for _, p := range f.DenyPrefix {
 		p = abs("--deny-prefix", p)
-		rs.Paths = append(rs.Paths, seccomp.PathRule{Name: "deny-prefix:" + p, Path: p, Prefix: true, Action: seccomp.ActionDeny, Errno: errno})
+		rs.Paths = append(rs.Paths, seccomp.PathRule{Name: "deny-prefix:" + p, Path: p, Prefix: true, Action: seccomp.ActionDeny, Errno: denyErrno})
 	}
 	for _, d := range f.DenySyscalls {
 		name, es, hasErrno := strings.Cut(d, "=")
@@ -84,7 +85,7 @@ func Build(f Flags, cwd string, readFile func(string) ([]byte, error)) (seccomp.
 		e := syscall.EPERM
 		if hasErrno {
 			var err error
-			if e, err = ParseErrno(es); err != nil {
+			if e, err = errno.Parse(es); err != nil {
 				errs = append(errs, fmt.Errorf("--deny-syscall %q: %w", d, err))
 				continue
 			}

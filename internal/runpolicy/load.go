@@ -1,15 +1,15 @@
 package runpolicy
 
 import (
-	"errors"
 	"fmt"
 	"path"
-	"strings"
 	"syscall"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-sec/vigil/internal/errno"
 	"github.com/vigil-sec/vigil/internal/seccomp"
+	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
 // Policy is a parsed vigil run policy file.
@@ -29,80 +29,55 @@ func Load(name string, data []byte) (*Policy, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	l := &loader{file: name}
+	var errs yamldoc.List
+	l := &loader{yamldoc.Walker{File: name, Errs: &errs, Words: words}}
 	p := &Policy{}
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%s: empty policy", name)
 	}
 	top := doc.Content[0]
-	fields := l.mapping(top, "", []string{"rules"})
-	rules, ok := fields["rules"]
-	if !ok {
-		l.errf(top, "", "missing \"rules\"")
+	rules := l.Mapping(top, "", []string{"rules"}).Get("rules")
+	if rules == nil {
+		l.Errorf(top, "", "missing \"rules\"")
 	} else if rules.Kind != yaml.SequenceNode {
-		l.errf(rules, "rules", "want a list of rules")
+		l.Errorf(rules, "rules", "want a list of rules")
 	} else {
 		for i, rn := range rules.Content {
-			l.rule(p, rn, fmt.Sprintf("rules[%d]", i))
+			l.rule(p, rn, yamldoc.Index("rules", i))
 		}
 	}
-	if len(l.errs) > 0 {
-		return nil, errors.Join(l.errs...)
+	if len(errs) > 0 {
+		return nil, errs.Join()
 	}
 	return p, nil
 }
 
+// loader walks one policy file, collecting errors with positions.
 type loader struct {
-	file string
-	errs []error
+	yamldoc.Walker
 }
 
-func (l *loader) errf(n *yaml.Node, field, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if field != "" {
-		msg = field + ": " + msg
-	}
-	l.errs = append(l.errs, fmt.Errorf("%s:%d:%d: %s", l.file, n.Line, n.Column, msg))
+// words are vigil run's messages for the problems the walker finds
+// itself.
+var words = yamldoc.Words{
+	NotMapping:   "want a mapping",
+	UnknownKey:   "unknown key (want one of {known})",
+	DuplicateKey: "duplicate key",
+	NotString:    "want a string",
 }
 
-// mapping returns the values of mapping node n by key, reporting unknown
-// and duplicate keys.
-func (l *loader) mapping(n *yaml.Node, field string, keys []string) map[string]*yaml.Node {
-	m := map[string]*yaml.Node{}
-	if n.Kind != yaml.MappingNode {
-		l.errf(n, field, "want a mapping")
-		return m
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		kf := join(field, k.Value)
-		switch {
-		case !contains(keys, k.Value):
-			l.errf(k, kf, "unknown key (want one of %s)", strings.Join(keys, ", "))
-		case m[k.Value] != nil:
-			l.errf(k, kf, "duplicate key")
-		default:
-			m[k.Value] = v
-		}
-	}
-	return m
-}
-
-// str returns the scalar string at key, "" if absent.
-func (l *loader) str(m map[string]*yaml.Node, field, key string) string {
-	v, ok := m[key]
-	if !ok {
+// str returns the scalar at key as text, "" if absent.
+func (l *loader) str(m yamldoc.Entries, field, key string) string {
+	v := m.Get(key)
+	if v == nil {
 		return ""
 	}
-	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-		l.errf(v, join(field, key), "want a string")
-		return ""
-	}
-	return v.Value
+	s, _ := l.Scalar(v, yamldoc.Field(field, key))
+	return s
 }
 
 func (l *loader) rule(p *Policy, n *yaml.Node, field string) {
-	m := l.mapping(n, field, ruleKeys)
+	m := l.Mapping(n, field, ruleKeys)
 	if n.Kind != yaml.MappingNode {
 		return
 	}
@@ -118,49 +93,49 @@ func (l *loader) rule(p *Policy, n *yaml.Node, field string) {
 		}
 	}
 	if set != 1 {
-		l.errf(n, field, "want exactly one of syscall, path, path_prefix")
+		l.Errorf(n, field, "want exactly one of syscall, path, path_prefix")
 		return
 	}
 	act, ok := parseAction(l.str(m, field, "action"))
 	if !ok {
 		an := n
-		if v := m["action"]; v != nil {
+		if v := m.Get("action"); v != nil {
 			an = v
 		}
-		l.errf(an, join(field, "action"), "want deny, redirect, log or allow, got %q", l.str(m, field, "action"))
+		l.Errorf(an, yamldoc.Field(field, "action"), "want deny, redirect, log or allow, got %q", l.str(m, field, "action"))
 		return
 	}
-	errno := syscall.Errno(0)
+	ruleErrno := syscall.Errno(0)
 	if es := l.str(m, field, "errno"); es != "" {
 		if act != seccomp.ActionDeny {
-			l.errf(m["errno"], join(field, "errno"), "only a deny rule has an errno")
-		} else if e, err := ParseErrno(es); err != nil {
-			l.errf(m["errno"], join(field, "errno"), "%v", err)
+			l.Errorf(m.Get("errno"), yamldoc.Field(field, "errno"), "only a deny rule has an errno")
+		} else if e, err := errno.Parse(es); err != nil {
+			l.Errorf(m.Get("errno"), yamldoc.Field(field, "errno"), "%v", err)
 		} else {
-			errno = e
+			ruleErrno = e
 		}
 	}
 	target := l.str(m, field, "target")
 	switch {
 	case act == seccomp.ActionRedirect && target == "":
-		l.errf(n, field, "a redirect rule needs a target")
+		l.Errorf(n, field, "a redirect rule needs a target")
 	case act != seccomp.ActionRedirect && target != "":
-		l.errf(m["target"], join(field, "target"), "only a redirect rule has a target")
+		l.Errorf(m.Get("target"), yamldoc.Field(field, "target"), "only a redirect rule has a target")
 	case target != "" && !path.IsAbs(target):
-		l.errf(m["target"], join(field, "target"), "want an absolute path, got %q", target)
+		l.Errorf(m.Get("target"), yamldoc.Field(field, "target"), "want an absolute path, got %q", target)
 	}
 	if sc != "" {
 		nr, ok := seccomp.SyscallNumber(sc)
 		switch {
 		case !ok:
-			l.errf(m["syscall"], join(field, "syscall"), "unknown x86_64 syscall %q", sc)
+			l.Errorf(m.Get("syscall"), yamldoc.Field(field, "syscall"), "unknown x86_64 syscall %q", sc)
 		case act == seccomp.ActionRedirect:
-			l.errf(m["action"], join(field, "action"), "a syscall rule cannot redirect")
+			l.Errorf(m.Get("action"), yamldoc.Field(field, "action"), "a syscall rule cannot redirect")
 		default:
-			if errno == 0 {
-				errno = syscall.EPERM
+			if ruleErrno == 0 {
+				ruleErrno = syscall.EPERM
 			}
-			p.Syscalls = append(p.Syscalls, seccomp.SyscallRule{Name: name, Syscall: sc, Nr: nr, Action: act, Errno: errno})
+			p.Syscalls = append(p.Syscalls, seccomp.SyscallRule{Name: name, Syscall: sc, Nr: nr, Action: act, Errno: ruleErrno})
 		}
 		return
 	}
@@ -169,14 +144,14 @@ func (l *loader) rule(p *Policy, n *yaml.Node, field string) {
 		key, pth = "path_prefix", pp
 	}
 	if !path.IsAbs(pth) {
-		l.errf(m[key], join(field, key), "want an absolute path, got %q", pth)
+		l.Errorf(m.Get(key), yamldoc.Field(field, key), "want an absolute path, got %q", pth)
 		return
 	}
-	if errno == 0 {
-		errno = syscall.EACCES
+	if ruleErrno == 0 {
+		ruleErrno = syscall.EACCES
 	}
 	p.Paths = append(p.Paths, seccomp.PathRule{Name: name, Path: path.Clean(pth), Prefix: pp != "",
-		Action: act, Errno: errno, Target: cleanTarget(target)})
+		Action: act, Errno: ruleErrno, Target: cleanTarget(target)})
 }
 
 func cleanTarget(t string) string {
@@ -193,20 +168,4 @@ func parseAction(s string) (seccomp.Action, bool) {
 		}
 	}
 	return 0, false
-}
-
-func join(field, key string) string {
-	if field == "" {
-		return key
-	}
-	return field + "." + key
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
