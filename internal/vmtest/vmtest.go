@@ -1,7 +1,10 @@
 // Package vmtest lets a test know whether it runs inside the VM matrix
 // (test/vm/run.sh boots Debian's stock kernels under qemu and runs test
 // binaries there) and gives it what the guest has instead of a Go toolchain:
-// prebuilt helpers, extra files and kernel modules.
+// prebuilt helpers, extra files and kernel modules. It is also every test
+// binary's scaffold: the requirements a privileged test starts with
+// (RequireRoot, Require) and the table of helper processes a test binary
+// can be re-executed as (Main, HelperCommand).
 //
 // The contract for kernel features: on a developer's host a test may skip
 // when a probe shows the kernel lacks or refuses a mechanism; inside the
