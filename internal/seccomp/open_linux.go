@@ -29,7 +29,7 @@ type openCall struct {
 
 // decodeOpen decodes the arguments of open, creat, openat or openat2,
 // reading the path (and openat2's open_how) from the caller's memory.
-func decodeOpen(n *notif, buf []byte) (openCall, syscall.Errno) {
+func decodeOpen(n *Notif, buf []byte) (openCall, syscall.Errno) {
 	a := n.Data.Args
 	oc := openCall{Dirfd: unix.AT_FDCWD}
 	var pathAddr uint64
