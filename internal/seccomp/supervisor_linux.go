@@ -27,6 +27,7 @@ import (
 type supervisor struct {
 	fd         int
 	plan       *Plan
+	ids        *identities // the deny rules' files, by identity
 	trace      *tracer
 	own        creds
 	shimPid    uint32
@@ -293,7 +294,7 @@ func (w *worker) prepare(n *Notif, borrow bool) (oc openCall, st *procStatus, o 
 			e = syscall.ESRCH
 		}
 	}
-	o = opener{tid: n.Pid, rules: s.plan.Rules, view: s.viewChanged.Load()}
+	o = opener{tid: n.Pid, rules: s.plan.Rules, ids: s.ids, view: s.viewChanged.Load()}
 	if st != nil {
 		o.tgid, o.umask = st.Tgid, st.Umask
 	}
