@@ -110,6 +110,38 @@ func TestRunDeny(t *testing.T) {
 	}
 }
 
+// TestRunDenyHardlink is issue 11's trick end to end: cat of a hard link
+// to a file denied by --deny, or by a policy file's rule, must not print
+// the secret; the same cat of another file works.
+func TestRunDenyHardlink(t *testing.T) {
+	seccomptest.RequireUserNotif(t)
+	dir := files(t, "secret", "s3cr3t", "fine", "fine")
+	other := t.TempDir()
+	link := filepath.Join(other, "hardlink-to-secret")
+	if err := os.Link(filepath.Join(dir, "secret"), link); err != nil {
+		t.Fatal(err)
+	}
+	policy := filepath.Join(other, "run.yaml")
+	os.WriteFile(policy, []byte("rules:\n  - name: no-secret\n    path: "+filepath.Join(dir, "secret")+"\n    action: deny\n    errno: EPERM\n"), 0o644)
+	for _, tt := range []struct {
+		rule []string
+		want string
+	}{
+		{[]string{"--deny", filepath.Join(dir, "secret")}, "Permission denied"},
+		{[]string{"--policy", policy}, "Operation not permitted"},
+	} {
+		args := append(append([]string{"run"}, tt.rule...), "--", "cat", link)
+		out, errOut, code := vigil(t, "/", args...)
+		if strings.Contains(out, "s3cr3t") || code != 1 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("vigil %q: stdout %q, stderr %q, exit %d; want the open denied with %q", args, out, errOut, code, tt.want)
+		}
+		args = append(append([]string{"run"}, tt.rule...), "--", "cat", filepath.Join(dir, "fine"))
+		if out, errOut, code := vigil(t, "/", args...); out != "fine\n" || code != 0 {
+			t.Errorf("vigil %q: stdout %q, stderr %q, exit %d; want fine", args, out, errOut, code)
+		}
+	}
+}
+
 func TestRunDenySyscall(t *testing.T) {
 	seccomptest.RequireUserNotif(t)
 	dir := t.TempDir()
