@@ -111,3 +111,28 @@ func containsAlt(wants, got string) bool {
 	}
 	return false
 }
+
+// TestRunDenyIdentityOrder checks that the first matching rule still
+// wins: a rule that names the hard link by its own path and comes first
+// decides, one that comes after the deny rule does not.
+func TestRunDenyIdentityOrder(t *testing.T) {
+	seccomptest.RequireUserNotif(t)
+	h := seccomptest.RunHelper(t)
+	dir := files(t, "secret", "s3cr3t")
+	secret, link := filepath.Join(dir, "secret"), filepath.Join(dir, "link")
+	mustDo(t, os.Link(secret, link))
+	allow := seccomp.PathRule{Name: "allow-link", Path: link, Action: seccomp.ActionAllow}
+	for _, tt := range []struct {
+		desc  string
+		rules []seccomp.PathRule
+		want  string
+	}{
+		{"allow first", []seccomp.PathRule{allow, deny(secret, false)}, "ok s3cr3t cloexec\n"},
+		{"deny first", []seccomp.PathRule{deny(secret, false), allow}, "err EACCES\n"},
+	} {
+		out, _, _ := runArgs(t, seccomp.Rules{Paths: tt.rules}, dir, h, "open", "link")
+		if out != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.desc, out, tt.want)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package seccomp_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/seccomp"
 	"github.com/vigil-sec/vigil/internal/seccomp/seccomptest"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 // The supervisor's semantics with real processes: how paths resolve for
@@ -155,17 +155,15 @@ func TestRunProcSelf(t *testing.T) {
 // file through it, and the files it creates are its own, with its umask.
 func TestRunCredentials(t *testing.T) {
 	seccomptest.RequireUserNotif(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to change uid")
-	}
-	setpriv, err := exec.LookPath("setpriv")
+	vmtest.RequireRoot(t) // to become nobody
+	exe, err := os.Executable()
 	if err != nil {
-		t.Skip("setpriv (util-linux) not found")
+		t.Fatal(err)
 	}
 	dir := files(t, "rootonly", "secret")
 	os.Chmod(filepath.Join(dir, "rootonly"), 0o600)
 	os.Chmod(dir, 0o755)
-	nobody := []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c"}
+	nobody := []string{"env", nobodyEnv + "=1", exe, "sh", "-c"}
 	out, errOut, _ := runArgs(t, nothing, dir, append(nobody, "cat rootonly; echo done")...)
 	if strings.Contains(out, "secret") || !strings.Contains(errOut, "Permission denied") {
 		t.Errorf("nobody read a root-only file through vigil: stdout %q stderr %q", out, errOut)
