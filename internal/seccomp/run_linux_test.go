@@ -46,7 +46,7 @@ func runArgs(t *testing.T, rules seccomp.Rules, dir string, argv ...string) (str
 		quoted[i] = shellQuote(a)
 	}
 	env := append(os.Environ(), shimEnv+"=1")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	code, err := seccomp.Run(ctx, seccomp.Config{
 		Args: []string{"sh", "-c", "cd " + shellQuote(dir) + " && exec " + strings.Join(quoted, " ")},
