@@ -146,14 +146,16 @@ func TestRunABIBypass(t *testing.T) {
 func TestRunProcSelf(t *testing.T) {
 	seccomptest.RequireUserNotif(t)
 	dir := files(t, "in", "from-stdin")
-	devfd := "/dev/fd/0"
-	if _, err := os.Stat("/dev/fd"); err != nil {
-		// The matrix's guests have devtmpfs without udev's /dev/fd link;
-		// /proc/self/fd/0 is what it leads to.
-		t.Logf("%v: reading /proc/self/fd/0 instead", err)
-		devfd = "/proc/self/fd/0"
+	// udev's links; the matrix's guests (devtmpfs, no udev) lack
+	// /dev/stdin, and there /proc/self/fd/0, where it leads, stands in.
+	stdin, devfd := "/dev/stdin", "/dev/fd/0"
+	for _, p := range []*string{&stdin, &devfd} {
+		if _, err := os.Lstat(*p); err != nil {
+			t.Logf("%v: reading /proc/self/fd/0 instead", err)
+			*p = "/proc/self/fd/0"
+		}
 	}
-	script := `cat /proc/self/comm; cat /dev/stdin < in; cat ` + devfd + ` < in; cat /proc/thread-self/comm; readlink /proc/self/cwd`
+	script := `cat /proc/self/comm; cat ` + stdin + ` < in; cat ` + devfd + ` < in; cat /proc/thread-self/comm; readlink /proc/self/cwd`
 	out, code := run(t, nothing, dir, script)
 	want := "cat\nfrom-stdin\nfrom-stdin\ncat\n" + dir + "\n"
 	if code != 0 || out != want {
