@@ -13,12 +13,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/doctor"
+	"github.com/vigil-sec/vigil/internal/seccomp"
 	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
@@ -30,11 +30,6 @@ import (
 func TestMain(m *testing.M) {
 	if code, ok := doctor.HelperMain(os.Stdout); ok {
 		os.Exit(code)
-	}
-	// The "vigil" helper under its former variable, which run_linux_test.go
-	// (asVigil) still sets; it goes when that file uses vmtest.HelperCommand.
-	if os.Getenv("VIGIL_CLI_HELPER") == "1" {
-		os.Exit(vigilHelper(os.Args[1:]))
 	}
 	vmtest.Main(m, vmtest.Helpers{
 		"vigil":         vigilHelper,
@@ -61,8 +56,7 @@ func seccompChild() int {
 	if err != nil {
 		return 3
 	}
-	prog := unix.SockFprog{Len: uint16(len(insns)), Filter: (*unix.SockFilter)(unsafe.Pointer(&insns[0]))}
-	if _, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog))); errno != 0 {
+	if _, err := seccomp.InstallFilter(insns, unix.SECCOMP_FILTER_FLAG_TSYNC); err != nil {
 		return 4
 	}
 	os.Stdout.WriteString("ready\n")

@@ -17,12 +17,8 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/seccomp/seccomptest"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
-
-// asVigil makes the test binary run vigil itself (see TestMain), so tests
-// run "vigil run", which re-executes its own binary as the shim, as a
-// real separate process: the os/exec helper-process pattern.
-const asVigil = "VIGIL_CLI_HELPER"
 
 // vigilCmd returns "vigil ARGS..." as a command running the test binary.
 func vigilCmd(args ...string) *exec.Cmd {
@@ -30,9 +26,9 @@ func vigilCmd(args ...string) *exec.Cmd {
 	if err != nil {
 		panic(err)
 	}
-	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), asVigil+"=1")
-	return cmd
+	// The "vigil" helper of TestMain: "vigil run" re-executes its own
+	// binary as the shim, so vigil must be a real separate process.
+	return vmtest.AsHelper(exec.Command(exe, args...), "vigil")
 }
 
 // vigil runs vigil with args and returns stdout, stderr and exit code,
@@ -382,9 +378,7 @@ func TestRunBadUsage(t *testing.T) {
 // filter needs, and reading a child's memory needs only the same uid.
 func TestRunUnprivileged(t *testing.T) {
 	seccomptest.RequireUserNotif(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to become nobody")
-	}
+	vmtest.RequireRoot(t) // to become nobody
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {
 		t.Skip("setpriv (util-linux) not found")
@@ -410,7 +404,7 @@ func TestRunUnprivileged(t *testing.T) {
 	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
 		vig, "run", "--deny", "denied", "--", "sh", "-c", "cat allowed; cat denied 2>&1; id -u")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), asVigil+"=1")
+	vmtest.AsHelper(cmd, "vigil")
 	out, err := cmd.Output()
 	want := "A\ncat: denied: Permission denied\n65534\n"
 	if string(out) != want {

@@ -2,7 +2,7 @@
 // internal/seccomp (the supervisor's semantics) and internal/cli (the
 // command's flags, exit codes and output): the requirement that the
 // kernel can run the supervisor, judged by doctor's probe, and the C
-// victim program testdata/runhelper.c of internal/cli.
+// victim program internal/seccomp/testdata/runhelper.c.
 //
 // A test binary using it must call doctor.HelperMain first in its
 // TestMain: the probe re-executes the binary as doctor's helper.
@@ -40,7 +40,7 @@ func RequireUserNotif(t testing.TB) {
 	}
 }
 
-// RunHelper returns the victim program built from internal/cli's
+// RunHelper returns the victim program built from internal/seccomp/
 // testdata/runhelper.c with the system C compiler, into a directory
 // anyone may read (tests run it as nobody too). The kernel matrix's
 // guests have no compiler: there it is the static build .ci/run passes
@@ -58,13 +58,13 @@ func RunHelper(t testing.TB) string {
 		}
 	}
 	if cc == "" {
-		t.Skip("no C compiler (cc, gcc, clang) to build internal/cli/testdata/runhelper.c")
+		t.Skip("no C compiler (cc, gcc, clang) to build internal/seccomp/testdata/runhelper.c")
 	}
 	_, self, _, ok := runtime.Caller(0)
 	if !ok {
 		t.Fatal("finding seccomptest's source directory")
 	}
-	src := filepath.Join(filepath.Dir(self), "..", "..", "cli", "testdata", "runhelper.c")
+	src := filepath.Join(filepath.Dir(self), "..", "testdata", "runhelper.c")
 	dir, err := os.MkdirTemp("", "vigil-runhelper")
 	if err != nil {
 		t.Fatal(err)
