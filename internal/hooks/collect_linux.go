@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 // Collect takes a snapshot of every hook in the running kernel. It reads
@@ -22,7 +24,7 @@ func Collect(ctx context.Context) *Snapshot {
 		s.Problems = append(s.Problems, ctx.Err().Error())
 		return s
 	}
-	sc := scanProc("/proc")
+	sc := scanProc(proc.Host)
 	s.Problems = append(s.Problems, sc.problems...)
 	s.Seccomp = append(s.Seccomp, sc.seccomp...)
 	for id, owners := range sc.owners {
