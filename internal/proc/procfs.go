@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -67,6 +68,13 @@ func (fs FS) Comm(pid uint32) string {
 		return ""
 	}
 	return strings.TrimSuffix(string(b), "\n")
+}
+
+// HasModules reports whether the kernel supports loadable modules
+// (CONFIG_MODULES): /proc/modules exists exactly then (kernel/module/procfs.c).
+func (fs FS) HasModules() bool {
+	_, err := os.Stat(string(fs) + "/modules")
+	return !errors.Is(err, os.ErrNotExist)
 }
 
 // Seed fills the table from every process under its procfs root. A
