@@ -4,10 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
-	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/proc"
 )
@@ -17,7 +14,7 @@ import (
 // programs and links; it mounts tracefs or securityfs when they are
 // missing and it may. ctx is checked between the stages.
 func Collect(ctx context.Context) *Snapshot {
-	s := &Snapshot{Taken: time.Now().UTC(), Kernel: release(), BPF: []BPFProgram{}, Seccomp: []SeccompProcess{}}
+	s := &Snapshot{Taken: time.Now().UTC(), Kernel: proc.Host.KernelRelease(), BPF: []BPFProgram{}, Seccomp: []SeccompProcess{}}
 	progs, problems := collectBPF()
 	s.Problems = append(s.Problems, problems...)
 	if ctx.Err() != nil {
@@ -65,12 +62,4 @@ func mergeAttach(have, more []string) []string {
 		}
 	}
 	return have
-}
-
-func release() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return strings.TrimRight(string(u.Release[:]), "\x00")
 }

@@ -77,6 +77,17 @@ func (fs FS) HasModules() bool {
 	return !errors.Is(err, os.ErrNotExist)
 }
 
+// KernelRelease returns the running kernel's release, as uname -r prints
+// it (/proc/sys/kernel/osrelease, the UTS namespace's utsname()->release),
+// "" when unknown.
+func (fs FS) KernelRelease() string {
+	b, err := os.ReadFile(string(fs) + "/sys/kernel/osrelease")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
 // Seed fills the table from every process under its procfs root. A
 // process that ends while it is read is skipped.
 func (t *Table) Seed() error {

@@ -66,3 +66,13 @@ func TestHostExe(t *testing.T) {
 		}
 	}
 }
+
+func TestHostKernelRelease(t *testing.T) {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Host.KernelRelease(), unix.ByteSliceToString(u.Release[:]); got != want {
+		t.Errorf("KernelRelease = %q, uname says %q", got, want)
+	}
+}
