@@ -4,6 +4,13 @@
 // from processes older than vigil still carry their executable and
 // ancestry.
 //
+// It is vigil's one reader of /proc/PID/status (ParseStatus, FS.Status),
+// exe and comm: the fanotify engine, the seccomp supervisor and hooks read
+// processes through it. Errors: FS.Status wraps the error of the read (a
+// process that has ended gives one matching fs.ErrNotExist or ESRCH) or
+// says which line did not parse; FS.Exe and FS.Comm return "" when the
+// process has none or is gone.
+//
 // The table is bounded: entries leave on exit, and when it reaches its
 // capacity (a lost exit event leaves a stale entry), entries whose process
 // is gone from /proc are pruned. Lookups of unknown pids fall back to
