@@ -5,12 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/cilium/ebpf/btf"
-	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/kernfs"
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 // row describes one probe: its name, label, and the vigil features beyond
@@ -111,10 +110,5 @@ func PointExists(p Point) (bool, error) {
 	return false, errors.New("unknown point kind " + string(p.Kind))
 }
 
-func kernelRelease() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return strings.TrimRight(string(u.Release[:]), "\x00")
-}
+// kernelRelease is the running kernel's release (uname -r).
+func kernelRelease() string { return proc.Host.KernelRelease() }

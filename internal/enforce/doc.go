@@ -11,7 +11,8 @@
 // within a time bound, and on shutdown or death the kernel answers allow
 // for everything left (see internal/fanotify).
 //
-// Errors: New returns errors wrapping fanotify.ErrNotSupported when the
+// Errors: New returns errors wrapping fanotify.ErrNotSupported (the same
+// sentinel as doctor.ErrNotSupported and ebpf.ErrNotSupported) when the
 // kernel cannot do what the rules need; Run returns nil when its context
 // ends and an error only when it cannot read the group at all.
 package enforce
