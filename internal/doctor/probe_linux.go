@@ -51,7 +51,7 @@ var rows = []row{
 // when Probe is the first to need it.
 func Probe(ctx context.Context) Report {
 	primeSeccomp(ctx)
-	rep := Report{Kernel: kernelRelease(), UID: os.Geteuid(), Privileged: privileged()}
+	rep := Report{Kernel: proc.Host.KernelRelease(), UID: os.Geteuid(), Privileged: privileged()}
 	for _, r := range rows {
 		detail, err := Check(r.name)
 		res := Result{Name: r.name, Title: r.title, UsedBy: usedBy(r)}
@@ -109,6 +109,3 @@ func PointExists(p Point) (bool, error) {
 	}
 	return false, errors.New("unknown point kind " + string(p.Kind))
 }
-
-// kernelRelease is the running kernel's release (uname -r).
-func kernelRelease() string { return proc.Host.KernelRelease() }

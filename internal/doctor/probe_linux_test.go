@@ -19,6 +19,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/internal/proc"
 	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
@@ -180,7 +181,7 @@ func kernelConfig(t *testing.T) map[string]string {
 			t.Fatalf("/proc/config.gz: %v", err)
 		}
 	} else {
-		boot := "/boot/config-" + kernelRelease()
+		boot := "/boot/config-" + proc.Host.KernelRelease()
 		var err2 error
 		if text, err2 = os.ReadFile(boot); err2 != nil {
 			t.Skipf("no configuration of this kernel to compare with: %v; %v", err, err2)
