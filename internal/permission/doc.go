@@ -1,8 +1,11 @@
-// Package enforce carries out policy verdicts. This file set holds the
-// fanotify deny engine: it answers FAN_OPEN_EXEC_PERM and FAN_OPEN_PERM
-// permission events for the exec and open deny rules that
-// policy.Set.Plan gave to fanotify. (Kill through bpf_send_signal and
-// deny through BPF LSM live with the sensors' programs.)
+// Package permission is the fanotify permission engine: it answers
+// FAN_OPEN_EXEC_PERM and FAN_OPEN_PERM permission events for the exec and
+// open deny rules that policy.Set.Plan gave to fanotify, and kills the
+// caller of an exec that a kill rule's fanotify shadow catches (a script,
+// which the kernel's exec hook sees only as its interpreter). Kill through
+// bpf_send_signal and deny through BPF LSM are carried out by the sensors'
+// programs (bpf/, internal/sensor); docs/architecture.md has the table of
+// which mechanism decides which verdict.
 //
 // The engine decides from the file the kernel is about to open, as the
 // event fd's /proc/self/fd link names it, so symlinks and relative paths
@@ -15,4 +18,4 @@
 // sentinel as doctor.ErrNotSupported and ebpf.ErrNotSupported) when the
 // kernel cannot do what the rules need; Run returns nil when its context
 // ends and an error only when it cannot read the group at all.
-package enforce
+package permission
