@@ -79,6 +79,10 @@ static __always_inline int prefix_match(const char *name)
 		if (!p)
 			return 0;
 		__u32 len = p->len;
+		/* Not written yet (the programs attach before the loader fills
+		 * the map): an empty prefix would match every name. */
+		if (!len)
+			continue;
 		int ok = 1;
 		for (__u32 j = 0; j < PREFIX_LEN; j++) {
 			if (j >= len)
