@@ -13,6 +13,7 @@
 
 /* Keep the record types in BTF so bpf2go can generate their Go mirrors. */
 const struct open_event *unused_open_event __attribute__((unused));
+const enum open_xflags *unused_open_xflags __attribute__((unused));
 
 #define MAX_PREFIXES 8
 #define PREFIX_LEN 128
@@ -98,22 +99,32 @@ static __always_inline int prefix_match(const char *name)
 	return 0;
 }
 
-/* wanted applies the filters to the current task and the passed name. */
-static __always_inline int wanted(__u64 filename)
+/*
+ * wanted_proc applies the pid and comm filters to the current task; comm
+ * is the comm to filter on (read only when comms are filtered).
+ */
+static __always_inline int wanted_proc(const char *comm)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
 	if (tgid == self_tgid)
 		return 0;
 	if (filter_pids && !bpf_map_lookup_elem(&open_pids, &tgid))
 		return 0;
-	if (filter_comms) {
-		char comm[COMM_LEN] = {};
+	if (filter_comms && !bpf_map_lookup_elem(&open_comms, comm))
+		return 0;
+	return 1;
+}
+
+/* wanted applies the filters to the current task and the passed name. */
+static __always_inline int wanted(__u64 filename)
+{
+	char comm[COMM_LEN] = {};
+
+	if (filter_comms)
 		bpf_get_current_comm(comm, sizeof(comm));
-		if (!bpf_map_lookup_elem(&open_comms, comm))
-			return 0;
-	}
+	if (!wanted_proc(comm))
+		return 0;
 	if (n_prefixes) {
 		/* On the stack, not per CPU: this program can be preempted. */
 		char name[PREFIX_LEN];
@@ -175,6 +186,7 @@ static __always_inline void leave(long ret)
 	ev->mode = req->mode;
 	ev->syscall = req->syscall;
 	ev->file_flags = 0;
+	ev->xflags = 0;
 	n = bpf_probe_read_user_str(ev->data, FILENAME_LEN, (void *)req->filename);
 	__u32 want = req->wanted;
 	req->syscall = 0;
@@ -227,3 +239,235 @@ int openat2_enter(struct trace_event_raw_sys_enter *ctx)
  * sys_exit_open and sys_exit_openat2, so the verifier checks it once. */
 SEC("tracepoint/syscalls/sys_exit_openat")
 int open_exit(struct trace_event_raw_sys_exit *ctx) { leave(ctx->ret); return 0; }
+
+/*
+ * io_uring: IORING_OP_OPENAT and IORING_OP_OPENAT2 open files without a
+ * system call of their own. A request is seen twice:
+ *
+ *   at submission, tp_btf/io_uring_submit_req(req) (6.3+) or
+ *   tp_btf/io_uring_submit_sqe(req, force_nonblock) (6.0 to 6.2), both
+ *   called by io_submit_sqe() right after io_init_req() prepared the
+ *   request: struct io_open in req->cmd then holds the name (a kernel
+ *   copy, struct filename), dfd, the open_how and the fixed-file slot.
+ *   The filters run here, in the submitter's context, and what passes is
+ *   kept by request pointer;
+ *
+ *   at completion, tp_btf/io_uring_complete(ctx, req, ...) (req is the
+ *   second argument on every kernel that has req->cmd), in the submitter,
+ *   an io-wq worker or the SQPOLL thread, all threads of the submitting
+ *   process that share its descriptor table: req->cqe.res is the result,
+ *   the descriptor's file gives the path and the kill rules run.
+ *
+ * Kernels older than 6.0 have no req->cmd: the CO-RE relocations fail,
+ * the rung does not load, and vigil says so.
+ */
+#define PF_IO_WORKER 0x00000010 /* io-wq workers and the SQPOLL thread */
+#define O_LARGEFILE_ 00100000
+#define REQ_F_CQE_SKIP (1ULL << 6) /* REQ_F_CQE_SKIP_BIT mirrors IOSQE_CQE_SKIP_SUCCESS_BIT */
+
+/* An io_uring open between submission and completion. */
+struct iou_req {
+	struct event_hdr hdr; /* the submitter, at submission */
+	__s32 dirfd;
+	__u32 flags;
+	__u32 mode;
+	__u32 syscall;
+	__u32 wanted;
+	__u32 xflags;
+	__u32 filename_len;
+	__u32 _pad;
+	__u8 filename[FILENAME_LEN];
+};
+
+/*
+ * Keyed by struct io_kiocb *. LRU: a request whose completion is never
+ * traced (its CQE overflowed) must not hold its slot for ever.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct iou_req);
+} iou_inflight SEC(".maps");
+
+/* iou_comm sets comm to the acting task's: an io_uring kernel thread
+ * (the SQPOLL thread submits) acts for its process, the group leader. */
+static __always_inline void iou_comm(char *comm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (task->flags & PF_IO_WORKER)
+		bpf_probe_read_kernel_str(comm, COMM_LEN, task->group_leader->comm);
+	else
+		bpf_get_current_comm(comm, COMM_LEN);
+}
+
+/* iou_report_now reports a request at submission, in a second slot. */
+static __always_inline void iou_report_now(struct iou_req *r)
+{
+	struct scratch *slot = scratch_claim();
+	struct open_event *ev;
+
+	if (!slot) {
+		count_lost(EV_OPEN);
+		return;
+	}
+	ev = &slot->open;
+	ev->hdr = r->hdr;
+	ev->result = 0;
+	ev->dirfd = r->dirfd;
+	ev->flags = r->flags;
+	ev->mode = r->mode;
+	ev->syscall = r->syscall;
+	ev->xflags = r->xflags | OPEN_NO_RESULT;
+	ev->file_flags = 0;
+	__u32 len = r->filename_len;
+	if (len > FILENAME_LEN)
+		len = FILENAME_LEN;
+	ev->filename_len = len;
+	ev->path_len = 0;
+	bpf_probe_read_kernel(ev->data, FILENAME_LEN, r->filename);
+	submit(ev, offsetof(struct open_event, data) + len, EV_OPEN);
+	scratch_release(slot);
+}
+
+static __always_inline void iou_submit(struct io_kiocb *req)
+{
+	__u8 op = BPF_CORE_READ(req, opcode);
+	struct scratch *slot;
+	struct iou_req *r;
+	long n;
+
+	if (op != IORING_OP_OPENAT && op != IORING_OP_OPENAT2)
+		return;
+	struct io_open *open = (void *)req + bpf_core_field_offset(struct io_kiocb, cmd);
+	slot = scratch_claim();
+	if (!slot) {
+		count_lost(EV_OPEN);
+		return;
+	}
+	/* Built in the scratch slot: it does not fit on the stack. */
+	r = (struct iou_req *)&slot->open;
+	fill_hdr(&r->hdr, EV_OPEN, MECH_TP_BTF);
+	iou_comm((char *)r->hdr.comm);
+	n = bpf_probe_read_kernel_str(r->filename, FILENAME_LEN, BPF_CORE_READ(open, filename, name));
+	r->filename_len = n > 0 ? n : 0;
+	if (n <= 0)
+		r->filename[0] = 0;
+	char comm[COMM_LEN]; /* a map key, so on the stack */
+	__builtin_memcpy(comm, r->hdr.comm, COMM_LEN);
+	r->wanted = wanted_proc(comm) && (!n_prefixes || prefix_match((char *)r->filename));
+	if (!r->wanted) {
+		struct rule_set *rs = rule_set_of(EV_OPEN);
+		if (!rs || !rs->rules)
+			goto out;
+	}
+	r->dirfd = BPF_CORE_READ(open, dfd);
+	r->flags = (__u32)BPF_CORE_READ(open, how.flags);
+	r->mode = (__u32)BPF_CORE_READ(open, how.mode);
+	r->syscall = op == IORING_OP_OPENAT ? OPEN_OPENAT : OPEN_OPENAT2;
+	/* __io_openat_prep() adds O_LARGEFILE to every request, as openat(2)
+	 * does out of sight of its tracepoint: report the flags as the
+	 * system call's event would (the caller's cannot be told apart). */
+	r->flags &= ~O_LARGEFILE_;
+	r->xflags = OPEN_IO_URING;
+	if (BPF_CORE_READ(open, file_slot))
+		r->xflags |= OPEN_FIXED_FILE;
+	if (BPF_CORE_READ(req, flags) & REQ_F_CQE_SKIP) {
+		/* No completion on success: report now, without a result. */
+		if (r->wanted)
+			iou_report_now(r);
+		goto out;
+	}
+	__u64 key = (__u64)req;
+	bpf_map_update_elem(&iou_inflight, &key, r, BPF_ANY);
+out:
+	scratch_release(slot);
+}
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(iou_submit_req, struct io_kiocb *req)
+{
+	iou_submit(req);
+	return 0;
+}
+
+SEC("tp_btf/io_uring_submit_sqe")
+int BPF_PROG(iou_submit_sqe, struct io_kiocb *req)
+{
+	iou_submit(req);
+	return 0;
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(iou_complete, void *ring, struct io_kiocb *req)
+{
+	__u64 key = (__u64)req;
+	struct iou_req *r = bpf_map_lookup_elem(&iou_inflight, &key);
+	struct scratch *slot;
+	struct open_event *ev;
+	__u32 off;
+
+	if (!r)
+		return 0;
+	long ret = BPF_CORE_READ(req, cqe.res);
+	if (!r->wanted && ret < 0) {
+		bpf_map_delete_elem(&iou_inflight, &key);
+		return 0;
+	}
+	slot = scratch_claim();
+	if (!slot) {
+		bpf_map_delete_elem(&iou_inflight, &key);
+		count_lost(EV_OPEN);
+		return 0;
+	}
+	ev = &slot->open;
+	ev->hdr = r->hdr;
+	ev->hdr.ktime = bpf_ktime_get_ns();
+	ev->result = ret;
+	ev->dirfd = r->dirfd;
+	ev->flags = r->flags;
+	ev->mode = r->mode;
+	ev->syscall = r->syscall;
+	ev->xflags = r->xflags;
+	ev->file_flags = 0;
+	off = r->filename_len;
+	if (off > FILENAME_LEN)
+		off = FILENAME_LEN;
+	ev->filename_len = off;
+	bpf_probe_read_kernel(ev->data, FILENAME_LEN, r->filename);
+	__u32 want = r->wanted;
+	__u32 tgid = r->hdr.pid;
+	bpf_map_delete_elem(&iou_inflight, &key);
+	ev->path_len = 0;
+	if (ret >= 0 && !(ev->xflags & OPEN_FIXED_FILE)) {
+		/* The descriptor is in the table of the submitting process; a
+		 * completion run anywhere else (a kworker's fallback) cannot
+		 * look it up, nor kill. */
+		struct file *f = NULL;
+		if ((bpf_get_current_pid_tgid() >> 32) == tgid)
+			f = fd_file(ret);
+		if (!f) {
+			ev->xflags |= OPEN_UNRESOLVED;
+		} else {
+			struct match_in in = {.file = (__u64)f, .flags = ev->flags, .comm_set = 1};
+			__builtin_memcpy(in.comm, ev->hdr.comm, COMM_LEN);
+			if (match_rules(EV_OPEN, &in))
+				verdict(&ev->hdr, &in);
+			if (!want && !(ev->hdr.flags & HDR_VERDICT)) {
+				scratch_release(slot);
+				return 0;
+			}
+			__u32 start = off;
+			off = read_path(&f->f_path, ev->data, off, &ev->file_flags);
+			ev->path_len = off - start;
+		}
+	}
+	if (!want && !(ev->hdr.flags & HDR_VERDICT)) {
+		scratch_release(slot);
+		return 0;
+	}
+	submit(ev, offsetof(struct open_event, data) + (off & (DATA_LEN - 1)), EV_OPEN);
+	scratch_release(slot);
+	return 0;
+}
