@@ -302,6 +302,23 @@ static __always_inline void iou_comm(char *comm)
 		bpf_get_current_comm(comm, COMM_LEN);
 }
 
+/*
+ * iou_filter sets r->wanted from the filters (r's header and name are
+ * filled) and returns whether to keep the request: wanted, or checked
+ * against the kill rules at completion.
+ */
+static __always_inline int iou_filter(struct iou_req *r)
+{
+	char comm[COMM_LEN]; /* a map key, so on the stack */
+
+	__builtin_memcpy(comm, r->hdr.comm, COMM_LEN);
+	r->wanted = wanted_proc(comm) && (!n_prefixes || prefix_match((char *)r->filename));
+	if (r->wanted)
+		return 1;
+	struct rule_set *rs = rule_set_of(EV_OPEN);
+	return rs && rs->rules;
+}
+
 /* iou_report_now reports a request at submission, in a second slot. */
 static __always_inline void iou_report_now(struct iou_req *r)
 {
@@ -354,14 +371,8 @@ static __always_inline void iou_submit(struct io_kiocb *req)
 	r->filename_len = n > 0 ? n : 0;
 	if (n <= 0)
 		r->filename[0] = 0;
-	char comm[COMM_LEN]; /* a map key, so on the stack */
-	__builtin_memcpy(comm, r->hdr.comm, COMM_LEN);
-	r->wanted = wanted_proc(comm) && (!n_prefixes || prefix_match((char *)r->filename));
-	if (!r->wanted) {
-		struct rule_set *rs = rule_set_of(EV_OPEN);
-		if (!rs || !rs->rules)
-			goto out;
-	}
+	if (!iou_filter(r))
+		goto out;
 	r->dirfd = BPF_CORE_READ(open, dfd);
 	r->flags = (__u32)BPF_CORE_READ(open, how.flags);
 	r->mode = (__u32)BPF_CORE_READ(open, how.mode);
@@ -396,6 +407,61 @@ SEC("tp_btf/io_uring_submit_sqe")
 int BPF_PROG(iou_submit_sqe, struct io_kiocb *req)
 {
 	iou_submit(req);
+	return 0;
+}
+
+/*
+ * A request that fails before it is prepared (a bad name pointer: EFAULT;
+ * a bad open_how) never reaches io_uring_submit_*, but
+ * io_submit_fail_init() traces it with its SQE and completes it with the
+ * error: read what the SQE says, in the submitter, and let iou_complete
+ * report it. The tracepoint is (sqe, req, error) on the kernels that
+ * have req->cmd (6.0+; 5.x put ctx before req), so the check below keeps
+ * this program from misreading elsewhere.
+ */
+SEC("tp_btf/io_uring_req_failed")
+int BPF_PROG(iou_req_failed, const struct io_uring_sqe *sqe, struct io_kiocb *req)
+{
+	struct scratch *slot;
+	struct iou_req *r;
+	long n;
+
+	if (!bpf_core_field_exists(((struct io_kiocb *)0)->cmd))
+		return 0;
+	__u8 op = BPF_CORE_READ(sqe, opcode);
+	if (op != IORING_OP_OPENAT && op != IORING_OP_OPENAT2)
+		return 0;
+	slot = scratch_claim();
+	if (!slot) {
+		count_lost(EV_OPEN);
+		return 0;
+	}
+	r = (struct iou_req *)&slot->open;
+	fill_hdr(&r->hdr, EV_OPEN, MECH_TP_BTF);
+	iou_comm((char *)r->hdr.comm);
+	n = bpf_probe_read_user_str(r->filename, FILENAME_LEN, (void *)BPF_CORE_READ(sqe, addr));
+	r->filename_len = n > 0 ? n : 0;
+	if (n <= 0)
+		r->filename[0] = 0;
+	if (!iou_filter(r))
+		goto out;
+	r->dirfd = BPF_CORE_READ(sqe, fd);
+	if (op == IORING_OP_OPENAT) {
+		r->flags = BPF_CORE_READ(sqe, open_flags);
+		r->mode = BPF_CORE_READ(sqe, len);
+		r->syscall = OPEN_OPENAT;
+	} else {
+		struct open_how how = {};
+		bpf_probe_read_user(&how, sizeof(how), (void *)BPF_CORE_READ(sqe, addr2));
+		r->flags = (__u32)how.flags;
+		r->mode = (__u32)how.mode;
+		r->syscall = OPEN_OPENAT2;
+	}
+	r->xflags = OPEN_IO_URING;
+	__u64 key = (__u64)req;
+	bpf_map_update_elem(&iou_inflight, &key, r, BPF_ANY);
+out:
+	scratch_release(slot);
 	return 0;
 }
 

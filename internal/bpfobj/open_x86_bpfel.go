@@ -188,6 +188,7 @@ const (
 	OpenMapRuleSets         = "rule_sets"
 	OpenMapRuleUids         = "rule_uids"
 	OpenProgIouComplete     = "iou_complete"
+	OpenProgIouReqFailed    = "iou_req_failed"
 	OpenProgIouSubmitReq    = "iou_submit_req"
 	OpenProgIouSubmitSqe    = "iou_submit_sqe"
 	OpenProgOpenEnter       = "open_enter"
@@ -246,6 +247,7 @@ type OpenSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type OpenProgramSpecs struct {
 	IouComplete  *ebpf.ProgramSpec `ebpf:"iou_complete"`
+	IouReqFailed *ebpf.ProgramSpec `ebpf:"iou_req_failed"`
 	IouSubmitReq *ebpf.ProgramSpec `ebpf:"iou_submit_req"`
 	IouSubmitSqe *ebpf.ProgramSpec `ebpf:"iou_submit_sqe"`
 	OpenEnter    *ebpf.ProgramSpec `ebpf:"open_enter"`
@@ -369,6 +371,7 @@ type OpenVariables struct {
 // It can be passed to LoadOpenObjects or ebpf.CollectionSpec.LoadAndAssign.
 type OpenPrograms struct {
 	IouComplete  *ebpf.Program `ebpf:"iou_complete"`
+	IouReqFailed *ebpf.Program `ebpf:"iou_req_failed"`
 	IouSubmitReq *ebpf.Program `ebpf:"iou_submit_req"`
 	IouSubmitSqe *ebpf.Program `ebpf:"iou_submit_sqe"`
 	OpenEnter    *ebpf.Program `ebpf:"open_enter"`
@@ -380,6 +383,7 @@ type OpenPrograms struct {
 func (p *OpenPrograms) Close() error {
 	return _OpenClose(
 		p.IouComplete,
+		p.IouReqFailed,
 		p.IouSubmitReq,
 		p.IouSubmitSqe,
 		p.OpenEnter,

@@ -97,11 +97,11 @@ var Ladders = []Ladder{
 		// in req->cmd since 6.0; the tracepoint is io_uring_submit_req
 		// since 6.3, io_uring_submit_sqe(req, ...) before).
 		{OpenSyscalls + " + " + OpenIOUringReq, []string{"tracepoint", "syscall-tracepoints", "tp-btf"},
-			append(openPoints(), Point{BTFTracepoint, "io_uring_submit_req", false}, Point{BTFTracepoint, "io_uring_complete", false},
-				Point{BTFField, "io_kiocb.cmd", false}, Point{BTFField, "io_open.filename", false})},
+			append(openPoints(), Point{BTFTracepoint, "io_uring_submit_req", false}, Point{BTFTracepoint, "io_uring_req_failed", false},
+				Point{BTFTracepoint, "io_uring_complete", false}, Point{BTFField, "io_kiocb.cmd", false}, Point{BTFField, "io_open.filename", false})},
 		{OpenSyscalls + " + " + OpenIOUringSqe, []string{"tracepoint", "syscall-tracepoints", "tp-btf"},
-			append(openPoints(), Point{BTFTracepoint, "io_uring_submit_sqe", false}, Point{BTFTracepoint, "io_uring_complete", false},
-				Point{BTFField, "io_kiocb.cmd", false}, Point{BTFField, "io_open.filename", false})},
+			append(openPoints(), Point{BTFTracepoint, "io_uring_submit_sqe", false}, Point{BTFTracepoint, "io_uring_req_failed", false},
+				Point{BTFTracepoint, "io_uring_complete", false}, Point{BTFField, "io_kiocb.cmd", false}, Point{BTFField, "io_open.filename", false})},
 		// Without io_uring's tracepoints (CONFIG_IO_URING off, or before
 		// 6.0), opens through io_uring are not seen.
 		{OpenSyscalls, []string{"tracepoint", "syscall-tracepoints"}, openPoints()},
@@ -129,8 +129,8 @@ var Ladders = []Ladder{
 // Mechanisms of the open ladder, shared with the sensor's rungs.
 const (
 	OpenSyscalls   = "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}"
-	OpenIOUringReq = "tp_btf/io_uring_{submit_req,complete}"
-	OpenIOUringSqe = "tp_btf/io_uring_{submit_sqe,complete}"
+	OpenIOUringReq = "tp_btf/io_uring_{submit_req,req_failed,complete}"
+	OpenIOUringSqe = "tp_btf/io_uring_{submit_sqe,req_failed,complete}"
 )
 
 // openPoints are the syscall tracepoints of the open event.

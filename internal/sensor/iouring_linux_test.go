@@ -91,6 +91,8 @@ func TestIOUringOpen(t *testing.T) {
 		{"openat2 missing", "openat2", "missing", unix.O_RDONLY | unix.O_CLOEXEC, "openat2", "", unix.ENOENT, false},
 		{"openat missing", "openat", "missing", unix.O_RDONLY, "openat", "", unix.ENOENT, false},
 		{"openat, no completion on success", "openat-skip", "exists", unix.O_RDONLY, "openat", "", 0, true},
+		// Fails being prepared: seen by io_uring_req_failed, with no name.
+		{"openat2, bad name pointer", "openat2-fault", "", unix.O_RDONLY, "openat2", "", unix.EFAULT, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pid, res, out, err := uringOpen(t, prog, dir, tc.op, tc.path, tc.flags)

@@ -167,17 +167,21 @@ func openSqe(op string, path *byte, flags uint32, how *unix.OpenHow) uringSqe {
 }
 
 // helperUring opens args[1] with io_uring, args[0] ("openat", "openat2",
-// or either with "-skip": IOSQE_CQE_SKIP_SUCCESS) and the O_* flags in
+// or either with "-skip": IOSQE_CQE_SKIP_SUCCESS, or "-fault": an invalid
+// name pointer instead of args[1]) and the O_* flags in
 // args[2], prints the result (a descriptor or -errno) and, for a
 // descriptor, writes "survived" after it.
 func helperUring(args []string) int {
 	if len(args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: uring openat|openat2[-skip] PATH FLAGS")
+		fmt.Fprintln(os.Stderr, "usage: uring openat|openat2[-skip|-fault] PATH FLAGS")
 		return 2
 	}
-	op, skip := args[0], false
+	op, skip, fault := args[0], false, false
 	if o, ok := strings.CutSuffix(op, "-skip"); ok {
 		op, skip = o, true
+	}
+	if o, ok := strings.CutSuffix(op, "-fault"); ok {
+		op, fault = o, true
 	}
 	flags, err := strconv.ParseUint(args[2], 0, 32)
 	if err != nil {
@@ -199,6 +203,9 @@ func helperUring(args []string) int {
 	sqe := openSqe(op, path, uint32(flags), &how)
 	if skip {
 		sqe.Flags |= iosqeCqeSkipSuccess
+	}
+	if fault {
+		sqe.Addr = 8 // no name there: the request fails being prepared
 	}
 	res, err := r.do(sqe, skip)
 	if err != nil {

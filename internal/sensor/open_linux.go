@@ -27,9 +27,9 @@ var openExits = map[string][]string{"open_exit": {"tracepoint/syscalls/sys_exit_
 // generations), then the system calls alone.
 var openRungs = []rung{
 	{mechanism: doctor.OpenSyscalls + " + " + doctor.OpenIOUringReq, kind: "tracepoint",
-		progs: append(slices.Clone(openSyscallProgs), "iou_submit_req", "iou_complete"), also: openExits},
+		progs: append(slices.Clone(openSyscallProgs), "iou_submit_req", "iou_req_failed", "iou_complete"), also: openExits},
 	{mechanism: doctor.OpenSyscalls + " + " + doctor.OpenIOUringSqe, kind: "tracepoint",
-		progs: append(slices.Clone(openSyscallProgs), "iou_submit_sqe", "iou_complete"), also: openExits},
+		progs: append(slices.Clone(openSyscallProgs), "iou_submit_sqe", "iou_req_failed", "iou_complete"), also: openExits},
 	{mechanism: doctor.OpenSyscalls, kind: "tracepoint", progs: openSyscallProgs, also: openExits},
 }
 
