@@ -384,7 +384,10 @@ static __always_inline void iou_submit(struct io_kiocb *req)
 	r->xflags = OPEN_IO_URING;
 	if (BPF_CORE_READ(open, file_slot))
 		r->xflags |= OPEN_FIXED_FILE;
-	if (BPF_CORE_READ(req, flags) & REQ_F_CQE_SKIP) {
+	/* req->flags is 32 bits before 6.5, 64 after: read its real size. */
+	__u64 req_flags = 0;
+	bpf_core_read(&req_flags, bpf_core_field_size(req->flags), &req->flags);
+	if (req_flags & REQ_F_CQE_SKIP) {
 		/* No completion on success: report now, without a result. */
 		if (r->wanted)
 			iou_report_now(r);
