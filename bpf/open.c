@@ -275,7 +275,7 @@ struct iou_req {
 	__u32 wanted;
 	__u32 xflags;
 	__u32 filename_len;
-	__u32 _pad;
+	__u32 file_slot; /* sqe->file_index: 0 for a descriptor */
 	__u8 filename[FILENAME_LEN];
 };
 
@@ -382,7 +382,8 @@ static __always_inline void iou_submit(struct io_kiocb *req)
 	 * system call's event would (the caller's cannot be told apart). */
 	r->flags &= ~O_LARGEFILE_;
 	r->xflags = OPEN_IO_URING;
-	if (BPF_CORE_READ(open, file_slot))
+	r->file_slot = BPF_CORE_READ(open, file_slot);
+	if (r->file_slot)
 		r->xflags |= OPEN_FIXED_FILE;
 	/* req->flags is 32 bits before 6.5, 64 after: read its real size. */
 	__u64 req_flags = 0;
@@ -461,11 +462,61 @@ int BPF_PROG(iou_req_failed, const struct io_uring_sqe *sqe, struct io_kiocb *re
 		r->syscall = OPEN_OPENAT2;
 	}
 	r->xflags = OPEN_IO_URING;
+	r->file_slot = 0; /* failed: no file to look up */
 	__u64 key = (__u64)req;
 	bpf_map_update_elem(&iou_inflight, &key, r, BPF_ANY);
 out:
 	scratch_release(slot);
 	return 0;
+}
+
+/*
+ * The file table before 6.13 (6.1, 6.12): an array of io_fixed_file in
+ * file_table.files, its size ctx->nr_user_files. Local flavours for CO-RE;
+ * vmlinux.h has the newer one (file_table.data.nodes[i]->file_ptr).
+ */
+struct io_fixed_file___files {
+	unsigned long file_ptr;
+};
+struct io_file_table___files {
+	struct io_fixed_file___files *files;
+};
+struct io_ring_ctx___files {
+	struct io_file_table___files file_table;
+	unsigned int nr_user_files;
+};
+
+#define FFS_MASK (~3UL)           /* file_ptr's low bits are FFS_NOWAIT, FFS_ISREG */
+#define IORING_FILE_INDEX_ALLOC (~0U) /* sqe->file_index: pick a free slot */
+
+/*
+ * fixed_file returns the file an open put in a registered file slot: slot
+ * file_slot - 1, or the slot the kernel picked (the result) for
+ * IORING_FILE_INDEX_ALLOC. NULL when it cannot tell.
+ */
+static __always_inline struct file *fixed_file(struct io_kiocb *req, __u32 file_slot, long ret)
+{
+	struct io_ring_ctx *ctx = BPF_CORE_READ(req, ctx);
+	__u32 i = file_slot == IORING_FILE_INDEX_ALLOC ? (__u32)ret : file_slot - 1;
+	unsigned long ptr = 0;
+
+	if (bpf_core_field_exists(struct io_file_table___files, files)) {
+		struct io_ring_ctx___files *c = (void *)ctx;
+		if (i >= BPF_CORE_READ(c, nr_user_files))
+			return NULL;
+		struct io_fixed_file___files *files = BPF_CORE_READ(c, file_table.files);
+		bpf_probe_read_kernel(&ptr, sizeof(ptr), &files[i].file_ptr);
+	} else {
+		if (i >= BPF_CORE_READ(ctx, file_table.data.nr))
+			return NULL;
+		struct io_rsrc_node **nodes = BPF_CORE_READ(ctx, file_table.data.nodes);
+		struct io_rsrc_node *node = NULL;
+		bpf_probe_read_kernel(&node, sizeof(node), &nodes[i]);
+		if (!node)
+			return NULL;
+		ptr = BPF_CORE_READ(node, file_ptr);
+	}
+	return (struct file *)(ptr & FFS_MASK);
 }
 
 SEC("tp_btf/io_uring_complete")
@@ -507,15 +558,16 @@ int BPF_PROG(iou_complete, void *ring, struct io_kiocb *req)
 	bpf_probe_read_kernel(ev->data, FILENAME_LEN, r->filename);
 	__u32 want = r->wanted;
 	__u32 tgid = r->hdr.pid;
+	__u32 file_slot = r->file_slot;
 	bpf_map_delete_elem(&iou_inflight, &key);
 	ev->path_len = 0;
-	if (ret >= 0 && !(ev->xflags & OPEN_FIXED_FILE)) {
-		/* The descriptor is in the table of the submitting process; a
-		 * completion run anywhere else (a kworker's fallback) cannot
-		 * look it up, nor kill. */
+	if (ret >= 0) {
+		/* A descriptor is in the table of the submitting process; a
+		 * completion run anywhere else (a kworker's fallback) can look
+		 * up neither it nor a fixed file, nor kill. */
 		struct file *f = NULL;
 		if ((bpf_get_current_pid_tgid() >> 32) == tgid)
-			f = fd_file(ret);
+			f = file_slot ? fixed_file(req, file_slot, ret) : fd_file(ret);
 		if (!f) {
 			ev->xflags |= OPEN_UNRESOLVED;
 		} else {

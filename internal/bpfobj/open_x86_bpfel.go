@@ -44,7 +44,7 @@ type OpenIouReq struct {
 	Wanted      uint32
 	Xflags      uint32
 	FilenameLen uint32
-	Pad         uint32
+	FileSlot    uint32
 	Filename    [256]uint8
 }
 

@@ -153,7 +153,7 @@ type Open struct {
 	// (IORING_OP_OPENAT for Syscall "openat", _OPENAT2 for "openat2").
 	Via string
 	// FixedFile: io_uring opened into a registered file slot; Result is
-	// 0 or the slot, not a descriptor, and ResolvedPath is empty.
+	// 0 or the slot picked, not a descriptor.
 	FixedFile bool
 	// Unresolved: the open succeeded but the file could not be looked up.
 	Unresolved bool

@@ -91,6 +91,8 @@ func TestIOUringOpen(t *testing.T) {
 		{"openat2 missing", "openat2", "missing", unix.O_RDONLY | unix.O_CLOEXEC, "openat2", "", unix.ENOENT, false},
 		{"openat missing", "openat", "missing", unix.O_RDONLY, "openat", "", unix.ENOENT, false},
 		{"openat, no completion on success", "openat-skip", "exists", unix.O_RDONLY, "openat", "", 0, true},
+		// Into a registered file slot: the result is 0, the file is the slot's.
+		{"openat2 into a fixed file slot", "openat2-fixed", "exists", unix.O_RDONLY, "openat2", filepath.Join(dir, "exists"), 0, false},
 		// Fails being prepared: seen by io_uring_req_failed, with no name.
 		{"openat2, bad name pointer", "openat2-fault", "", unix.O_RDONLY, "openat2", "", unix.EFAULT, false},
 	} {
@@ -121,6 +123,9 @@ func TestIOUringOpen(t *testing.T) {
 			default:
 				if o.Result < 0 || o.Result != res || o.ResolvedPath != tc.resolved || o.Unresolved {
 					t.Errorf("event %+v, want the descriptor %d and resolved path %s", *o, res, tc.resolved)
+				}
+				if fixed := strings.HasSuffix(tc.op, "-fixed"); o.FixedFile != fixed {
+					t.Errorf("fixed_file %v, want %v", o.FixedFile, fixed)
 				}
 			}
 		})
@@ -191,6 +196,7 @@ func TestKillIOUringOpenInKernel(t *testing.T) {
 	}{
 		{"openat", unix.O_WRONLY | unix.O_APPEND}, // completes inline, in the submitter
 		{"openat2", unix.O_RDWR | unix.O_TRUNC},   // completes in an io-wq worker
+		{"openat-fixed", unix.O_WRONLY},           // into a registered file slot
 	} {
 		pid, _, out, err := uringOpen(t, os.Args[0], dir, tc.op, secret, tc.flags)
 		if !killedBySIGKILL(err) || strings.Contains(out, "survived") {

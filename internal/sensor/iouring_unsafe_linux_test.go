@@ -23,6 +23,7 @@ const (
 	ioringOffSqes   = 0x10000000
 
 	ioringEnterGetevents = 1 << 0
+	ioringRegisterFiles  = 2
 	iosqeCqeSkipSuccess  = 1 << 6
 )
 
@@ -167,13 +168,14 @@ func openSqe(op string, path *byte, flags uint32, how *unix.OpenHow) uringSqe {
 }
 
 // helperUring opens args[1] with io_uring, args[0] ("openat", "openat2",
-// or either with "-skip": IOSQE_CQE_SKIP_SUCCESS, or "-fault": an invalid
-// name pointer instead of args[1]) and the O_* flags in
+// or either with "-skip": IOSQE_CQE_SKIP_SUCCESS, "-fault": an invalid
+// name pointer instead of args[1], or "-fixed": into a registered file
+// slot) and the O_* flags in
 // args[2], prints the result (a descriptor or -errno) and, for a
 // descriptor, writes "survived" after it.
 func helperUring(args []string) int {
 	if len(args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: uring openat|openat2[-skip|-fault] PATH FLAGS")
+		fmt.Fprintln(os.Stderr, "usage: uring openat|openat2[-skip|-fault|-fixed] PATH FLAGS")
 		return 2
 	}
 	op, skip, fault := args[0], false, false
@@ -182,6 +184,10 @@ func helperUring(args []string) int {
 	}
 	if o, ok := strings.CutSuffix(op, "-fault"); ok {
 		op, fault = o, true
+	}
+	fixed := false
+	if o, ok := strings.CutSuffix(op, "-fixed"); ok {
+		op, fixed = o, true
 	}
 	flags, err := strconv.ParseUint(args[2], 0, 32)
 	if err != nil {
@@ -206,6 +212,16 @@ func helperUring(args []string) int {
 	}
 	if fault {
 		sqe.Addr = 8 // no name there: the request fails being prepared
+	}
+	if fixed {
+		// One empty registered file slot; open into it (file_index is
+		// the slot plus one), and the result is 0, not a descriptor.
+		empty := int32(-1)
+		if _, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), ioringRegisterFiles, uintptr(unsafe.Pointer(&empty)), 1, 0, 0); errno != 0 {
+			fmt.Fprintln(os.Stderr, "io_uring_register:", errno)
+			return 1
+		}
+		sqe.FileIndex = 1
 	}
 	res, err := r.do(sqe, skip)
 	if err != nil {
