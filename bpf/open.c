@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * open.c: the file-open sensor: open, openat and openat2.
+ * open.c: the file-open sensor: open, openat and openat2, and io_uring's
+ * IORING_OP_OPENAT and IORING_OP_OPENAT2 (below open_exit).
  *
  * Opens are many, so they are filtered here, at syscalls:sys_enter_*,
  * before anything is queued: by process (open_pids), by comm (open_comms)
@@ -256,10 +257,14 @@ int open_exit(struct trace_event_raw_sys_exit *ctx) { leave(ctx->ret); return 0;
  *   second argument on every kernel that has req->cmd), in the submitter,
  *   an io-wq worker or the SQPOLL thread, all threads of the submitting
  *   process that share its descriptor table: req->cqe.res is the result,
- *   the descriptor's file gives the path and the kill rules run.
+ *   the descriptor's (or the registered slot's) file gives the path and
+ *   the kill rules run.
  *
- * Kernels older than 6.0 have no req->cmd: the CO-RE relocations fail,
- * the rung does not load, and vigil says so.
+ * A request that fails before it is prepared skips submission and is
+ * seen at io_uring_req_failed instead. Kernels older than 6.0 have no
+ * req->cmd: the CO-RE relocations fail, the rung does not load, and vigil
+ * says so. Checked against the BTF of 6.1 (submit_sqe), 6.12 and 6.18
+ * (submit_req).
  */
 #define PF_IO_WORKER 0x00000010 /* io-wq workers and the SQPOLL thread */
 #define O_LARGEFILE_ 00100000
