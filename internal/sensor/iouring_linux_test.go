@@ -210,6 +210,7 @@ func TestKillIOUringOpenInKernel(t *testing.T) {
 			t.Errorf("%s: verdict %+v on %+v, want no-write-secret enforced on %s via io_uring", tc.op, v, *ev.Open, secret)
 		}
 	}
+	vmtest.Mechanism(t, "enforced kill open via io_uring", "bpf_send_signal at tp_btf/io_uring_complete")
 	if _, _, out, err := uringOpen(t, os.Args[0], dir, "openat", secret, unix.O_RDONLY); err != nil || !strings.Contains(out, "survived") {
 		t.Fatalf("read open through io_uring: %v (output %q), want it to run on", err, out)
 	}
