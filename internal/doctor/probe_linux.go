@@ -96,6 +96,8 @@ func PointExists(p Point) (bool, error) {
 		return kernelHas(p.Name, &btf.Func{})
 	case BTFTracepoint:
 		return kernelHas("btf_trace_"+p.Name, &btf.Typedef{})
+	case BTFField:
+		return kernelHasField(p.Name)
 	case Tracepoint:
 		dir, err := kernfs.Tracefs()
 		if err != nil {

@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 		"module":      func(args []string) int { return helperModule(args[len(args)-1]) },
 		"open":        helperOpen,
 		"module-load": func(args []string) int { return helperModuleLoad(args[len(args)-1]) },
+		"uring":       helperUring,
 	})
 }
 

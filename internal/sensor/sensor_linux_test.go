@@ -285,7 +285,7 @@ func TestOpenFiltered(t *testing.T) {
 	defer c.mu.Unlock()
 	for _, e := range c.evs {
 		if e.Type == event.TypeOpen && !strings.HasPrefix(e.Open.Path, dir+"/") {
-			t.Errorf("open of %q by %s (pid %d tid %d) passed the in-kernel prefix filter", e.Open.Path, e.Process.Comm, e.Process.Pid, e.Process.Tid)
+			t.Errorf("open of %q by %s (pid %d tid %d) passed the in-kernel prefix filter: %+v", e.Open.Path, e.Process.Comm, e.Process.Pid, e.Process.Tid, *e.Open)
 		}
 	}
 }
