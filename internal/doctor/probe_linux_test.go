@@ -72,7 +72,7 @@ func TestProbeMatchesKnownHost(t *testing.T) {
 	}
 	for ladder, use := range map[string]string{
 		"fork": "tp_btf/sched_process_fork", "exec": "tp_btf/sched_process_exec", "exit": "tp_btf/sched_process_exit",
-		"module": "tp_btf/sys_enter (filtered by syscall number; no modules: ENOSYS)", "mprotect": "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}",
+		"module": "tp_btf/sys_enter (filtered by syscall number; no modules: ENOSYS)", "mprotect": "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect,mmap}",
 		"kill": "bpf_send_signal(SIGKILL) from the event's hook", "deny exec": "fanotify FAN_OPEN_EXEC_PERM",
 		"deny open": "fanotify FAN_OPEN_PERM", "deny mprotect": "", "deny module": "",
 	} {

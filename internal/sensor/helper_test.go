@@ -42,6 +42,8 @@ func runHelper(name string, args []string) int {
 		return helperOpen(args)
 	case "module-load":
 		return helperModuleLoad(args[len(args)-1])
+	case "map":
+		return helperMap(args[len(args)-2], args[len(args)-1])
 	}
 	fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
 	return 100
@@ -130,3 +132,44 @@ func helperWX1(mode string) int {
 	}
 	return 0
 }
+
+// helperMap maps memory as mode says and exits 0 once done, or
+// mapDenied when the kernel refused (errno on stderr):
+//
+//	exec      the file at path, mmap PROT_READ|PROT_EXEC (as ld.so does)
+//	mprotect  the file at path, mmap PROT_READ then mprotect adding PROT_EXEC
+//	read      the file at path, mmap PROT_READ only
+//	rwx       anonymous memory, mmap PROT_READ|PROT_WRITE|PROT_EXEC (path unused)
+//	rx        anonymous memory, mmap PROT_READ|PROT_EXEC (path unused)
+func helperMap(mode, path string) int {
+	fd := -1
+	flags := unix.MAP_PRIVATE
+	if mode == "rwx" || mode == "rx" {
+		flags |= unix.MAP_ANON
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer f.Close()
+		fd = int(f.Fd())
+	}
+	prot := map[string]int{"exec": unix.PROT_READ | unix.PROT_EXEC, "mprotect": unix.PROT_READ, "read": unix.PROT_READ,
+		"rwx": unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC, "rx": unix.PROT_READ | unix.PROT_EXEC}[mode]
+	mem, err := unix.Mmap(fd, 0, 4096, prot, flags)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mmap:", err)
+		return mapDenied
+	}
+	if mode == "mprotect" {
+		if err := unix.Mprotect(mem, unix.PROT_READ|unix.PROT_EXEC); err != nil {
+			fmt.Fprintln(os.Stderr, "mprotect:", err)
+			return mapDenied
+		}
+	}
+	return 0
+}
+
+// mapDenied is helperMap's exit code when the kernel refused the mapping.
+const mapDenied = 3
