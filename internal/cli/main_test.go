@@ -40,6 +40,8 @@ func TestMain(m *testing.M) {
 		os.Exit(seccompChild())
 	case "wx":
 		os.Exit(wxChild())
+	case "rwx-mmap":
+		os.Exit(rwxMmapChild())
 	}
 	os.Exit(m.Run())
 }
@@ -144,6 +146,14 @@ func wxChild() int {
 	}
 	if err := unix.Mprotect(mem, unix.PROT_READ|unix.PROT_EXEC); err != nil {
 		return 4
+	}
+	return 0
+}
+
+// rwxMmapChild maps writable, executable memory at once, without mprotect.
+func rwxMmapChild() int {
+	if _, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC, unix.MAP_PRIVATE|unix.MAP_ANON); err != nil {
+		return 3
 	}
 	return 0
 }
