@@ -69,6 +69,7 @@ func mapVerdict(t *testing.T, c *collector, pid int, call, rule, action, mech st
 	ev := c.waitFor(t, 1, 5*time.Second, "the stopped "+call, func(e *event.Event) bool {
 		return e.Type == event.TypeMprotect && e.Process.Pid == uint32(pid) && e.Verdict != nil && e.Mprotect.Syscall == call
 	})[0]
+	t.Logf("%s", ev.AppendJSON(nil))
 	if v := ev.Verdict; v.Rule != rule || v.Action != action || !v.Enforced || v.Mechanism != mech {
 		t.Errorf("%s: verdict %+v, want %s, %s, enforced, %s", call, v, rule, action, mech)
 	}
