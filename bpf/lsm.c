@@ -198,14 +198,15 @@ int BPF_PROG(deny_mmap_prot, struct file *file, unsigned long reqprot, unsigned 
 
 	if (ret)
 		return ret;
-	if (!(reqprot & PROT_EXEC))
+	/* prot, not reqprot: READ_IMPLIES_EXEC adds PROT_EXEC to PROT_READ. */
+	if (!(prot & PROT_EXEC))
 		return 0;
-	in.prot = reqprot;
-	in.wx = (reqprot & PROT_WRITE) != 0;
+	in.prot = prot;
+	in.wx = (prot & PROT_WRITE) != 0;
 	if (!denied(EV_MPROTECT, &in, &rule))
 		return 0;
 	rc = deny_errno(rule);
-	deny_map(rule, rc, file, 0, 0, reqprot, MPROT_MMAP, flags);
+	deny_map(rule, rc, file, 0, 0, prot, MPROT_MMAP, flags);
 	return lsm_ret(rc);
 }
 

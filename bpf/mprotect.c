@@ -27,8 +27,10 @@
 #include "common.h"
 #include "rules.h"
 
+#define PROT_READ 1
 #define PROT_WRITE 2
 #define PROT_EXEC 4
+#define READ_IMPLIES_EXEC 0x0400000 /* personality(2) flag */
 #define MAP_ANONYMOUS 0x20
 #define MAX_VMAS 16 /* mappings of one mprotect range checked for files */
 
@@ -64,6 +66,20 @@ static long vma_prot(struct task_struct *task, struct vm_area_struct *vma, void 
 	req->old_prot = BPF_CORE_READ(vma, vm_flags) & 7;
 	req->flags |= MPROT_HAS_OLD;
 	return 0;
+}
+
+/*
+ * eff_prot is the protection the kernel applies: under the personality
+ * READ_IMPLIES_EXEC (setarch -X, any user may set it) PROT_READ brings
+ * PROT_EXEC along (do_mmap, do_mprotect_pkey), so RW becomes RWX without
+ * asking for it.
+ */
+static __always_inline __u32 eff_prot(__u32 prot)
+{
+	if ((prot & (PROT_READ | PROT_EXEC)) == PROT_READ &&
+	    (BPF_CORE_READ(bpf_get_current_task_btf(), personality) & READ_IMPLIES_EXEC))
+		prot |= PROT_EXEC;
+	return prot;
 }
 
 /* exec_map_rules reports whether any exec rule covers mapping its files. */
@@ -177,7 +193,7 @@ static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 pk
 		return 0;
 	req->addr = ctx->args[0];
 	req->len = ctx->args[1];
-	req->prot = ctx->args[2];
+	req->prot = eff_prot(ctx->args[2]);
 	req->map_flags = 0;
 	req->file = 0;
 	req->fd = -1;
@@ -249,8 +265,9 @@ int mmap_enter(struct trace_event_raw_sys_enter *ctx)
 	struct task_struct *task;
 	struct mprot_req *req;
 	struct file *f = NULL;
+	__u32 prot = eff_prot(ctx->args[2]);
 
-	if (!(ctx->args[2] & PROT_EXEC))
+	if (!(prot & PROT_EXEC))
 		return 0;
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
@@ -260,7 +277,7 @@ int mmap_enter(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	req->addr = ctx->args[0];
 	req->len = ctx->args[1];
-	req->prot = ctx->args[2];
+	req->prot = prot;
 	req->map_flags = ctx->args[3];
 	req->fd = -1;
 	req->file = 0;

@@ -141,10 +141,18 @@ func helperWX1(mode string) int {
 //	read      the file at path, mmap PROT_READ only
 //	rwx       anonymous memory, mmap PROT_READ|PROT_WRITE|PROT_EXEC (path unused)
 //	rx        anonymous memory, mmap PROT_READ|PROT_EXEC (path unused)
+//	rie       anonymous memory, mmap PROT_READ|PROT_WRITE under the
+//	          personality READ_IMPLIES_EXEC, which makes it RWX (path unused)
 func helperMap(mode, path string) int {
 	fd := -1
 	flags := unix.MAP_PRIVATE
-	if mode == "rwx" || mode == "rx" {
+	if mode == "rie" {
+		if _, _, errno := unix.Syscall(unix.SYS_PERSONALITY, readImpliesExec, 0, 0); errno != 0 {
+			fmt.Fprintln(os.Stderr, "personality:", errno)
+			return 1
+		}
+	}
+	if mode == "rwx" || mode == "rx" || mode == "rie" {
 		flags |= unix.MAP_ANON
 	} else {
 		f, err := os.Open(path)
@@ -156,7 +164,8 @@ func helperMap(mode, path string) int {
 		fd = int(f.Fd())
 	}
 	prot := map[string]int{"exec": unix.PROT_READ | unix.PROT_EXEC, "mprotect": unix.PROT_READ, "read": unix.PROT_READ,
-		"rwx": unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC, "rx": unix.PROT_READ | unix.PROT_EXEC}[mode]
+		"rwx": unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC, "rx": unix.PROT_READ | unix.PROT_EXEC,
+		"rie": unix.PROT_READ | unix.PROT_WRITE}[mode]
 	mem, err := unix.Mmap(fd, 0, 4096, prot, flags)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mmap:", err)
@@ -170,6 +179,10 @@ func helperMap(mode, path string) int {
 	}
 	return 0
 }
+
+// readImpliesExec is the personality flag READ_IMPLIES_EXEC
+// (include/uapi/linux/personality.h).
+const readImpliesExec = 0x0400000
 
 // mapDenied is helperMap's exit code when the kernel refused the mapping.
 const mapDenied = 3

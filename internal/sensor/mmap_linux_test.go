@@ -292,7 +292,8 @@ func TestMmapReported(t *testing.T) {
 }
 
 // TestKillWXMmap: a wx kill rule kills an RWX mmap, which no mprotect
-// precedes; an RX mmap is left alone.
+// precedes, and an RW mmap that READ_IMPLIES_EXEC makes RWX; an RX mmap
+// is left alone.
 func TestKillWXMmap(t *testing.T) {
 	rules := kernelRules(t, `rules:
   - name: no-wx
@@ -308,6 +309,13 @@ func TestKillWXMmap(t *testing.T) {
 	}
 	mapVerdict(t, c, cmd.Process.Pid, "mmap", "no-wx", "kill", "bpf_send_signal", 0)
 	vmtest.Mechanism(t, "enforced kill mprotect (mmap)", "bpf_send_signal at sys_enter_mmap")
+	// The first RW mapping after personality(READ_IMPLIES_EXEC), the
+	// helper's or its runtime's, is RWX.
+	rie := helper("map", "rie", "")
+	if err := rie.Run(); !killedBySIGKILL(err) {
+		t.Fatalf("RW mmap under READ_IMPLIES_EXEC: %v, want killed by SIGKILL", err)
+	}
+	mapVerdict(t, c, rie.Process.Pid, "mmap", "no-wx", "kill", "bpf_send_signal", 0)
 	if err := helper("map", "rx", "").Run(); err != nil {
 		t.Fatalf("RX mmap: %v, want success", err)
 	}
