@@ -139,6 +139,8 @@ type ProcessMprotectFlags uint32
 const (
 	ProcessMprotectFlagsMPROT_HAS_OLD ProcessMprotectFlags = 1
 	ProcessMprotectFlagsMPROT_PKEY    ProcessMprotectFlags = 2
+	ProcessMprotectFlagsMPROT_MMAP    ProcessMprotectFlags = 4
+	ProcessMprotectFlagsMPROT_FILE    ProcessMprotectFlags = 8
 	ProcessMprotectFlagsMPROT_PENDING ProcessMprotectFlags = 2147483648
 )
 
@@ -185,6 +187,8 @@ type ProcessRuleSet struct {
 	WxFalse       uint64
 	UseProt       uint64
 	UseFlags      uint64
+	Map           uint64
+	MapKill       uint64
 }
 
 type ProcessScratch struct {

@@ -42,6 +42,8 @@ const (
 	exitThread        = uint32(bpfobj.ProcessExitFlagsEXIT_THREAD)
 	mprotHasOld       = uint32(bpfobj.ProcessMprotectFlagsMPROT_HAS_OLD)
 	mprotPkey         = uint32(bpfobj.ProcessMprotectFlagsMPROT_PKEY)
+	mprotMmap         = uint32(bpfobj.ProcessMprotectFlagsMPROT_MMAP)
+	mprotFile         = uint32(bpfobj.ProcessMprotectFlagsMPROT_FILE)
 )
 
 type hdr = bpfobj.ProcessEventHdr

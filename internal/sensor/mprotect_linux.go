@@ -9,15 +9,17 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
-// mprotectSensor reports mprotect and pkey_mprotect (bpf/mprotect.c).
+// mprotectSensor reports memory-permission changes (bpf/mprotect.c):
+// mprotect, pkey_mprotect, and mmap calls that ask for PROT_EXEC. Its
+// programs also stop a file under an exec rule being mapped executable.
 type mprotectSensor struct {
 	rec bpfobj.MprotectMprotectEvent
 }
 
 var mprotectRungs = []rung{
-	{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}", kind: "tracepoint",
-		progs: []string{"mprotect_enter", "pkey_mprotect_enter", "mprotect_exit"},
-		also:  map[string][]string{"mprotect_exit": {"tracepoint/syscalls/sys_exit_pkey_mprotect"}}},
+	{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect,mmap}", kind: "tracepoint",
+		progs: []string{"mprotect_enter", "pkey_mprotect_enter", "mmap_enter", "mprotect_exit"},
+		also:  map[string][]string{"mprotect_exit": {"tracepoint/syscalls/sys_exit_pkey_mprotect", "tracepoint/syscalls/sys_exit_mmap"}}},
 }
 
 func (s *mprotectSensor) name() string                            { return "mprotect" }
@@ -33,8 +35,14 @@ func (s *mprotectSensor) decode(kind uint32, raw []byte, ev *event.Event) error 
 	r := &s.rec
 	m := &event.Mprotect{Syscall: "mprotect", Addr: r.Addr, Len: r.Len, Prot: r.Prot,
 		OldProt: r.OldProt, HasOld: r.Flags&mprotHasOld != 0, Result: r.Result}
-	if r.Flags&mprotPkey != 0 {
+	switch {
+	case r.Flags&mprotMmap != 0:
+		m.Syscall, m.MapFlags, m.Fd = "mmap", r.MapFlags, r.Fd
+	case r.Flags&mprotPkey != 0:
 		m.Syscall = "pkey_mprotect"
+	}
+	if r.Flags&mprotFile != 0 {
+		m.HasFile, m.Dev, m.Ino = true, uint64(r.Dev), r.Ino
 	}
 	m.WX = event.IsWX(m.Prot, m.OldProt, m.HasOld)
 	ev.Mprotect = m

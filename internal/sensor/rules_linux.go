@@ -88,6 +88,13 @@ func (m *Manager) canEnforce(k *policy.KernelRules) error {
 		if set.Deny != 0 && !m.lsmTypes[t] {
 			return fmt.Errorf("a %s deny rule needs BPF LSM on %s, which this run did not attach: restart vigil to apply the policy", t, t)
 		}
+		// Mappings are watched, and reported, by the mprotect sensor.
+		if set.Map != 0 && m.byKind[kindMprotect] == nil {
+			return fmt.Errorf("a %s rule on files also stops mapping them executable, which needs the mprotect sensor this run did not start: restart vigil to apply the policy", t)
+		}
+		if set.Map&set.Deny != 0 && !m.lsmMap {
+			return fmt.Errorf("a %s deny rule on files needs BPF LSM on mappings, which this run did not attach: restart vigil to apply the policy", t)
+		}
 	}
 	return nil
 }
@@ -104,6 +111,7 @@ func ruleSetOf(s *policy.KernelSet, shift uint32) bpfobj.ProcessRuleSet {
 		MemfdTrue: s.MemfdTrue << shift, MemfdFalse: s.MemfdFalse << shift,
 		DeletedTrue: s.DeletedTrue << shift, DeletedFalse: s.DeletedFalse << shift,
 		WxTrue: s.WXTrue << shift, WxFalse: s.WXFalse << shift, UseProt: s.UseProt << shift, UseFlags: s.UseFlags << shift,
+		Map: s.Map << shift, MapKill: s.MapKill << shift,
 	}
 }
 
@@ -223,17 +231,22 @@ func (m *Manager) ruleVerdict(h *hdr) *event.Verdict {
 		return nil
 	}
 	name := fmt.Sprintf("rule#%d", h.Rule)
+	ruleAction := policy.ActionKill
 	m.rulesMu.RLock()
 	if gen, id := h.Rule/ruleGenBits, int(h.Rule%ruleGenBits); gen < 2 {
 		if k := m.gens[gen]; k != nil && id < len(k.Rules) {
 			name = k.Rules[id].Name
+			ruleAction = k.Rules[id].Action
 		}
 	}
 	m.rulesMu.RUnlock()
 	enforced := h.Flags&hdrEnforced != 0
+	// h.Action is what the kernel did; the verdict's action is the rule's.
+	// They differ where a deny exec rule without BPF LSM stopped a mapping
+	// of its file by SIGKILL: action deny, mechanism bpf_send_signal.
 	switch h.Action {
 	case actKill:
-		return policy.Verdict(name, policy.ActionKill, policy.MechKill, enforced)
+		return policy.Verdict(name, ruleAction, policy.MechKill, enforced)
 	case actDeny:
 		return policy.Verdict(name, policy.ActionDeny, policy.MechLSM, enforced)
 	}
@@ -252,9 +265,12 @@ const (
 var lsmPrograms = map[event.Type][]string{
 	event.TypeExec:     {"deny_exec"},
 	event.TypeOpen:     {"deny_open"},
-	event.TypeMprotect: {"deny_mprotect"},
+	event.TypeMprotect: {"deny_mprotect", "deny_mmap_prot"},
 	event.TypeModule:   {"deny_module_file", "deny_module_data"},
 }
+
+// lsmMapPrograms deny mapping executable the files of exec deny rules.
+var lsmMapPrograms = []string{"deny_mmap_exec", "deny_mprotect_exec"}
 
 // startLSM loads and attaches the BPF LSM programs of the event types
 // that have deny rules.
@@ -271,6 +287,11 @@ func (m *Manager) startLSM() error {
 			types = append(types, t)
 		}
 	}
+	mapDeny := false
+	if set, ok := k.Sets[event.TypeExec]; ok && set.Map&set.Deny != 0 {
+		progs = append(progs, lsmMapPrograms...)
+		mapDeny = true
+	}
 	if len(progs) == 0 {
 		return nil
 	}
@@ -286,6 +307,10 @@ func (m *Manager) startLSM() error {
 	for _, t := range types {
 		m.lsmTypes[t] = true
 		m.choices = append(m.choices, Choice{Type: "deny " + t, Mechanism: doctor.RungNamed("deny "+string(t), "lsm/")})
+	}
+	if mapDeny {
+		m.lsmMap = true
+		m.choices = append(m.choices, Choice{Type: "deny exec mapping", Mechanism: doctor.RungNamed("deny exec mapping", "lsm/")})
 	}
 	return nil
 }
