@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -160,8 +161,23 @@ func (fs FS) StartTime(pid uint32) time.Time {
 	return bt.Add(time.Duration(ticks) * time.Second / clockTicks)
 }
 
+// bootTimes caches btime per FS: seeding asks once per process, and
+// /proc/stat is long on hosts with many CPUs.
+var bootTimes sync.Map // FS -> time.Time
+
 // bootTime returns btime of /proc/stat; zero when unknown.
 func (fs FS) bootTime() time.Time {
+	if v, ok := bootTimes.Load(fs); ok {
+		return v.(time.Time)
+	}
+	bt := fs.readBootTime()
+	if !bt.IsZero() {
+		bootTimes.Store(fs, bt)
+	}
+	return bt
+}
+
+func (fs FS) readBootTime() time.Time {
 	b, err := os.ReadFile(string(fs) + "/stat")
 	if err != nil {
 		return time.Time{}
