@@ -38,15 +38,18 @@ import (
 //go:embed static
 var static embed.FS
 
-// DefaultQueue is how many events a client's queue holds.
-const DefaultQueue = 4096
+// DefaultQueue is how many bytes of events a client's queue holds: some
+// 2,500 events with a full chain of ancestors, 50 ms at 50,000 events/s.
+// A client holds up to twice that (the queue and the piece being
+// written).
+const DefaultQueue = 4 << 20
 
 // Config configures Serve.
 type Config struct {
 	Addr  string       // host:port to listen on, from ListenAddr
 	Table *proc.Table  // the monitor's process table
 	Log   *slog.Logger // for serving errors
-	Queue int          // events queued per client; DefaultQueue when <= 0
+	Queue int          // bytes of events queued per client; DefaultQueue when <= 0
 }
 
 // Server serves the view. Create it with Serve; Close stops it and waits
@@ -60,6 +63,9 @@ type Server struct {
 	page   *template.Template
 	users  users
 	alerts alerts
+
+	emu     sync.Mutex // Emit's scratch
+	scratch []byte
 
 	cmu      sync.RWMutex
 	clients  map[*client]struct{}
@@ -188,7 +194,8 @@ func writeJSON(w http.ResponseWriter, v any) {
 // ?alerts=1 narrow the stream. When the client's queue overflowed, an
 // "event: dropped" message says how many events it lost in all.
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
-	c := &client{q: make(chan []byte, s.cfg.Queue), rule: r.URL.Query().Get("rule"), alerts: r.URL.Query().Get("alerts") == "1"}
+	c := newClient(s.cfg.Queue)
+	c.rule, c.alerts = r.URL.Query().Get("rule"), r.URL.Query().Get("alerts") == "1"
 	if v := r.URL.Query().Get("type"); v != "" {
 		c.types = map[event.Type]bool{}
 		for _, t := range strings.Split(v, ",") {
@@ -201,47 +208,32 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if _, err := fmt.Fprint(w, ": vigil events\n\n"); err != nil || rc.Flush() != nil {
 		return
 	}
+	spare := make([]byte, 0, cap(c.buf))
 	s.addClient(c)
 	defer s.removeClient(c)
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
 	var told uint64
-	buf := make([]byte, 0, 64<<10)
 	for {
+		var out []byte
 		select {
 		case <-r.Context().Done():
 			return
 		case <-keepalive.C:
-			buf = append(buf, ": keepalive\n\n"...)
-		case b := <-c.q:
-			buf = appendData(buf, b)
-			// Take what else is queued, so a busy stream is written in
-			// large pieces.
-			for more := true; more && len(buf) < cap(buf)/2; {
-				select {
-				case b := <-c.q:
-					buf = appendData(buf, b)
-				default:
-					more = false
-				}
-			}
+			out = append(spare[:0], ": keepalive\n\n"...)
+		case <-c.notify:
+			out = c.take(spare)
 		}
 		if d := c.dropped.Load(); d != told {
 			told = d
-			buf = fmt.Appendf(buf, "event: dropped\ndata: %d\n\n", d)
+			out = fmt.Appendf(out, "event: dropped\ndata: %d\n\n", d)
 		}
-		if _, err := w.Write(buf); err != nil {
+		if _, err := w.Write(out); err != nil {
 			return
 		}
 		if err := rc.Flush(); err != nil {
 			return
 		}
-		buf = buf[:0]
+		spare = out
 	}
-}
-
-func appendData(dst, b []byte) []byte {
-	dst = append(dst, "data: "...)
-	dst = append(dst, b...)
-	return append(dst, '\n', '\n')
 }

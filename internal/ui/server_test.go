@@ -3,6 +3,7 @@ package ui
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -184,9 +185,11 @@ func TestEventStream(t *testing.T) {
 // TestSlowClient: a client that does not read loses events, counted;
 // Emit does not wait for it.
 func TestSlowClient(t *testing.T) {
-	s, tb, _ := serve(t, 4)
-	c := &client{q: make(chan []byte, 4)}
+	s, tb, _ := serve(t, 0)
+	size := len(alertEvent(tb).AppendJSON(nil)) + len("data: \n\n")
+	c := newClient(4*size + size/2)
 	s.addClient(c)
+	defer s.removeClient(c)
 	start := time.Now()
 	for range 10 {
 		_ = s.Emit(alertEvent(tb))
@@ -197,7 +200,35 @@ func TestSlowClient(t *testing.T) {
 	if st := s.Stats(); st.Sent != 4 || st.Dropped != 6 || c.dropped.Load() != 6 {
 		t.Errorf("stats %+v, client dropped %d; want 4 sent, 6 dropped", st, c.dropped.Load())
 	}
-	s.removeClient(c)
+	if got := strings.Count(string(c.take(nil)), "data: {"); got != 4 {
+		t.Errorf("%d events queued, want 4", got)
+	}
+}
+
+// BenchmarkEmit: the view's share of each event, with nobody connected
+// and with one client (its queue emptied as a stream would).
+func BenchmarkEmit(b *testing.B) {
+	for _, clients := range []int{0, 1} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			tb := testTable(b)
+			s := &Server{cfg: Config{Queue: DefaultQueue}, clients: map[*client]struct{}{}}
+			var c *client
+			if clients > 0 {
+				c = newClient(DefaultQueue)
+				s.addClient(c)
+			}
+			ev := alertEvent(tb)
+			ev.Verdict = nil
+			spare := make([]byte, 0, DefaultQueue)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				_ = s.Emit(ev)
+				if c != nil && i%256 == 0 {
+					spare = c.take(spare)[:0]
+				}
+			}
+		})
+	}
 }
 
 func waitClients(t *testing.T, s *Server, n int) {

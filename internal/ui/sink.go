@@ -110,13 +110,24 @@ func (a *alerts) markCopy() map[uint32][]Mark {
 	return out
 }
 
-// client is one /api/events stream.
+// client is one /api/events stream. Emit appends whole SSE messages to
+// buf, up to max bytes, and pokes notify; the stream's goroutine swaps
+// buf for its spare and writes it out. No allocation per event, and a
+// busy stream is written in large pieces.
 type client struct {
-	q       chan []byte
-	types   map[event.Type]bool // nil: all
-	rule    string              // "": any
-	alerts  bool                // only events with a verdict
+	types  map[event.Type]bool // nil: all
+	rule   string              // "": any
+	alerts bool                // only events with a verdict
+
+	mu      sync.Mutex
+	buf     []byte
+	max     int
+	notify  chan struct{} // capacity 1
 	dropped atomic.Uint64
+}
+
+func newClient(max int) *client {
+	return &client{max: max, buf: make([]byte, 0, min(max, 64<<10)), notify: make(chan struct{}, 1)}
 }
 
 func (c *client) wants(ev *event.Event) bool {
@@ -129,10 +140,38 @@ func (c *client) wants(ev *event.Event) bool {
 	return c.rule == "" || ev.Verdict.Rule == c.rule
 }
 
+// queue appends one message with data; false when it does not fit.
+func (c *client) queue(data []byte) bool {
+	c.mu.Lock()
+	ok := len(c.buf)+len(data)+8 <= c.max
+	if ok {
+		c.buf = append(c.buf, "data: "...)
+		c.buf = append(c.buf, data...)
+		c.buf = append(c.buf, '\n', '\n')
+	}
+	c.mu.Unlock()
+	if ok {
+		select {
+		case c.notify <- struct{}{}:
+		default:
+		}
+	}
+	return ok
+}
+
+// take returns what is queued, leaving spare (emptied) in its place.
+func (c *client) take(spare []byte) []byte {
+	c.mu.Lock()
+	out := c.buf
+	c.buf = spare[:0]
+	c.mu.Unlock()
+	return out
+}
+
 // Emit records ev if it is an alert and queues it for every client that
-// wants it. It never blocks: a client whose queue is full loses the event
-// and the loss is counted (and told to it). Without clients, only alerts
-// cost anything.
+// wants it. It never blocks on a client: one whose queue is full loses
+// the event, and the loss is counted (and told to it). Without clients,
+// only alerts cost anything.
 func (s *Server) Emit(ev *event.Event) error {
 	if ev.Verdict != nil {
 		s.alerts.add(ev)
@@ -140,20 +179,22 @@ func (s *Server) Emit(ev *event.Event) error {
 	if s.nclients.Load() == 0 {
 		return nil
 	}
-	var b []byte
+	s.emu.Lock()
+	defer s.emu.Unlock()
 	s.cmu.RLock()
 	defer s.cmu.RUnlock()
+	encoded := false
 	for c := range s.clients {
 		if !c.wants(ev) {
 			continue
 		}
-		if b == nil {
-			b = ev.AppendJSON(make([]byte, 0, 512))
+		if !encoded {
+			s.scratch = ev.AppendJSON(s.scratch[:0])
+			encoded = true
 		}
-		select {
-		case c.q <- b:
+		if c.queue(s.scratch) {
 			s.sent.Add(1)
-		default:
+		} else {
 			c.dropped.Add(1)
 			s.dropped.Add(1)
 		}
