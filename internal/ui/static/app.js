@@ -125,6 +125,8 @@ function refreshSoon() {
   if (!pending) pending = setTimeout(() => { pending = null; refreshTree(); }, 500);
 }
 
+// Inline handlers are refused by the page's Content-Security-Policy.
+$("filters").addEventListener("submit", (e) => e.preventDefault());
 for (const id of ["f-type", "f-rule", "f-container", "f-alerts"]) $(id).addEventListener("input", applyAll);
 setInterval(refreshTree, 5000);
 connect();
