@@ -39,6 +39,11 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		if pd.err != nil {
 			return pd.err
 		}
+		if raw, ok := pd.m["ancestors"]; ok {
+			if e.Process.Ancestors, err = decodeAncestors(raw); err != nil {
+				return err
+			}
+		}
 	}
 	switch e.Type {
 	case TypeFork:
@@ -98,6 +103,37 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 			Enforced: d.bool("enforced"), Mechanism: d.str("mechanism")}
 	}
 	return d.err
+}
+
+func decodeAncestors(raw []byte) ([]Ancestor, error) {
+	var objs []json.RawMessage
+	if err := json.Unmarshal(raw, &objs); err != nil {
+		return nil, fmt.Errorf("decoding ancestors: %w", err)
+	}
+	out := make([]Ancestor, 0, len(objs))
+	for _, o := range objs {
+		d, err := newDecoder(o)
+		if err != nil {
+			return nil, fmt.Errorf("decoding ancestor: %w", err)
+		}
+		a := Ancestor{Pid: d.u32("pid"), Comm: d.str("comm"), Exe: d.str("exe")}
+		if _, ok := d.m["args"]; ok {
+			a.Args = d.strs("args")
+			if a.Args == nil {
+				a.Args = []string{}
+			}
+		}
+		if t := d.str("start_time"); t != "" {
+			if a.Start, err = time.Parse(time.RFC3339Nano, t); err != nil {
+				return nil, fmt.Errorf("decoding ancestor start_time: %w", err)
+			}
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 func protFromNames(ns []string) uint32 {

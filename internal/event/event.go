@@ -85,6 +85,28 @@ type Process struct {
 	// table; empty when the parent is unknown.
 	ParentComm string
 	ParentExe  string
+	// Ancestors is the chain above the process, parent first, from the
+	// process table: up to MaxAncestors entries, ending early at pid 1
+	// or at a process the table does not know.
+	Ancestors []Ancestor
+}
+
+// MaxAncestors bounds Process.Ancestors: deep enough for init ->
+// service manager -> service -> shell -> ... -> the actor on a
+// container host, short enough to keep events small.
+const MaxAncestors = 8
+
+// Ancestor is one process above the acting one.
+type Ancestor struct {
+	Pid  uint32
+	Comm string
+	Exe  string // "" when unknown (kernel threads)
+	// Start is when the process was forked (or, for processes older
+	// than vigil, started); zero when unknown.
+	Start time.Time
+	// Args is the argv of its last exec, bounded; nil when the table
+	// has not seen one. Shared, never modified: do not write to it.
+	Args []string
 }
 
 // Fork is a new task: a process or a thread.

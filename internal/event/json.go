@@ -166,8 +166,38 @@ func (e *Event) appendProcess(w *objWriter) {
 		pw.str("parent_comm", p.ParentComm)
 		pw.str("parent_exe", p.ParentExe)
 	}
+	if len(p.Ancestors) > 0 {
+		pw.key("ancestors")
+		pw.b = append(pw.b, '[')
+		for i := range p.Ancestors {
+			if i > 0 {
+				pw.b = append(pw.b, ',')
+			}
+			pw.b = appendAncestor(pw.b, &p.Ancestors[i])
+		}
+		pw.b = append(pw.b, ']')
+	}
 	pw.close()
 	w.b = pw.b
+}
+
+func appendAncestor(dst []byte, a *Ancestor) []byte {
+	w := objWriter{b: dst}
+	w.open()
+	w.uint("pid", uint64(a.Pid))
+	w.str("comm", a.Comm)
+	w.str("exe", a.Exe)
+	if !a.Start.IsZero() {
+		w.key("start_time")
+		w.b = append(w.b, '"')
+		w.b = a.Start.UTC().AppendFormat(w.b, time.RFC3339Nano)
+		w.b = append(w.b, '"')
+	}
+	if a.Args != nil {
+		w.strs("args", a.Args)
+	}
+	w.close()
+	return w.b
 }
 
 // objWriter appends the members of one JSON object.

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/doctor"
-	"github.com/vigil-sec/vigil/internal/permission"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/metrics"
+	"github.com/vigil-sec/vigil/internal/permission"
 	"github.com/vigil-sec/vigil/internal/policy"
 	"github.com/vigil-sec/vigil/internal/proc"
 	"github.com/vigil-sec/vigil/internal/sensor"
@@ -159,7 +159,16 @@ func (s *verdictSink) Flush() error {
 }
 
 // emitAsync hands an event from another goroutine (the fanotify engine).
+// Those events do not pass the reader's enrichment, so they get their
+// ancestors here (in a fresh array: this is off the reader's path, and
+// the denials are few).
 func (s *verdictSink) emitAsync(ev *event.Event) {
+	if a, ok := s.anc.(ancestry); ok && len(ev.Process.Ancestors) == 0 && ev.Process.Pid != 0 {
+		// Get reads /proc for a process the table has not seen (its fork
+		// is not watched, its exec is the one denied).
+		a.t.Get(ev.Process.Pid)
+		ev.Process.Ancestors = a.t.AppendAncestors(nil, ev.Process.Pid, event.MaxAncestors)
+	}
 	_ = s.Emit(ev)
 }
 
