@@ -32,6 +32,40 @@ struct {
 	__type(value, __u64);
 } hook_counts SEC(".maps");
 
+/*
+ * hook_scratch: records being built, a few slots per CPU, claimed with a
+ * compare-and-swap (programs on syscall tracepoints can be preempted, so
+ * two may build on one CPU). Building here rather than in a ring buffer
+ * reservation keeps filtered-out calls off the ring: a discarded
+ * reservation also delays the reader's wake-up for the records behind it.
+ */
+#define HOOK_SLOTS 4
+
+struct hook_slot {
+	__u64 busy;
+	struct hook_event ev;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HOOK_SLOTS);
+	__type(key, __u32);
+	__type(value, struct hook_slot);
+} hook_scratch SEC(".maps");
+
+static __always_inline struct hook_slot *slot_claim(void)
+{
+	for (__u32 i = 0; i < HOOK_SLOTS; i++) {
+		__u32 key = i;
+		struct hook_slot *s = bpf_map_lookup_elem(&hook_scratch, &key);
+		if (!s)
+			return NULL;
+		if (__sync_val_compare_and_swap(&s->busy, 0, 1) == 0)
+			return s;
+	}
+	return NULL;
+}
+
 static __always_inline void bump(__u32 key)
 {
 	__u64 *n = bpf_map_lookup_elem(&hook_counts, &key);
@@ -39,22 +73,33 @@ static __always_inline void bump(__u32 key)
 		*n += 1; /* per-CPU: no atomics needed */
 }
 
+/*
+ * ctx_load reads the context slot at byte offset off. It is written in
+ * assembly because the verifier wants every context access at a constant
+ * offset from the context pointer, and clang would otherwise merge the
+ * cases of ctx_arg into one load through a computed pointer.
+ */
+#define ctx_load(ctx, off) ({ \
+	__u64 __v; \
+	asm volatile("%0 = *(u64 *)(%1 + " #off ")" : "=r"(__v) : "r"(ctx)); \
+	__v; })
+
 /* ctx_arg returns slot i of a tracing context; i is a constant from cfg. */
 static __always_inline __u64 ctx_arg(__u64 *ctx, __u32 i)
 {
 	switch (i) {
-	case 0: return ctx[0];
-	case 1: return ctx[1];
-	case 2: return ctx[2];
-	case 3: return ctx[3];
-	case 4: return ctx[4];
-	case 5: return ctx[5];
-	case 6: return ctx[6];
-	case 7: return ctx[7];
-	case 8: return ctx[8];
-	case 9: return ctx[9];
-	case 10: return ctx[10];
-	case 11: return ctx[11];
+	case 0: return ctx_load(ctx, 0);
+	case 1: return ctx_load(ctx, 8);
+	case 2: return ctx_load(ctx, 16);
+	case 3: return ctx_load(ctx, 24);
+	case 4: return ctx_load(ctx, 32);
+	case 5: return ctx_load(ctx, 40);
+	case 6: return ctx_load(ctx, 48);
+	case 7: return ctx_load(ctx, 56);
+	case 8: return ctx_load(ctx, 64);
+	case 9: return ctx_load(ctx, 72);
+	case 10: return ctx_load(ctx, 80);
+	case 11: return ctx_load(ctx, 88);
 	}
 	return 0;
 }
@@ -83,12 +128,13 @@ static __always_inline int proc_match(__u32 tgid, __u32 uid, __u8 *comm)
 			return 0;
 	}
 	if (cfg.ncomms) {
+		/* cfg is read through volatile: clang would fold its zero initializer. */
 		__u64 c0 = *(__u64 *)&comm[0], c1 = *(__u64 *)&comm[8];
 		int ok = 0;
 #pragma unroll
 		for (int i = 0; i < HOOK_MAX_VALUES; i++)
-			if (i < cfg.ncomms && *(__u64 *)&cfg.comms[i][0] == c0 &&
-			    *(__u64 *)&cfg.comms[i][8] == c1)
+			if (i < cfg.ncomms && *(const volatile __u64 *)&cfg.comms[i][0] == c0 &&
+			    *(const volatile __u64 *)&cfg.comms[i][8] == c1)
 				ok = 1;
 		if (!ok)
 			return 0;
@@ -157,6 +203,21 @@ static __always_inline int fetch(__u64 *ctx, int k, struct hook_event *e)
 	return 1;
 }
 
+/* act carries out the kill, count and override actions; it returns the
+ * record's flags for them. */
+static __always_inline __u32 act(void)
+{
+	__u32 flags = 0;
+
+	if (cfg.actions & HOOK_COUNT)
+		bump(cfg.id);
+	if ((cfg.actions & HOOK_KILL) && bpf_send_signal(9) == 0)
+		flags |= HOOK_KILLED;
+	if (cfg.actions & HOOK_OVERRIDE)
+		flags |= HOOK_OVERRODE;
+	return flags;
+}
+
 /*
  * run is every hook's body: process matchers, argument fetch and matchers,
  * then the actions. It returns 1 when the hook matched.
@@ -167,57 +228,50 @@ static __always_inline int run(__u64 *ctx, int has_ret, __s64 ret)
 	__u64 uid_gid = bpf_get_current_uid_gid();
 	__u32 tgid = pid_tgid >> 32;
 	__u8 comm[HOOK_COMM_LEN] = {};
-	struct hook_event *e = NULL;
 
 	if (cfg.ncomms)
 		bpf_get_current_comm(comm, sizeof(comm));
 	if (!proc_match(tgid, (__u32)uid_gid, comm))
 		return 0;
 
-	if (cfg.nargs || (cfg.actions & HOOK_LOG)) {
-		e = bpf_ringbuf_reserve(&hook_events, sizeof(*e), 0);
-		if (!e) {
-			bump(cfg.id + 256);
+	if (!cfg.nargs && !(cfg.actions & HOOK_LOG)) {
+		act();
+		return 1;
+	}
+	struct hook_slot *slot = slot_claim();
+	if (!slot) {
+		bump(cfg.id + 256);
+		return 0;
+	}
+	struct hook_event *e = &slot->ev;
+#pragma unroll
+	for (int k = 0; k < HOOK_MAX_ARGS; k++) {
+		if (k >= cfg.nargs)
+			break;
+		e->strs[k][0] = 0;
+		if (!fetch(ctx, k, e)) {
+			__sync_lock_test_and_set(&slot->busy, 0);
 			return 0;
 		}
-#pragma unroll
-		for (int k = 0; k < HOOK_MAX_ARGS; k++) {
-			if (k >= cfg.nargs)
-				break;
-			e->strs[k][0] = 0;
-			if (!fetch(ctx, k, e)) {
-				bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-				return 0;
-			}
-		}
 	}
-
-	if (cfg.actions & HOOK_COUNT)
-		bump(cfg.id);
-	__u32 flags = has_ret ? HOOK_HAS_RET : 0;
-	if ((cfg.actions & HOOK_KILL) && bpf_send_signal(9) == 0)
-		flags |= HOOK_KILLED;
-	if (cfg.actions & HOOK_OVERRIDE)
-		flags |= HOOK_OVERRODE;
-	if (!e)
-		return 1;
-	if (!(cfg.actions & HOOK_LOG)) {
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-		return 1;
+	__u32 flags = act();
+	if (cfg.actions & HOOK_LOG) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		e->ktime = bpf_ktime_get_ns();
+		e->hook = cfg.id;
+		e->mech = cfg.mech;
+		e->pid = tgid;
+		e->tid = (__u32)pid_tgid;
+		e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+		e->uid = (__u32)uid_gid;
+		e->gid = uid_gid >> 32;
+		e->flags = flags | (has_ret ? HOOK_HAS_RET : 0);
+		e->ret = ret;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		if (bpf_ringbuf_output(&hook_events, e, sizeof(*e), 0))
+			bump(cfg.id + 256);
 	}
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	e->ktime = bpf_ktime_get_ns();
-	e->hook = cfg.id;
-	e->mech = cfg.mech;
-	e->pid = tgid;
-	e->tid = (__u32)pid_tgid;
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	e->uid = (__u32)uid_gid;
-	e->gid = uid_gid >> 32;
-	e->flags = flags;
-	e->ret = ret;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	__sync_lock_test_and_set(&slot->busy, 0);
 	return 1;
 }
 

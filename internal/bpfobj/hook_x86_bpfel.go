@@ -109,12 +109,19 @@ const (
 	HookHookOpHOOK_OP_PREFIX HookHookOp = 3
 )
 
+type HookHookSlot struct {
+	_    structs.HostLayout
+	Busy uint64
+	Ev   HookHookEvent
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	HookMapHookCounts     = "hook_counts"
 	HookMapHookEvents     = "hook_events"
+	HookMapHookScratch    = "hook_scratch"
 	HookProgHookFentry    = "hook_fentry"
 	HookProgHookFexit     = "hook_fexit"
 	HookProgHookFmodRet   = "hook_fmod_ret"
@@ -186,8 +193,9 @@ type HookProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type HookMapSpecs struct {
-	HookCounts *ebpf.MapSpec `ebpf:"hook_counts"`
-	HookEvents *ebpf.MapSpec `ebpf:"hook_events"`
+	HookCounts  *ebpf.MapSpec `ebpf:"hook_counts"`
+	HookEvents  *ebpf.MapSpec `ebpf:"hook_events"`
+	HookScratch *ebpf.MapSpec `ebpf:"hook_scratch"`
 }
 
 // HookVariableSpecs contains global variables before they are loaded into the kernel.
@@ -223,14 +231,16 @@ func (o *HookObjects) Close() error {
 //
 // It can be passed to LoadHookObjects or ebpf.CollectionSpec.LoadAndAssign.
 type HookMaps struct {
-	HookCounts *ebpf.Map `ebpf:"hook_counts"`
-	HookEvents *ebpf.Map `ebpf:"hook_events"`
+	HookCounts  *ebpf.Map `ebpf:"hook_counts"`
+	HookEvents  *ebpf.Map `ebpf:"hook_events"`
+	HookScratch *ebpf.Map `ebpf:"hook_scratch"`
 }
 
 func (m *HookMaps) Close() error {
 	return _HookClose(
 		m.HookCounts,
 		m.HookEvents,
+		m.HookScratch,
 	)
 }
 
