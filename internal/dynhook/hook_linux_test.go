@@ -156,7 +156,7 @@ func arg(ev *event.Event, name string) event.HookArg {
 func TestSignalTracepoint(t *testing.T) {
 	s, err := start(t, `
 hooks:
-  - name: signals
+  - name: signals-to-the-sleeper
     tracepoint: signal/signal_generate
     args: [sig, task, task->comm, result]
     match:
@@ -169,6 +169,15 @@ hooks:
 	}
 	vmtest.Mechanism(t, "hook tracepoint", string(s.set.Hooks[0].Mech))
 	t.Logf("loaded on %s in %v", s.set.Hooks[0].Mech, s.set.Hooks[0].LoadTime)
+	// vigil hooks and bpftool name the program after the hook, in full
+	// although the kernel keeps 15 bytes (the BTF function has it all).
+	info, err := s.set.Hooks[0].Program.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Name != "vh_signals_to_the_sleeper" {
+		t.Errorf("program name %q, want vh_signals_to_the_sleeper", info.Name)
+	}
 	sleeper := vmtest.HelperCommand("sleep", "30s")
 	if err := sleeper.Start(); err != nil {
 		t.Fatal(err)
@@ -179,7 +188,7 @@ hooks:
 		t.Fatalf("sending the signal: %v: %s", err, out)
 	}
 	ev := s.wait(t, func(ev *event.Event) bool {
-		return ev.Hook != nil && ev.Hook.Name == "signals" && arg(ev, "task").Int == uint64(sleeper.Process.Pid)
+		return ev.Hook != nil && ev.Hook.Name == "signals-to-the-sleeper" && arg(ev, "task").Int == uint64(sleeper.Process.Pid)
 	})
 	if got := arg(ev, "sig").Int; got != uint64(unix.SIGUSR2) {
 		t.Errorf("sig = %d, want %d", got, unix.SIGUSR2)

@@ -61,20 +61,32 @@ type Loaded struct {
 	link     link.Link
 }
 
-// ProgName is the name of a hook's program as `vigil hooks` and bpftool
-// show it: "vh_" and as much of the hook's name as fits in 15 bytes,
-// with characters the kernel refuses in names made '_'.
+// ProgName is the name of a hook's program: "vh_" and the hook's name,
+// with characters the kernel refuses in names made '_'. The kernel keeps
+// 15 bytes of it as the program's name; the program's BTF function
+// carries it whole, which `vigil hooks` and bpftool show when the
+// kernel's name is cut short.
 func ProgName(hook string) string {
 	b := []byte("vh_" + hook)
 	for i, c := range b {
-		if c > unicode.MaxASCII || !(c == '_' || c == '.' || unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c))) {
+		if c > unicode.MaxASCII || !(c == '_' || unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c))) {
 			b[i] = '_'
 		}
 	}
-	if len(b) > 15 {
-		b = b[:15]
-	}
 	return string(b)
+}
+
+// rename names the program ps name, in the kernel and in its BTF.
+func rename(ps *ebpf.ProgramSpec, name string) {
+	ps.Name = name
+	if len(ps.Instructions) == 0 {
+		return
+	}
+	if fn := btf.FuncMetadata(&ps.Instructions[0]); fn != nil {
+		named := *fn // the spec's copy shares its *btf.Func with the original
+		named.Name = name
+		ps.Instructions[0] = btf.WithFuncMetadata(ps.Instructions[0], &named)
+	}
 }
 
 // Set is the running hooks of one policy and the maps they share.
@@ -94,19 +106,10 @@ type Set struct {
 // closes what it started and returns, for each such hook, an error at
 // the hook's position with every mechanism's refusal.
 func Start(hooks []*Hook, opts Options) (*Set, error) {
-	cs, err := hookSpec()
+	s, cs, err := newSet()
 	if err != nil {
-		return nil, fmt.Errorf("loading hook programs: %w", err)
+		return nil, err
 	}
-	s := &Set{wallOffset: wallOffset()}
-	if s.ring, err = ebpf.NewMap(cs.Maps[bpfobj.HookMapHookEvents]); err != nil {
-		return nil, fmt.Errorf("creating hook ring buffer: %w", err)
-	}
-	if s.counts, err = ebpf.NewMap(cs.Maps[bpfobj.HookMapHookCounts]); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("creating hook counts: %w", err)
-	}
-	s.last = make([]uint64, cs.Maps[bpfobj.HookMapHookCounts].MaxEntries)
 	cache := btf.NewCache()
 	var errs yamldoc.List
 	for _, h := range hooks {
@@ -123,6 +126,24 @@ func Start(hooks []*Hook, opts Options) (*Set, error) {
 		return nil, errs.Join()
 	}
 	return s, nil
+}
+
+// newSet creates the maps every hook of a Set shares.
+func newSet() (*Set, *ebpf.CollectionSpec, error) {
+	cs, err := hookSpec()
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading hook programs: %w", err)
+	}
+	s := &Set{wallOffset: wallOffset()}
+	if s.ring, err = ebpf.NewMap(cs.Maps[bpfobj.HookMapHookEvents]); err != nil {
+		return nil, nil, fmt.Errorf("creating hook ring buffer: %w", err)
+	}
+	if s.counts, err = ebpf.NewMap(cs.Maps[bpfobj.HookMapHookCounts]); err != nil {
+		s.Close()
+		return nil, nil, fmt.Errorf("creating hook counts: %w", err)
+	}
+	s.last = make([]uint64, cs.Maps[bpfobj.HookMapHookCounts].MaxEntries)
+	return s, cs, nil
 }
 
 // start tries h's ladder; it returns the loaded hook, or nil and why
@@ -151,7 +172,7 @@ func (s *Set) load(cs *ebpf.CollectionSpec, h *Hook, m Mech, opts Options, cache
 		}
 	}
 	ps := c.Programs[name]
-	ps.Name = ProgName(h.Policy.Name)
+	rename(ps, ProgName(h.Policy.Name))
 	if tracing[m] {
 		ps.AttachTo = h.Attach
 	}
