@@ -72,23 +72,30 @@ func startHooks(ctx context.Context, hooks []*dynhook.Hook, emit func(*event.Eve
 		}
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
+		last := time.Now()
+		report := func() {
+			now := time.Now()
+			evs, lost, err := set.Counts(now.Sub(last))
+			last = now
+			if err != nil {
+				log.Warn("reading hook counts", "err", err)
+				return
+			}
+			for _, ev := range evs {
+				emit(ev)
+			}
+			if lost > 0 {
+				log.Warn("hook records lost: the ring buffer was full", "records", lost)
+			}
+		}
 		for {
 			select {
 			case <-tick.C:
-				evs, lost, err := set.Counts(interval)
-				if err != nil {
-					log.Warn("reading hook counts", "err", err)
-					continue
-				}
-				for _, ev := range evs {
-					emit(ev)
-				}
-				if lost > 0 {
-					log.Warn("hook records lost: the ring buffer was full", "records", lost)
-				}
+				report()
 			case <-ctx.Done():
 				rd.Close()
 				rerr := <-read
+				report() // the last, partial interval
 				done <- errors.Join(rerr, set.Close())
 				return
 			}
