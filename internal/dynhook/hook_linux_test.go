@@ -46,6 +46,18 @@ func TestMain(m *testing.M) {
 			}
 			return 0
 		},
+		"open": func(args []string) int {
+			f, err := os.Open(args[len(args)-1])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				if errors.Is(err, unix.EPERM) {
+					return 3
+				}
+				return 1
+			}
+			f.Close()
+			return 0
+		},
 		"setuid": func([]string) int {
 			if err := unix.Setresuid(65534, 65534, 65534); err != nil {
 				fmt.Fprintln(os.Stderr, err)
@@ -279,5 +291,51 @@ hooks:
 	ev := s.wait(t, func(ev *event.Event) bool { return ev.Process.Pid == uint32(cmd.Process.Pid) })
 	if arg(ev, "new->uid.val").Int != 65534 || arg(ev, "new->euid.val").Int != 65534 {
 		t.Errorf("event = %s, want uid and euid 65534", ev.AppendJSON(nil))
+	}
+}
+
+// TestOverride: an override hook on security_file_open makes opening
+// one file fail with EPERM where fmod_ret loads; elsewhere Start refuses
+// with the kernel's reasons, never ignoring the override.
+func TestOverride(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "vigil-override-target")
+	if err := os.WriteFile(target, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := start(t, `
+hooks:
+  - name: no-open
+    function: security_file_open
+    args: [file]
+    match:
+      args:
+        file: vigil-override-target
+    override: EPERM
+    action: [override, log]
+`)
+	if err != nil {
+		if vmtest.InGuest() {
+			t.Fatalf("Start in the guest: %v", err)
+		}
+		if !strings.Contains(err.Error(), "fmod_ret: ") || !strings.Contains(err.Error(), "kprobe: ") {
+			t.Fatalf("Start error %q lacks each mechanism's refusal", err)
+		}
+		t.Logf("refused as expected: %v", err)
+		return
+	}
+	vmtest.Mechanism(t, "hook override", string(s.set.Hooks[0].Mech))
+	cmd := vmtest.HelperCommand("open", target)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("open helper: %v: %s; want EPERM (exit 3)", err, out)
+	}
+	ev := s.wait(t, func(ev *event.Event) bool { return ev.Process.Pid == uint32(cmd.Process.Pid) })
+	if arg(ev, "file").Str != "vigil-override-target" {
+		t.Errorf("event = %s", ev.AppendJSON(nil))
+	}
+	// Other files still open.
+	if out, err := vmtest.HelperCommand("open", "/proc/self/status").CombinedOutput(); err != nil {
+		t.Errorf("opening another file: %v: %s", err, out)
 	}
 }
