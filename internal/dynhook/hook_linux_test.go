@@ -58,6 +58,19 @@ func TestMain(m *testing.M) {
 			f.Close()
 			return 0
 		},
+		"module-load": func(args []string) int {
+			f, err := os.Open(args[len(args)-1])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer f.Close()
+			if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil {
+				fmt.Fprintln(os.Stderr, "finit_module:", err)
+				return 1
+			}
+			return 0
+		},
 		"setuid": func([]string) int {
 			if err := unix.Setresuid(65534, 65534, 65534); err != nil {
 				fmt.Fprintln(os.Stderr, err)
@@ -288,9 +301,38 @@ hooks:
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("setuid helper: %v: %s", err, out)
 	}
+	// The helper's exec commits credentials too (uid 0): wait for setresuid's.
+	ev := s.wait(t, func(ev *event.Event) bool {
+		return ev.Process.Pid == uint32(cmd.Process.Pid) && arg(ev, "new->uid.val").Int == 65534
+	})
+	if arg(ev, "new->euid.val").Int != 65534 || ev.Process.Uid != 0 {
+		t.Errorf("event = %s, want new uid and euid 65534 from a process still uid 0", ev.AppendJSON(nil))
+	}
+}
+
+// TestModuleHookInGuest: fexit on do_init_module decodes the module's
+// name on a real load, with the return value. Hosts have no modules.
+func TestModuleHookInGuest(t *testing.T) {
+	ko := vmtest.Module(t, "dummy")
+	s, err := start(t, `
+hooks:
+  - name: module-init
+    function: do_init_module
+    args: [mod->name]
+    return: true
+    action: log
+`)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	vmtest.Mechanism(t, "hook function return", string(s.set.Hooks[0].Mech))
+	cmd := vmtest.HelperCommand("module-load", ko)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("loading %s: %v: %s", ko, err, out)
+	}
 	ev := s.wait(t, func(ev *event.Event) bool { return ev.Process.Pid == uint32(cmd.Process.Pid) })
-	if arg(ev, "new->uid.val").Int != 65534 || arg(ev, "new->euid.val").Int != 65534 {
-		t.Errorf("event = %s, want uid and euid 65534", ev.AppendJSON(nil))
+	if arg(ev, "mod->name").Str != "dummy" || !ev.Hook.HasRet || ev.Hook.Ret != 0 {
+		t.Errorf("event = %s, want mod->name dummy and ret 0", ev.AppendJSON(nil))
 	}
 }
 

@@ -1,7 +1,6 @@
 package dynhook
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -320,6 +319,3 @@ func (h *Hook) process() {
 		}
 	}
 }
-
-// errNoMech is returned by Start for a hook no mechanism could run.
-var errNoMech = errors.New("no mechanism can run this hook here")
