@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/vigil-sec/vigil/internal/policy"
 )
 
 // LoadKernel reads the running kernel's BTF and, when tracefs is
@@ -38,4 +40,17 @@ func tracepointGroups() map[string]string {
 		return out
 	}
 	return nil
+}
+
+// Check resolves hooks against the running kernel's BTF without loading
+// anything, for `vigil policy check`. checked is false, with the reason in
+// err, when the kernel's BTF cannot be read; otherwise err holds every
+// wrong name at its file:line:col.
+func Check(hooks []*policy.Hook) (checked bool, err error) {
+	k, err := LoadKernel()
+	if err != nil {
+		return false, err
+	}
+	_, err = Resolve(hooks, k)
+	return true, err
 }
