@@ -81,15 +81,10 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// started is a policy's hooks running, their events on a channel.
-type started struct {
-	set    *Set
-	events chan *event.Event
-}
-
-// start loads the policy text through policy.Load, resolves and starts
-// its hooks, ignoring the test process itself.
-func start(t *testing.T, text string) (*started, error) {
+// startWith is start, with each resolved hook's ladder replaced by
+// ladder when it is not nil (to test the fallback mechanisms where the
+// better ones load).
+func startWith(t *testing.T, text string, ladder []Mech) (*started, error) {
 	t.Helper()
 	vmtest.RequireRoot(t)
 	if err := rlimit.RemoveMemlock(); err != nil {
@@ -111,10 +106,34 @@ func start(t *testing.T, text string) (*started, error) {
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
+	if ladder != nil {
+		for _, h := range hooks {
+			h.Ladder = ladder
+		}
+	}
 	set, err := Start(hooks, Options{ExcludePid: uint32(os.Getpid())})
 	if err != nil {
 		return nil, err
 	}
+	return read(t, set), nil
+}
+
+// started is a policy's hooks running, their events on a channel.
+type started struct {
+	set    *Set
+	events chan *event.Event
+}
+
+// start loads the policy text through policy.Load, resolves and starts
+// its hooks, ignoring the test process itself.
+func start(t *testing.T, text string) (*started, error) {
+	t.Helper()
+	return startWith(t, text, nil)
+}
+
+// read reads set's events onto a channel until the test ends.
+func read(t *testing.T, set *Set) *started {
+	t.Helper()
 	rd, err := set.NewReader()
 	if err != nil {
 		set.Close()
@@ -143,7 +162,7 @@ func start(t *testing.T, text string) (*started, error) {
 		<-done
 		set.Close()
 	})
-	return s, nil
+	return s
 }
 
 // wait returns the first event that ok accepts, or fails after 10s.
@@ -379,5 +398,60 @@ hooks:
 	// Other files still open.
 	if out, err := vmtest.HelperCommand("open", "/proc/self/status").CombinedOutput(); err != nil {
 		t.Errorf("opening another file: %v: %s", err, out)
+	}
+}
+
+// TestKprobeInGuest: the fallback mechanisms, forced where fentry and
+// fexit load: a kprobe reads commit_creds' new uid from the registers, a
+// kretprobe its return value.
+func TestKprobeInGuest(t *testing.T) {
+	if !vmtest.InGuest() {
+		t.Skip("kprobes are not configured on our hosts; the matrix kernels have them")
+	}
+	text := fmt.Sprintf(`
+hooks:
+  - name: creds
+    function: commit_creds
+    args: [new->uid.val]
+    match:
+      comm: [%q]
+    action: log
+`, comm())
+	s, err := startWith(t, text, []Mech{Kprobe})
+	if err != nil {
+		t.Fatalf("Start on kprobe: %v", err)
+	}
+	cmd := vmtest.HelperCommand("setuid")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("setuid helper: %v: %s", err, out)
+	}
+	ev := s.wait(t, func(ev *event.Event) bool {
+		return ev.Process.Pid == uint32(cmd.Process.Pid) && arg(ev, "new->uid.val").Int == 65534
+	})
+	if ev.Hook.Mechanism != "kprobe" {
+		t.Errorf("event = %s, want mechanism kprobe", ev.AppendJSON(nil))
+	}
+	s.set.Close()
+
+	text = fmt.Sprintf(`
+hooks:
+  - name: creds-ret
+    function: commit_creds
+    return: true
+    match:
+      comm: [%q]
+    action: log
+`, comm())
+	s, err = startWith(t, text, []Mech{Kretprobe})
+	if err != nil {
+		t.Fatalf("Start on kretprobe: %v", err)
+	}
+	cmd = vmtest.HelperCommand("setuid")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("setuid helper: %v: %s", err, out)
+	}
+	ev = s.wait(t, func(ev *event.Event) bool { return ev.Process.Pid == uint32(cmd.Process.Pid) })
+	if ev.Hook.Mechanism != "kretprobe" || !ev.Hook.HasRet || ev.Hook.Ret != 0 {
+		t.Errorf("event = %s, want kretprobe and ret 0", ev.AppendJSON(nil))
 	}
 }
