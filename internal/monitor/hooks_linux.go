@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/dynhook"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/policy"
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 // resolveHooks resolves a policy's hooks against this kernel's BTF; every
@@ -29,9 +30,11 @@ func resolveHooks(set *policy.Set) ([]*dynhook.Hook, error) {
 }
 
 // startHooks starts the policy's hooks and a goroutine that emits their
-// records, and their counts every interval, until ctx ends. The returned
-// wait stops nothing itself: it waits for that goroutine after ctx ends.
-func startHooks(ctx context.Context, hooks []*dynhook.Hook, emit func(*event.Event), interval time.Duration, log *slog.Logger) (func() error, error) {
+// records, with the executables of the process and its parent from table
+// (nil: none), and their counts every interval, until ctx ends. The
+// returned wait stops nothing itself: it waits for that goroutine after
+// ctx ends.
+func startHooks(ctx context.Context, hooks []*dynhook.Hook, table *proc.Table, emit func(*event.Event), interval time.Duration, log *slog.Logger) (func() error, error) {
 	if len(hooks) == 0 {
 		return func() error { return nil }, nil
 	}
@@ -61,6 +64,15 @@ func startHooks(ctx context.Context, hooks []*dynhook.Hook, emit func(*event.Eve
 				}
 				read <- err
 				return
+			}
+			if table != nil {
+				p := &ev.Process
+				if e, ok := table.Get(p.Pid); ok {
+					p.Exe = e.Exe
+				}
+				if e, ok := table.Get(p.Ppid); ok && p.Ppid != 0 {
+					p.ParentComm, p.ParentExe = e.Comm, e.Exe
+				}
 			}
 			emit(ev)
 		}

@@ -193,6 +193,8 @@ type policyRun struct {
 	log   *slog.Logger
 	// interval is how often count hooks report.
 	interval time.Duration
+	// table gives hook events their executables.
+	table *proc.Table
 
 	mu   sync.Mutex // one reload at a time
 	enf  *enforcement
@@ -209,7 +211,7 @@ func (p *policyRun) start(enf *enforcement) error {
 		cancel()
 		return err
 	}
-	hookWait, err := startHooks(ctx, enf.hooks, p.vs.emitAsync, p.interval, p.log)
+	hookWait, err := startHooks(ctx, enf.hooks, p.table, p.vs.emitAsync, p.interval, p.log)
 	if err != nil {
 		cancel()
 		_ = wait()
