@@ -9,3 +9,4 @@ package bpfobj
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type mprotect_event Mprotect ../../bpf/mprotect.c -- -I../../bpf/include -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type open_event -type open_xflags Open ../../bpf/open.c -- -I../../bpf/include -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 Lsm ../../bpf/lsm.c -- -I../../bpf/include -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type hook_event -type hook_mech -type hook_kind -type hook_action -type hook_op -type hook_flags Hook ../../bpf/hook.c -- -I../../bpf/include -O2 -g -Wall -Werror

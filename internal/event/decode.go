@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,6 +86,24 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 				return fmt.Errorf("decoding syscall_args: %w", err)
 			}
 			copy(e.Syscall.Args[:], a)
+		}
+	case TypeHook, TypeHookCount:
+		e.Hook = &Hook{Name: d.str("hook"), Target: d.str("target"), Mechanism: d.str("mechanism"),
+			Ret: d.i64("ret"), Killed: d.bool("killed"), Count: d.u64("count")}
+		_, e.Hook.HasRet = d.m["ret"]
+		if raw, ok := d.m["interval_s"]; ok {
+			f, err := strconv.ParseFloat(string(raw), 64)
+			if err != nil {
+				return fmt.Errorf("decoding interval_s: %w", err)
+			}
+			e.Hook.Interval = time.Duration(f * float64(time.Second))
+		}
+		if raw, ok := d.m["args"]; ok {
+			args, err := hookArgs(raw)
+			if err != nil {
+				return fmt.Errorf("decoding args: %w", err)
+			}
+			e.Hook.Args = args
 		}
 	case TypeLost:
 		e.Lost = &Lost{Counts: map[Type]uint64{}}
@@ -282,4 +301,45 @@ func hex4(b []byte) (rune, error) {
 		return 0, fmt.Errorf("bad \\u escape: %w", err)
 	}
 	return rune(v), nil
+}
+
+// hookArgs decodes a hook event's args object, keeping the order of its
+// members (the order of the hook's args) and the exact bytes of strings.
+func hookArgs(raw []byte) ([]HookArg, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	var out []HookArg
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		a := HookArg{Name: k.(string)}
+		switch {
+		case len(v) > 0 && v[0] == '"':
+			a.IsStr = true
+			if a.Str, err = UnquoteString(v); err != nil {
+				return nil, err
+			}
+		case len(v) > 0 && v[0] == '-':
+			n, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil {
+				return nil, err
+			}
+			a.Int, a.Signed = uint64(n), true
+		default:
+			if a.Int, err = strconv.ParseUint(string(v), 10, 64); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

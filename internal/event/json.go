@@ -126,6 +126,8 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		}
 		w.b = append(w.b, ']')
 		w.result(s.Result)
+	case e.Hook != nil:
+		e.Hook.appendJSON(&w, e.Type == TypeHookCount)
 	case e.Lost != nil:
 		w.key("lost")
 		lw := objWriter{b: w.b}
@@ -301,4 +303,38 @@ func AppendString(dst []byte, s string) []byte {
 		i += size
 	}
 	return append(dst, '"')
+}
+
+// appendJSON writes a hook's members; count selects the hook_count form.
+func (h *Hook) appendJSON(w *objWriter, count bool) {
+	w.str("hook", h.Name)
+	w.str("target", h.Target)
+	w.str("mechanism", h.Mechanism)
+	if count {
+		w.uint("count", h.Count)
+		w.key("interval_s")
+		w.b = strconv.AppendFloat(w.b, h.Interval.Seconds(), 'f', -1, 64)
+		return
+	}
+	w.key("args")
+	aw := objWriter{b: w.b}
+	aw.open()
+	for _, a := range h.Args {
+		switch {
+		case a.IsStr:
+			aw.str(a.Name, a.Str)
+		case a.Signed:
+			aw.int(a.Name, int64(a.Int))
+		default:
+			aw.uint(a.Name, a.Int)
+		}
+	}
+	aw.close()
+	w.b = aw.b
+	if h.HasRet {
+		w.int("ret", h.Ret)
+	}
+	if h.Killed {
+		w.bool("killed", true)
+	}
 }

@@ -85,7 +85,7 @@ func Run(ctx context.Context, opts Options, out io.Writer, summary io.Writer, lo
 	logChoices(log, m.Choices())
 	var pr *policyRun
 	if enf != nil {
-		pr = &policyRun{paths: opts.Policies, m: m, ctx: ctx, log: log}
+		pr = &policyRun{paths: opts.Policies, m: m, ctx: ctx, log: log, interval: opts.LostInterval, table: table}
 		prev := opts.Reload
 		opts.Reload = func() error {
 			if prev != nil {
