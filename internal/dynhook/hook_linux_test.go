@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
@@ -69,6 +70,19 @@ func TestMain(m *testing.M) {
 				fmt.Fprintln(os.Stderr, "finit_module:", err)
 				return 1
 			}
+			return 0
+		},
+		"mprotect-x": func([]string) int {
+			mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			if err := unix.Mprotect(mem, unix.PROT_READ|unix.PROT_EXEC); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			fmt.Printf("%d\n", uintptr(unsafe.Pointer(&mem[0])))
 			return 0
 		},
 		"setuid": func([]string) int {
@@ -326,6 +340,46 @@ hooks:
 	})
 	if arg(ev, "new->euid.val").Int != 65534 || ev.Process.Uid != 0 {
 		t.Errorf("event = %s, want new uid and euid 65534 from a process still uid 0", ev.AppendJSON(nil))
+	}
+}
+
+// TestMprotectFixupInGuest: fentry on mprotect_fixup, the function the
+// design notes hook for code-permission changes, reports the range and
+// the new VM flags of a real mprotect(PROT_READ|PROT_EXEC). Our hosts
+// refuse function hooks: the test skips with the kernel's reasons there
+// (TestFunctionHook checks the refusal itself) and must pass in the guests.
+func TestMprotectFixupInGuest(t *testing.T) {
+	s, err := start(t, fmt.Sprintf(`
+hooks:
+  - name: code-permission
+    function: mprotect_fixup
+    args: [start, end, newflags]
+    match:
+      comm: [%q]
+    action: log
+`, comm()))
+	switch {
+	case err != nil && vmtest.InGuest():
+		t.Fatalf("Start in the guest: %v", err)
+	case err != nil:
+		t.Skipf("this kernel refuses function hooks: %v", err)
+	}
+	vmtest.Mechanism(t, "hook mprotect_fixup", string(s.set.Hooks[0].Mech))
+	cmd := vmtest.HelperCommand("mprotect-x")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("mprotect helper: %v", err)
+	}
+	addr, err := strconv.ParseUint(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil {
+		t.Fatalf("helper printed %q", out)
+	}
+	const vmExec = 0x4 // VM_EXEC, include/linux/mm.h
+	ev := s.wait(t, func(ev *event.Event) bool {
+		return ev.Process.Pid == uint32(cmd.Process.Pid) && uint64(arg(ev, "start").Int) == addr
+	})
+	if f := arg(ev, "newflags").Int; f&vmExec == 0 || uint64(arg(ev, "end").Int) != addr+4096 {
+		t.Errorf("event = %s, want end %#x and VM_EXEC in newflags", ev.AppendJSON(nil), addr+4096)
 	}
 }
 
