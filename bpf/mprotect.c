@@ -3,7 +3,8 @@
  * mprotect.c: the memory-permission sensor: mprotect and pkey_mprotect.
  *
  * syscalls:sys_enter_{mprotect,pkey_mprotect} record the request and the
- * protection of the mapping at addr before the call (bpf_find_vma, 5.17+);
+ * protection of the mapping at addr before the call (bpf_find_vma, 5.17+;
+ * the compat build walks the mm's red-black tree of mappings instead);
  * syscalls:sys_exit_* emit the event with the result. A call that turns a
  * writable mapping executable, or an executable one writable, or asks for
  * both at once, is what the "wx" marker in userspace flags.
@@ -24,6 +25,81 @@ struct mprot_req {
 	struct event_hdr verdict; /* flags, rule and action of a kill at enter */
 };
 
+#ifdef VIGIL_COMPAT
+/* The request between sys_enter and sys_exit, by thread id: no
+ * task-local storage before 5.11. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct mprot_req);
+} mprot_inflight SEC(".maps");
+
+static __always_inline struct mprot_req *req_get(int create)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mprot_req *req = bpf_map_lookup_elem(&mprot_inflight, &tid);
+	if (req || !create)
+		return req;
+	struct mprot_req zero = {};
+	bpf_map_update_elem(&mprot_inflight, &tid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&mprot_inflight, &tid);
+}
+
+/*
+ * Before the maple tree (6.1) an mm kept its mappings in a red-black
+ * tree, mm->mm_rb, ordered by address; find_vma() (mm/mmap.c) walks it
+ * down from the root. Without bpf_find_vma (5.17) the compat build does
+ * the same walk, bounded: the tree's height is at most 2 log2(n + 1),
+ * 32 for the default vm.max_map_count of 65530. The walk reads the tree
+ * without mmap_lock, as any tracing read does: a mapping changed by
+ * another thread at that moment can be missed, and then the event has no
+ * old_prot, as when no mapping is found.
+ */
+struct mm_struct___rb {
+	struct rb_root mm_rb;
+} __attribute__((preserve_access_index));
+
+struct vm_area_struct___rb {
+	unsigned long vm_start;
+	unsigned long vm_end;
+	struct rb_node vm_rb;
+	unsigned long vm_flags;
+} __attribute__((preserve_access_index));
+
+static __always_inline void old_prot_of(__u64 addr, struct mprot_req *old)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct___rb *mm = (void *)BPF_CORE_READ(task, mm);
+	struct rb_node *node;
+
+	if (!bpf_core_field_exists(mm->mm_rb))
+		return; /* a maple-tree kernel, which has bpf_find_vma */
+	node = BPF_CORE_READ(mm, mm_rb.rb_node);
+	/* Unrolled by hand: clang will not unroll this loop, and 5.10's
+	 * verifier refuses it as clang lays it out (see COMPAT_UNROLL). */
+#define RB_STEP                                                                                     \
+	if (!node)                                                                                  \
+		return;                                                                             \
+	v = (void *)node - bpf_core_field_offset(struct vm_area_struct___rb, vm_rb);                \
+	if (BPF_CORE_READ(v, vm_end) > addr) {                                                      \
+		if (BPF_CORE_READ(v, vm_start) <= addr) {                                           \
+			/* VM_READ, VM_WRITE and VM_EXEC have the PROT_* values. */                 \
+			old->old_prot = BPF_CORE_READ(v, vm_flags) & 7;                             \
+			old->flags |= MPROT_HAS_OLD;                                                \
+			return;                                                                     \
+		}                                                                                   \
+		node = BPF_CORE_READ(node, rb_left);                                                \
+	} else {                                                                                    \
+		node = BPF_CORE_READ(node, rb_right);                                               \
+	}
+#define RB_STEP4 RB_STEP RB_STEP RB_STEP RB_STEP
+	struct vm_area_struct___rb *v;
+	RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4
+#undef RB_STEP4
+#undef RB_STEP
+}
+#else
 /* The request between sys_enter and sys_exit, in the task itself. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -31,6 +107,12 @@ struct {
 	__type(key, int);
 	__type(value, struct mprot_req);
 } mprot_inflight SEC(".maps");
+
+static __always_inline struct mprot_req *req_get(int create)
+{
+	return bpf_task_storage_get(&mprot_inflight, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 static long vma_prot(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
 {
@@ -41,14 +123,19 @@ static long vma_prot(struct task_struct *task, struct vm_area_struct *vma, void 
 	return 0;
 }
 
+static __always_inline void old_prot_of(__u64 addr, struct mprot_req *old)
+{
+	bpf_find_vma(bpf_get_current_task_btf(), addr, vma_prot, old, 0);
+}
+#endif
+
 static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 pkey)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct mprot_req *req, old;
 
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
-	req = bpf_task_storage_get(&mprot_inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	req = req_get(1);
 	if (!req)
 		return 0;
 	req->addr = ctx->args[0];
@@ -58,7 +145,7 @@ static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 pk
 	old.flags = pkey | MPROT_PENDING;
 	/* The old protection only decides W^X when W or X is requested. */
 	if (req->prot & 6)
-		bpf_find_vma(task, req->addr, vma_prot, &old, 0);
+		old_prot_of(req->addr, &old);
 	req->old_prot = old.old_prot;
 	req->flags = old.flags;
 	req->verdict.flags = 0;
@@ -75,7 +162,7 @@ static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 pk
 
 static __always_inline int leave(struct trace_event_raw_sys_exit *ctx)
 {
-	struct mprot_req *req = bpf_task_storage_get(&mprot_inflight, bpf_get_current_task_btf(), 0, 0);
+	struct mprot_req *req = req_get(0);
 	struct mprotect_event ev = {};
 
 	if (!req || !(req->flags & MPROT_PENDING))
@@ -91,6 +178,10 @@ static __always_inline int leave(struct trace_event_raw_sys_exit *ctx)
 	ev.hdr.action = req->verdict.action;
 	ev.result = ctx->ret;
 	req->flags = 0;
+#ifdef VIGIL_COMPAT
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&mprot_inflight, &tid); /* no task to free it with */
+#endif
 	submit(&ev, sizeof(ev), EV_MPROTECT);
 	return 0;
 }
