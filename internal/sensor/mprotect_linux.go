@@ -6,6 +6,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vigil-sec/vigil/internal/bpfobj"
+	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
@@ -14,10 +15,13 @@ type mprotectSensor struct {
 	rec bpfobj.MprotectMprotectEvent
 }
 
+var mprotectTracepoints = rung{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}", kind: "tracepoint",
+	progs: []string{"mprotect_enter", "pkey_mprotect_enter", "mprotect_exit"},
+	also:  map[string][]string{"mprotect_exit": {"tracepoint/syscalls/sys_exit_pkey_mprotect"}}}
+
 var mprotectRungs = []rung{
-	{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}", kind: "tracepoint",
-		progs: []string{"mprotect_enter", "pkey_mprotect_enter", "mprotect_exit"},
-		also:  map[string][]string{"mprotect_exit": {"tracepoint/syscalls/sys_exit_pkey_mprotect"}}},
+	mprotectTracepoints,
+	compat(mprotectTracepoints, doctor.CompatMprotect, bpfobj.LoadMprotectCompat),
 }
 
 func (s *mprotectSensor) name() string                            { return "mprotect" }

@@ -6,6 +6,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vigil-sec/vigil/internal/bpfobj"
+	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
@@ -15,10 +16,13 @@ type openSensor struct {
 	rec bpfobj.OpenOpenEvent
 }
 
+var openTracepoints = rung{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}", kind: "tracepoint",
+	progs: []string{"open_enter", "openat_enter", "openat2_enter", "open_exit"},
+	also:  map[string][]string{"open_exit": {"tracepoint/syscalls/sys_exit_open", "tracepoint/syscalls/sys_exit_openat2"}}}
+
 var openRungs = []rung{
-	{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}", kind: "tracepoint",
-		progs: []string{"open_enter", "openat_enter", "openat2_enter", "open_exit"},
-		also:  map[string][]string{"open_exit": {"tracepoint/syscalls/sys_exit_open", "tracepoint/syscalls/sys_exit_openat2"}}},
+	openTracepoints,
+	compat(openTracepoints, doctor.CompatOpen, bpfobj.LoadOpenCompat),
 }
 
 func (s *openSensor) name() string                            { return "open" }
