@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 var (
@@ -26,9 +28,7 @@ var (
 // build compiles vigil and the storm workload once per run.
 func build(b *testing.B) (vigil, storm string) {
 	b.Helper()
-	if os.Geteuid() != 0 {
-		b.Skip("needs root: the monitors load eBPF programs")
-	}
+	vmtest.RequireRoot(b)
 	buildOnce.Do(func() {
 		// Not under /tmp: the baseline policy denies exec from there.
 		if buildErr = os.MkdirAll("out", 0o755); buildErr != nil {

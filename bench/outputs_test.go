@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/export"
 	"github.com/vigil-sec/vigil/internal/output"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 // The cost of each output at a steady event rate, all in one run so the
@@ -229,8 +230,7 @@ func startNATSServer(b *testing.B) string {
 func startOTLPReceiver(b *testing.B) string {
 	b.Helper()
 	port := freeLoopbackPort(b)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "VIGIL_BENCH_OTLP_RECEIVER=127.0.0.1:"+strconv.Itoa(port))
+	cmd := vmtest.HelperCommand("otlp-receiver", "127.0.0.1:"+strconv.Itoa(port))
 	startHelper(b, cmd, port)
 	return "127.0.0.1:" + strconv.Itoa(port)
 }
@@ -264,12 +264,16 @@ func freeLoopbackPort(b *testing.B) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// TestMain turns the test binary into the OTLP receiver when asked.
+// TestMain turns the test binary into the OTLP receiver when asked
+// (helper "otlp-receiver", argument the address to listen on).
 func TestMain(m *testing.M) {
-	if addr := os.Getenv("VIGIL_BENCH_OTLP_RECEIVER"); addr != "" {
-		os.Exit(serveOTLP(addr))
-	}
-	os.Exit(m.Run())
+	vmtest.Main(m, vmtest.Helpers{"otlp-receiver": func(args []string) int {
+		if len(args) != 1 {
+			fmt.Fprintf(os.Stderr, "otlp-receiver: arguments %q, want ADDRESS\n", args)
+			return 2
+		}
+		return serveOTLP(args[0])
+	}})
 }
 
 type sinkReceiver struct {

@@ -80,16 +80,41 @@ tracepoint:sched:sched_process_exit { printf("exit %d %s\n", pid, comm); }`
 	}
 }
 
+// uringStorms: the openat storm's loop through io_uring
+// (IORING_OP_OPENAT, one request per io_uring_enter), bare, under vigil
+// with open events off (the default), on but all filtered out in the
+// kernel, and on with every open reported.
+func uringStorms() []storm {
+	return []storm{{
+		name: "uring-openat",
+		args: func(dir string) []string { return []string{"uring", "300000", filepath.Join(dir, "target")} },
+		peers: []peer{{name: "bare"},
+			{"vigil", func(b *testing.B, v string) *monitor { return startVigil(b, v) }},
+			{"vigil-open-filtered", func(b *testing.B, v string) *monitor {
+				return startVigil(b, v, "--events", defaultEvents+",open", "--open-prefix", "/nonexistent-vigil-prefix/")
+			}},
+			{"vigil-open-all", func(b *testing.B, v string) *monitor {
+				return startVigil(b, v, "--events", defaultEvents+",open")
+			}},
+		},
+	}}
+}
+
 // BenchmarkOverhead runs each storm bare and under each peer, rounds
 // interleaved, and reports the median time of each as a ratio to bare:
 // the metric "vigil-x" is vigil's slowdown factor.
-func BenchmarkOverhead(b *testing.B) {
+func BenchmarkOverhead(b *testing.B) { overhead(b, storms()) }
+
+// BenchmarkUringOverhead is BenchmarkOverhead for opens through io_uring.
+func BenchmarkUringOverhead(b *testing.B) { overhead(b, uringStorms()) }
+
+func overhead(b *testing.B, list []storm) {
 	vigil, stormBin := build(b)
 	rounds := 3
 	if s := os.Getenv("VIGIL_BENCH_ROUNDS"); s != "" {
 		fmt.Sscan(s, &rounds)
 	}
-	for _, st := range storms() {
+	for _, st := range list {
 		b.Run(st.name, func(b *testing.B) {
 			dir := b.TempDir()
 			if err := os.WriteFile(filepath.Join(dir, "target"), []byte("x"), 0o644); err != nil {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * open.c: the file-open sensor: open, openat and openat2.
+ * open.c: the file-open sensor: open, openat and openat2, and io_uring's
+ * IORING_OP_OPENAT and IORING_OP_OPENAT2 (below open_exit).
  *
  * Opens are many, so they are filtered here, at syscalls:sys_enter_*,
  * before anything is queued: by process (open_pids), by comm (open_comms)
@@ -13,6 +14,7 @@
 
 /* Keep the record types in BTF so bpf2go can generate their Go mirrors. */
 const struct open_event *unused_open_event __attribute__((unused));
+const enum open_xflags *unused_open_xflags __attribute__((unused));
 
 #define MAX_PREFIXES 8
 #define PREFIX_LEN 128
@@ -152,28 +154,42 @@ static __always_inline int prefix_match(const char *name)
 		struct prefix *p = bpf_map_lookup_elem(&open_prefixes, &key);
 		if (!p)
 			return 0;
+		/* Not written yet (the programs attach before the loader fills
+		 * the map): an empty prefix would match every name. */
+		if (!p->len)
+			continue;
 		if (prefix_eq(name, p))
 			return 1;
 	}
 	return 0;
 }
 
-/* wanted applies the filters to the current task and the passed name. */
-static __always_inline int wanted(__u64 filename)
+/*
+ * wanted_proc applies the pid and comm filters to the current task; comm
+ * is the comm to filter on (read only when comms are filtered).
+ */
+static __always_inline int wanted_proc(const char *comm)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
 	if (tgid == self_tgid)
 		return 0;
 	if (filter_pids && !bpf_map_lookup_elem(&open_pids, &tgid))
 		return 0;
-	if (filter_comms) {
-		char comm[COMM_LEN] = {};
+	if (filter_comms && !bpf_map_lookup_elem(&open_comms, comm))
+		return 0;
+	return 1;
+}
+
+/* wanted applies the filters to the current task and the passed name. */
+static __always_inline int wanted(__u64 filename)
+{
+	char comm[COMM_LEN] = {};
+
+	if (filter_comms)
 		bpf_get_current_comm(comm, sizeof(comm));
-		if (!bpf_map_lookup_elem(&open_comms, comm))
-			return 0;
-	}
+	if (!wanted_proc(comm))
+		return 0;
 	if (n_prefixes) {
 		/* On the stack, not per CPU: this program can be preempted. */
 		char name[PREFIX_LEN];
@@ -235,6 +251,7 @@ static __always_inline void leave(long ret)
 	ev->mode = req->mode;
 	ev->syscall = req->syscall;
 	ev->file_flags = 0;
+	ev->xflags = 0;
 	n = bpf_probe_read_user_str(ev->data, FILENAME_LEN, (void *)req->filename);
 	__u32 want = req->wanted;
 	req_done(req);
@@ -287,3 +304,5 @@ int openat2_enter(struct trace_event_raw_sys_enter *ctx)
  * sys_exit_open and sys_exit_openat2, so the verifier checks it once. */
 SEC("tracepoint/syscalls/sys_exit_openat")
 int open_exit(struct trace_event_raw_sys_exit *ctx) { leave(ctx->ret); return 0; }
+
+#include "open_iouring.h"

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 // boundingSet returns the unit's CapabilityBoundingSet in setpriv's
@@ -41,9 +43,7 @@ func boundingSet(t *testing.T) string {
 // capability bounding set and no_new_privs (what systemd applies), and
 // checks that it attaches its sensors and reports an exec.
 func TestUnitCapabilitiesSuffice(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: vigil loads eBPF programs")
-	}
+	vmtest.RequireRoot(t)
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {
 		t.Skip("setpriv not installed (Debian package util-linux)")

@@ -6,8 +6,10 @@
 //   storm getpid N          getpid, N times (a call nobody traces)
 //   storm mprotect N        mprotect one page RW <-> R, N times
 //   storm rate R S PATH     openat(PATH) + close at R per second for S seconds
+//   storm uring N PATH      IORING_OP_OPENAT(PATH) through io_uring, wait, close, N times
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +33,65 @@ static void one_open(const char *path)
 		close(fd);
 }
 
+/*
+ * uring_opens opens path n times with IORING_OP_OPENAT, one request per
+ * io_uring_enter (submit and wait), closing each descriptor: the openat
+ * storm's loop, through io_uring. No liburing: the raw rings.
+ */
+static int uring_opens(long n, const char *path)
+{
+	struct io_uring_params p = {0};
+	int fd = syscall(__NR_io_uring_setup, 8, &p);
+	if (fd < 0) {
+		perror("io_uring_setup");
+		return 1;
+	}
+	size_t sqsz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	size_t cqsz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	char *sq = mmap(NULL, sqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+	char *cq = mmap(NULL, cqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_CQ_RING);
+	struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
+					 MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	unsigned *sq_tail = (unsigned *)(sq + p.sq_off.tail), *sq_array = (unsigned *)(sq + p.sq_off.array);
+	unsigned sq_mask = *(unsigned *)(sq + p.sq_off.ring_mask);
+	unsigned *cq_head = (unsigned *)(cq + p.cq_off.head), *cq_tail = (unsigned *)(cq + p.cq_off.tail);
+	unsigned cq_mask = *(unsigned *)(cq + p.cq_off.ring_mask);
+	struct io_uring_cqe *cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	for (long i = 0; i < n; i++) {
+		unsigned tail = *sq_tail, idx = tail & sq_mask;
+		struct io_uring_sqe *e = &sqes[idx];
+		memset(e, 0, sizeof(*e));
+		e->opcode = IORING_OP_OPENAT;
+		e->fd = AT_FDCWD;
+		e->addr = (unsigned long)path;
+		e->open_flags = O_RDONLY | O_CLOEXEC;
+		sq_array[idx] = idx;
+		__atomic_store_n(sq_tail, tail + 1, __ATOMIC_RELEASE);
+		if (syscall(__NR_io_uring_enter, fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) != 1) {
+			perror("io_uring_enter");
+			return 1;
+		}
+		unsigned head = *cq_head;
+		if (head == __atomic_load_n(cq_tail, __ATOMIC_ACQUIRE)) {
+			fprintf(stderr, "storm: no completion\n");
+			return 1;
+		}
+		int res = cqes[head & cq_mask].res;
+		__atomic_store_n(cq_head, head + 1, __ATOMIC_RELEASE);
+		if (res >= 0)
+			close(res);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: storm exec|open|getpid|mprotect|rate N [...]\n");
+		fprintf(stderr, "usage: storm exec|open|uring|getpid|mprotect|rate N [...]\n");
 		return 2;
 	}
 	long n = atol(argv[2]);
@@ -52,6 +109,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "open") && argc == 4) {
 		for (long i = 0; i < n; i++)
 			one_open(argv[3]);
+	} else if (!strcmp(argv[1], "uring") && argc == 4) {
+		if (uring_opens(n, argv[3]))
+			return 1;
 	} else if (!strcmp(argv[1], "getpid")) {
 		for (long i = 0; i < n; i++)
 			syscall(SYS_getpid);

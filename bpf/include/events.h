@@ -155,6 +155,14 @@ enum open_syscall {
 	OPEN_OPENAT2 = 3,
 };
 
+/* open_event.xflags: how the open was made and what vigil could see of it. */
+enum open_xflags {
+	OPEN_IO_URING = 1 << 0,   /* an io_uring request (IORING_OP_OPENAT, _OPENAT2), not a system call */
+	OPEN_FIXED_FILE = 1 << 1, /* io_uring: opened into a registered file slot, not a descriptor */
+	OPEN_UNRESOLVED = 1 << 2, /* succeeded, but the file opened could not be looked up */
+	OPEN_NO_RESULT = 1 << 3,  /* io_uring: no completion on success (IOSQE_CQE_SKIP_SUCCESS); seen at submission */
+};
+
 /* data[] holds the file name as passed, then the opened file's path components. */
 struct open_event {
 	struct event_hdr hdr;
@@ -166,7 +174,7 @@ struct open_event {
 	__u32 file_flags;
 	__u32 filename_len;
 	__u32 path_len;
-	__u32 _pad;
+	__u32 xflags; /* enum open_xflags */
 	__u8 data[DATA_LEN];
 };
 

@@ -133,6 +133,7 @@ struct match_in {
 	__u32 memfd, deleted, wx;
 	__u32 prot;  /* mprotect */
 	__u32 flags; /* open */
+	__u32 comm_set; /* comm holds the acting task's already (io_uring: the submitter's) */
 	char comm[COMM_LEN];
 	char pcomm[COMM_LEN];
 };
@@ -271,7 +272,8 @@ static __always_inline void fill_match(struct match_in *in)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	in->uid = (__u32)bpf_get_current_uid_gid();
-	bpf_get_current_comm(in->comm, sizeof(in->comm));
+	if (!in->comm_set)
+		bpf_get_current_comm(in->comm, sizeof(in->comm));
 	BPF_CORE_READ_STR_INTO(&in->pcomm, task, real_parent, comm);
 }
 

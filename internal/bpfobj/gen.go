@@ -12,7 +12,7 @@ package bpfobj
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type event_hdr -type fork_event -type exit_event -type exec_event -type rule_set -type rule_arg -type file_id -type event_type -type mechanism -type hdr_flags -type action -type fork_flags -type exit_flags -type file_flags -type module_syscall -type mprotect_flags -type open_syscall -type rule_limits Process ../../bpf/process.c -- -I../../bpf/include -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type module_event Module ../../bpf/module.c -- -I../../bpf/include -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type mprotect_event Mprotect ../../bpf/mprotect.c -- -I../../bpf/include -O2 -g -Wall -Werror
-//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type open_event Open ../../bpf/open.c -- -I../../bpf/include -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type open_event -type open_xflags Open ../../bpf/open.c -- -I../../bpf/include -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 Lsm ../../bpf/lsm.c -- -I../../bpf/include -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem process_compat -tags linux -target amd64 ProcessCompat ../../bpf/process.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem module_compat -tags linux -target amd64 ModuleCompat ../../bpf/module.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT

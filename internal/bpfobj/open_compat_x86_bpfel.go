@@ -20,6 +20,34 @@ type OpenCompatFileId struct {
 	Ino uint64
 }
 
+type OpenCompatIouReq struct {
+	_   structs.HostLayout
+	Hdr struct {
+		_      structs.HostLayout
+		Ktime  uint64
+		Type   uint32
+		Mech   uint32
+		Pid    uint32
+		Tid    uint32
+		Ppid   uint32
+		Uid    uint32
+		Gid    uint32
+		Flags  uint32
+		Rule   uint32
+		Action uint32
+		Comm   [16]uint8
+	}
+	Dirfd       int32
+	Flags       uint32
+	Mode        uint32
+	Syscall     uint32
+	Wanted      uint32
+	Xflags      uint32
+	FilenameLen uint32
+	FileSlot    uint32
+	Filename    [256]uint8
+}
+
 type OpenCompatOpenReq struct {
 	_        structs.HostLayout
 	Filename uint64
@@ -104,32 +132,38 @@ type OpenCompatScratch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	OpenCompatMapEvents          = "events"
-	OpenCompatMapHeap            = "heap"
-	OpenCompatMapLost            = "lost"
-	OpenCompatMapOpenComms       = "open_comms"
-	OpenCompatMapOpenInflight    = "open_inflight"
-	OpenCompatMapOpenPids        = "open_pids"
-	OpenCompatMapOpenPrefixes    = "open_prefixes"
-	OpenCompatMapRuleArgs        = "rule_args"
-	OpenCompatMapRuleComms       = "rule_comms"
-	OpenCompatMapRuleDirs        = "rule_dirs"
-	OpenCompatMapRuleErrno       = "rule_errno"
-	OpenCompatMapRuleGen         = "rule_gen"
-	OpenCompatMapRulePaths       = "rule_paths"
-	OpenCompatMapRulePcomms      = "rule_pcomms"
-	OpenCompatMapRuleSets        = "rule_sets"
-	OpenCompatMapRuleUids        = "rule_uids"
-	OpenCompatProgOpenEnter      = "open_enter"
-	OpenCompatProgOpenExit       = "open_exit"
-	OpenCompatProgOpenat2Enter   = "openat2_enter"
-	OpenCompatProgOpenatEnter    = "openat_enter"
-	OpenCompatVarFilterComms     = "filter_comms"
-	OpenCompatVarFilterPids      = "filter_pids"
-	OpenCompatVarN_prefixes      = "n_prefixes"
-	OpenCompatVarSelfTgid        = "self_tgid"
-	OpenCompatVarUnusedOpenEvent = "unused_open_event"
-	OpenCompatVarWakeupBytes     = "wakeup_bytes"
+	OpenCompatMapEvents           = "events"
+	OpenCompatMapHeap             = "heap"
+	OpenCompatMapIouInflight      = "iou_inflight"
+	OpenCompatMapLost             = "lost"
+	OpenCompatMapOpenComms        = "open_comms"
+	OpenCompatMapOpenInflight     = "open_inflight"
+	OpenCompatMapOpenPids         = "open_pids"
+	OpenCompatMapOpenPrefixes     = "open_prefixes"
+	OpenCompatMapRuleArgs         = "rule_args"
+	OpenCompatMapRuleComms        = "rule_comms"
+	OpenCompatMapRuleDirs         = "rule_dirs"
+	OpenCompatMapRuleErrno        = "rule_errno"
+	OpenCompatMapRuleGen          = "rule_gen"
+	OpenCompatMapRulePaths        = "rule_paths"
+	OpenCompatMapRulePcomms       = "rule_pcomms"
+	OpenCompatMapRuleSets         = "rule_sets"
+	OpenCompatMapRuleUids         = "rule_uids"
+	OpenCompatProgIouComplete     = "iou_complete"
+	OpenCompatProgIouReqFailed    = "iou_req_failed"
+	OpenCompatProgIouSubmitReq    = "iou_submit_req"
+	OpenCompatProgIouSubmitSqe    = "iou_submit_sqe"
+	OpenCompatProgOpenEnter       = "open_enter"
+	OpenCompatProgOpenExit        = "open_exit"
+	OpenCompatProgOpenat2Enter    = "openat2_enter"
+	OpenCompatProgOpenatEnter     = "openat_enter"
+	OpenCompatVarFilterComms      = "filter_comms"
+	OpenCompatVarFilterPids       = "filter_pids"
+	OpenCompatVarN_prefixes       = "n_prefixes"
+	OpenCompatVarSelfTgid         = "self_tgid"
+	OpenCompatVarUnusedOpenEvent  = "unused_open_event"
+	OpenCompatVarUnusedOpenXflags = "unused_open_xflags"
+	OpenCompatVarWakeupBytes      = "wakeup_bytes"
 )
 
 // LoadOpenCompat returns the embedded CollectionSpec for OpenCompat.
@@ -174,6 +208,10 @@ type OpenCompatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type OpenCompatProgramSpecs struct {
+	IouComplete  *ebpf.ProgramSpec `ebpf:"iou_complete"`
+	IouReqFailed *ebpf.ProgramSpec `ebpf:"iou_req_failed"`
+	IouSubmitReq *ebpf.ProgramSpec `ebpf:"iou_submit_req"`
+	IouSubmitSqe *ebpf.ProgramSpec `ebpf:"iou_submit_sqe"`
 	OpenEnter    *ebpf.ProgramSpec `ebpf:"open_enter"`
 	OpenExit     *ebpf.ProgramSpec `ebpf:"open_exit"`
 	Openat2Enter *ebpf.ProgramSpec `ebpf:"openat2_enter"`
@@ -186,6 +224,7 @@ type OpenCompatProgramSpecs struct {
 type OpenCompatMapSpecs struct {
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	Heap         *ebpf.MapSpec `ebpf:"heap"`
+	IouInflight  *ebpf.MapSpec `ebpf:"iou_inflight"`
 	Lost         *ebpf.MapSpec `ebpf:"lost"`
 	OpenComms    *ebpf.MapSpec `ebpf:"open_comms"`
 	OpenInflight *ebpf.MapSpec `ebpf:"open_inflight"`
@@ -206,12 +245,13 @@ type OpenCompatMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type OpenCompatVariableSpecs struct {
-	FilterComms     *ebpf.VariableSpec `ebpf:"filter_comms"`
-	FilterPids      *ebpf.VariableSpec `ebpf:"filter_pids"`
-	N_prefixes      *ebpf.VariableSpec `ebpf:"n_prefixes"`
-	SelfTgid        *ebpf.VariableSpec `ebpf:"self_tgid"`
-	UnusedOpenEvent *ebpf.VariableSpec `ebpf:"unused_open_event"`
-	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	FilterComms      *ebpf.VariableSpec `ebpf:"filter_comms"`
+	FilterPids       *ebpf.VariableSpec `ebpf:"filter_pids"`
+	N_prefixes       *ebpf.VariableSpec `ebpf:"n_prefixes"`
+	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
+	UnusedOpenEvent  *ebpf.VariableSpec `ebpf:"unused_open_event"`
+	UnusedOpenXflags *ebpf.VariableSpec `ebpf:"unused_open_xflags"`
+	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // OpenCompatObjects contains all objects after they have been loaded into the kernel.
@@ -236,6 +276,7 @@ func (o *OpenCompatObjects) Close() error {
 type OpenCompatMaps struct {
 	Events       *ebpf.Map `ebpf:"events"`
 	Heap         *ebpf.Map `ebpf:"heap"`
+	IouInflight  *ebpf.Map `ebpf:"iou_inflight"`
 	Lost         *ebpf.Map `ebpf:"lost"`
 	OpenComms    *ebpf.Map `ebpf:"open_comms"`
 	OpenInflight *ebpf.Map `ebpf:"open_inflight"`
@@ -256,6 +297,7 @@ func (m *OpenCompatMaps) Close() error {
 	return _OpenCompatClose(
 		m.Events,
 		m.Heap,
+		m.IouInflight,
 		m.Lost,
 		m.OpenComms,
 		m.OpenInflight,
@@ -277,18 +319,23 @@ func (m *OpenCompatMaps) Close() error {
 //
 // It can be passed to LoadOpenCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type OpenCompatVariables struct {
-	FilterComms     *ebpf.Variable `ebpf:"filter_comms"`
-	FilterPids      *ebpf.Variable `ebpf:"filter_pids"`
-	N_prefixes      *ebpf.Variable `ebpf:"n_prefixes"`
-	SelfTgid        *ebpf.Variable `ebpf:"self_tgid"`
-	UnusedOpenEvent *ebpf.Variable `ebpf:"unused_open_event"`
-	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
+	FilterComms      *ebpf.Variable `ebpf:"filter_comms"`
+	FilterPids       *ebpf.Variable `ebpf:"filter_pids"`
+	N_prefixes       *ebpf.Variable `ebpf:"n_prefixes"`
+	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`
+	UnusedOpenEvent  *ebpf.Variable `ebpf:"unused_open_event"`
+	UnusedOpenXflags *ebpf.Variable `ebpf:"unused_open_xflags"`
+	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // OpenCompatPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to LoadOpenCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type OpenCompatPrograms struct {
+	IouComplete  *ebpf.Program `ebpf:"iou_complete"`
+	IouReqFailed *ebpf.Program `ebpf:"iou_req_failed"`
+	IouSubmitReq *ebpf.Program `ebpf:"iou_submit_req"`
+	IouSubmitSqe *ebpf.Program `ebpf:"iou_submit_sqe"`
 	OpenEnter    *ebpf.Program `ebpf:"open_enter"`
 	OpenExit     *ebpf.Program `ebpf:"open_exit"`
 	Openat2Enter *ebpf.Program `ebpf:"openat2_enter"`
@@ -297,6 +344,10 @@ type OpenCompatPrograms struct {
 
 func (p *OpenCompatPrograms) Close() error {
 	return _OpenCompatClose(
+		p.IouComplete,
+		p.IouReqFailed,
+		p.IouSubmitReq,
+		p.IouSubmitSqe,
 		p.OpenEnter,
 		p.OpenExit,
 		p.Openat2Enter,

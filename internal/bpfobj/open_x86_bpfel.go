@@ -20,6 +20,34 @@ type OpenFileId struct {
 	Ino uint64
 }
 
+type OpenIouReq struct {
+	_   structs.HostLayout
+	Hdr struct {
+		_      structs.HostLayout
+		Ktime  uint64
+		Type   uint32
+		Mech   uint32
+		Pid    uint32
+		Tid    uint32
+		Ppid   uint32
+		Uid    uint32
+		Gid    uint32
+		Flags  uint32
+		Rule   uint32
+		Action uint32
+		Comm   [16]uint8
+	}
+	Dirfd       int32
+	Flags       uint32
+	Mode        uint32
+	Syscall     uint32
+	Wanted      uint32
+	Xflags      uint32
+	FilenameLen uint32
+	FileSlot    uint32
+	Filename    [256]uint8
+}
+
 type OpenOpenEvent struct {
 	_   structs.HostLayout
 	Hdr struct {
@@ -45,7 +73,7 @@ type OpenOpenEvent struct {
 	FileFlags   uint32
 	FilenameLen uint32
 	PathLen     uint32
-	Pad         uint32
+	Xflags      uint32
 	Data        [16384]uint8
 }
 
@@ -59,6 +87,15 @@ type OpenOpenReq struct {
 	Wanted   uint32
 	Pad      uint32
 }
+
+type OpenOpenXflags uint32
+
+const (
+	OpenOpenXflagsOPEN_IO_URING   OpenOpenXflags = 1
+	OpenOpenXflagsOPEN_FIXED_FILE OpenOpenXflags = 2
+	OpenOpenXflagsOPEN_UNRESOLVED OpenOpenXflags = 4
+	OpenOpenXflagsOPEN_NO_RESULT  OpenOpenXflags = 8
+)
 
 type OpenPrefix struct {
 	_   structs.HostLayout
@@ -133,32 +170,38 @@ type OpenScratch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	OpenMapEvents          = "events"
-	OpenMapHeap            = "heap"
-	OpenMapLost            = "lost"
-	OpenMapOpenComms       = "open_comms"
-	OpenMapOpenInflight    = "open_inflight"
-	OpenMapOpenPids        = "open_pids"
-	OpenMapOpenPrefixes    = "open_prefixes"
-	OpenMapRuleArgs        = "rule_args"
-	OpenMapRuleComms       = "rule_comms"
-	OpenMapRuleDirs        = "rule_dirs"
-	OpenMapRuleErrno       = "rule_errno"
-	OpenMapRuleGen         = "rule_gen"
-	OpenMapRulePaths       = "rule_paths"
-	OpenMapRulePcomms      = "rule_pcomms"
-	OpenMapRuleSets        = "rule_sets"
-	OpenMapRuleUids        = "rule_uids"
-	OpenProgOpenEnter      = "open_enter"
-	OpenProgOpenExit       = "open_exit"
-	OpenProgOpenat2Enter   = "openat2_enter"
-	OpenProgOpenatEnter    = "openat_enter"
-	OpenVarFilterComms     = "filter_comms"
-	OpenVarFilterPids      = "filter_pids"
-	OpenVarN_prefixes      = "n_prefixes"
-	OpenVarSelfTgid        = "self_tgid"
-	OpenVarUnusedOpenEvent = "unused_open_event"
-	OpenVarWakeupBytes     = "wakeup_bytes"
+	OpenMapEvents           = "events"
+	OpenMapHeap             = "heap"
+	OpenMapIouInflight      = "iou_inflight"
+	OpenMapLost             = "lost"
+	OpenMapOpenComms        = "open_comms"
+	OpenMapOpenInflight     = "open_inflight"
+	OpenMapOpenPids         = "open_pids"
+	OpenMapOpenPrefixes     = "open_prefixes"
+	OpenMapRuleArgs         = "rule_args"
+	OpenMapRuleComms        = "rule_comms"
+	OpenMapRuleDirs         = "rule_dirs"
+	OpenMapRuleErrno        = "rule_errno"
+	OpenMapRuleGen          = "rule_gen"
+	OpenMapRulePaths        = "rule_paths"
+	OpenMapRulePcomms       = "rule_pcomms"
+	OpenMapRuleSets         = "rule_sets"
+	OpenMapRuleUids         = "rule_uids"
+	OpenProgIouComplete     = "iou_complete"
+	OpenProgIouReqFailed    = "iou_req_failed"
+	OpenProgIouSubmitReq    = "iou_submit_req"
+	OpenProgIouSubmitSqe    = "iou_submit_sqe"
+	OpenProgOpenEnter       = "open_enter"
+	OpenProgOpenExit        = "open_exit"
+	OpenProgOpenat2Enter    = "openat2_enter"
+	OpenProgOpenatEnter     = "openat_enter"
+	OpenVarFilterComms      = "filter_comms"
+	OpenVarFilterPids       = "filter_pids"
+	OpenVarN_prefixes       = "n_prefixes"
+	OpenVarSelfTgid         = "self_tgid"
+	OpenVarUnusedOpenEvent  = "unused_open_event"
+	OpenVarUnusedOpenXflags = "unused_open_xflags"
+	OpenVarWakeupBytes      = "wakeup_bytes"
 )
 
 // LoadOpen returns the embedded CollectionSpec for Open.
@@ -203,6 +246,10 @@ type OpenSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type OpenProgramSpecs struct {
+	IouComplete  *ebpf.ProgramSpec `ebpf:"iou_complete"`
+	IouReqFailed *ebpf.ProgramSpec `ebpf:"iou_req_failed"`
+	IouSubmitReq *ebpf.ProgramSpec `ebpf:"iou_submit_req"`
+	IouSubmitSqe *ebpf.ProgramSpec `ebpf:"iou_submit_sqe"`
 	OpenEnter    *ebpf.ProgramSpec `ebpf:"open_enter"`
 	OpenExit     *ebpf.ProgramSpec `ebpf:"open_exit"`
 	Openat2Enter *ebpf.ProgramSpec `ebpf:"openat2_enter"`
@@ -215,6 +262,7 @@ type OpenProgramSpecs struct {
 type OpenMapSpecs struct {
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	Heap         *ebpf.MapSpec `ebpf:"heap"`
+	IouInflight  *ebpf.MapSpec `ebpf:"iou_inflight"`
 	Lost         *ebpf.MapSpec `ebpf:"lost"`
 	OpenComms    *ebpf.MapSpec `ebpf:"open_comms"`
 	OpenInflight *ebpf.MapSpec `ebpf:"open_inflight"`
@@ -235,12 +283,13 @@ type OpenMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type OpenVariableSpecs struct {
-	FilterComms     *ebpf.VariableSpec `ebpf:"filter_comms"`
-	FilterPids      *ebpf.VariableSpec `ebpf:"filter_pids"`
-	N_prefixes      *ebpf.VariableSpec `ebpf:"n_prefixes"`
-	SelfTgid        *ebpf.VariableSpec `ebpf:"self_tgid"`
-	UnusedOpenEvent *ebpf.VariableSpec `ebpf:"unused_open_event"`
-	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	FilterComms      *ebpf.VariableSpec `ebpf:"filter_comms"`
+	FilterPids       *ebpf.VariableSpec `ebpf:"filter_pids"`
+	N_prefixes       *ebpf.VariableSpec `ebpf:"n_prefixes"`
+	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
+	UnusedOpenEvent  *ebpf.VariableSpec `ebpf:"unused_open_event"`
+	UnusedOpenXflags *ebpf.VariableSpec `ebpf:"unused_open_xflags"`
+	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // OpenObjects contains all objects after they have been loaded into the kernel.
@@ -265,6 +314,7 @@ func (o *OpenObjects) Close() error {
 type OpenMaps struct {
 	Events       *ebpf.Map `ebpf:"events"`
 	Heap         *ebpf.Map `ebpf:"heap"`
+	IouInflight  *ebpf.Map `ebpf:"iou_inflight"`
 	Lost         *ebpf.Map `ebpf:"lost"`
 	OpenComms    *ebpf.Map `ebpf:"open_comms"`
 	OpenInflight *ebpf.Map `ebpf:"open_inflight"`
@@ -285,6 +335,7 @@ func (m *OpenMaps) Close() error {
 	return _OpenClose(
 		m.Events,
 		m.Heap,
+		m.IouInflight,
 		m.Lost,
 		m.OpenComms,
 		m.OpenInflight,
@@ -306,18 +357,23 @@ func (m *OpenMaps) Close() error {
 //
 // It can be passed to LoadOpenObjects or ebpf.CollectionSpec.LoadAndAssign.
 type OpenVariables struct {
-	FilterComms     *ebpf.Variable `ebpf:"filter_comms"`
-	FilterPids      *ebpf.Variable `ebpf:"filter_pids"`
-	N_prefixes      *ebpf.Variable `ebpf:"n_prefixes"`
-	SelfTgid        *ebpf.Variable `ebpf:"self_tgid"`
-	UnusedOpenEvent *ebpf.Variable `ebpf:"unused_open_event"`
-	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
+	FilterComms      *ebpf.Variable `ebpf:"filter_comms"`
+	FilterPids       *ebpf.Variable `ebpf:"filter_pids"`
+	N_prefixes       *ebpf.Variable `ebpf:"n_prefixes"`
+	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`
+	UnusedOpenEvent  *ebpf.Variable `ebpf:"unused_open_event"`
+	UnusedOpenXflags *ebpf.Variable `ebpf:"unused_open_xflags"`
+	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // OpenPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to LoadOpenObjects or ebpf.CollectionSpec.LoadAndAssign.
 type OpenPrograms struct {
+	IouComplete  *ebpf.Program `ebpf:"iou_complete"`
+	IouReqFailed *ebpf.Program `ebpf:"iou_req_failed"`
+	IouSubmitReq *ebpf.Program `ebpf:"iou_submit_req"`
+	IouSubmitSqe *ebpf.Program `ebpf:"iou_submit_sqe"`
 	OpenEnter    *ebpf.Program `ebpf:"open_enter"`
 	OpenExit     *ebpf.Program `ebpf:"open_exit"`
 	Openat2Enter *ebpf.Program `ebpf:"openat2_enter"`
@@ -326,6 +382,10 @@ type OpenPrograms struct {
 
 func (p *OpenPrograms) Close() error {
 	return _OpenClose(
+		p.IouComplete,
+		p.IouReqFailed,
+		p.IouSubmitReq,
+		p.IouSubmitSqe,
 		p.OpenEnter,
 		p.OpenExit,
 		p.Openat2Enter,

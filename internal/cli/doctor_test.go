@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/doctor"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 func TestDoctorText(t *testing.T) {
-	mustBeRoot(t)
+	vmtest.RequireRoot(t)
 	code, out, errOut := run(t, "doctor")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -22,7 +23,7 @@ func TestDoctorText(t *testing.T) {
 }
 
 func TestDoctorJSON(t *testing.T) {
-	mustBeRoot(t)
+	vmtest.RequireRoot(t)
 	code, out, errOut := run(t, "doctor", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/hooks"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 const testProgName = "vigil_hooks_t"
@@ -24,12 +24,8 @@ const testProgName = "vigil_hooks_t"
 // vigil hooks lists both with the right owner and that --diff against a
 // baseline taken before reports both as new.
 func TestHooksSeesOwnHooks(t *testing.T) {
-	mustBeRoot(t)
-	if err := doctor.ProbeTracepoint(); errors.Is(err, doctor.ErrNotSupported) {
-		t.Skipf("tracepoints not available here: %v", err)
-	} else if err != nil {
-		t.Fatalf("probing tracepoints: %v", err)
-	}
+	vmtest.RequireRoot(t)
+	vmtest.Require(t, "tracepoints", doctor.ProbeTracepoint())
 	baseline := filepath.Join(t.TempDir(), "baseline.json")
 	code, out, errOut := run(t, "hooks", "--json")
 	if code != 0 {

@@ -13,35 +13,36 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/doctor"
+	"github.com/vigil-sec/vigil/internal/seccomp"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
-// testHelperEnv makes the test binary act as a helper process (Go's
-// os/exec pattern): "cli" runs vigil with $VIGIL_TEST_CLI_ARGS,
-// "seccomp-child" installs a seccomp filter and waits for stdin to close.
-const testHelperEnv = "VIGIL_TEST_HELPER"
-
+// TestMain lets the test binary act as vigil's probe helpers
+// (doctor.HelperMain: vigil re-executes itself for them) and as this
+// package's helper processes (vmtest.Main): "vigil" runs vigil with the
+// helper's command line, "seccomp-child" installs a seccomp filter and
+// waits for stdin to close, "wx" flips a page to executable.
 func TestMain(m *testing.M) {
 	if code, ok := doctor.HelperMain(os.Stdout); ok {
 		os.Exit(code)
 	}
-	if os.Getenv("VIGIL_CLI_HELPER") == "1" { // vigil itself, arguments from argv
-		os.Exit(Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
-	}
-	switch os.Getenv(testHelperEnv) {
-	case "cli":
-		os.Exit(Run(context.Background(), strings.Fields(os.Getenv("VIGIL_TEST_CLI_ARGS")), os.Stdin, os.Stdout, os.Stderr))
-	case "seccomp-child":
-		os.Exit(seccompChild())
-	case "wx":
-		os.Exit(wxChild())
-	}
-	os.Exit(m.Run())
+	vmtest.Main(m, vmtest.Helpers{
+		"vigil":         vigilHelper,
+		"seccomp-child": func([]string) int { return seccompChild() },
+		"wx":            func([]string) int { return wxChild() },
+	})
+}
+
+// vigilHelper is vigil itself, with args as its command line. A vigil that
+// re-executes itself (vigil run's shim) gets this helper again, since the
+// helper's variable is inherited.
+func vigilHelper(args []string) int {
+	return Run(context.Background(), args, os.Stdin, os.Stdout, os.Stderr)
 }
 
 // seccompChild installs an allow-all seccomp filter on every thread
@@ -55,8 +56,7 @@ func seccompChild() int {
 	if err != nil {
 		return 3
 	}
-	prog := unix.SockFprog{Len: uint16(len(insns)), Filter: (*unix.SockFilter)(unsafe.Pointer(&insns[0]))}
-	if _, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog))); errno != 0 {
+	if _, err := seccomp.InstallFilter(insns, unix.SECCOMP_FILTER_FLAG_TSYNC); err != nil {
 		return 4
 	}
 	os.Stdout.WriteString("ready\n")
@@ -69,8 +69,7 @@ func seccompChild() int {
 // the test.
 func startSeccompChild(t *testing.T) int {
 	t.Helper()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), testHelperEnv+"=seccomp-child")
+	cmd := vmtest.HelperCommand("seccomp-child")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -110,13 +109,6 @@ func run(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
-func mustBeRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-}
-
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -149,12 +141,12 @@ func wxChild() int {
 }
 
 // asNobody returns a command that runs a copy of the test binary as uid
-// and gid 65534 with vigil's arguments (the VIGIL_CLI_HELPER form): the
+// and gid 65534 as the "vigil" helper with args: the
 // build directory is private to root, so the copy sits in a directory
 // nobody can walk.
 func asNobody(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
-	mustBeRoot(t)
+	vmtest.RequireRoot(t)
 	dir, err := os.MkdirTemp("", "vigil-unpriv-")
 	if err != nil {
 		t.Fatal(err)
@@ -171,9 +163,8 @@ func asNobody(t *testing.T, args ...string) *exec.Cmd {
 	if err := os.WriteFile(exe, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, args...)
+	cmd := vmtest.AsHelper(exec.Command(exe, args...), "vigil")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "VIGIL_CLI_HELPER=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
 	return cmd
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"google.golang.org/grpc"
+
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 // runShared is run with output buffers safe for concurrent writers: the
@@ -71,9 +73,7 @@ func (r *countingReceiver) Export(_ context.Context, req *collogs.ExportLogsServ
 // JetStream and a real OTLP/gRPC logs receiver, both on loopback, and
 // checks that every event reaches both.
 func TestMonitorExports(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to load eBPF programs")
-	}
+	vmtest.RequireRoot(t)
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
 	if err != nil {
 		t.Fatal(err)
@@ -149,9 +149,7 @@ func TestMonitorExports(t *testing.T) {
 // never holds up the events on stdout, and that what could not be sent
 // is reported.
 func TestMonitorAbsentExporter(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to load eBPF programs")
-	}
+	vmtest.RequireRoot(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -5,19 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 func TestMonitorEndToEnd(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to load eBPF programs")
-	}
+	vmtest.RequireRoot(t)
 	var out, errb syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -78,9 +76,7 @@ func TestMonitorEndToEnd(t *testing.T) {
 }
 
 func TestMonitorCount(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to load eBPF programs")
-	}
+	vmtest.RequireRoot(t)
 	var out, errb syncBuffer
 	result := make(chan int, 1)
 	go func() {

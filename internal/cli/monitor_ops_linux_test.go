@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/metrics/promtest"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 // notifySocket listens where systemd would, and hands over each datagram.
@@ -75,9 +76,7 @@ func recv(t *testing.T, ch <-chan string, want string) string {
 // file and metrics scraped by a real Prometheus (events and the policy's
 // verdicts), then reloads it with SIGHUP.
 func TestMonitorAsService(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to load eBPF programs")
-	}
+	vmtest.RequireRoot(t)
 	notes := notifySocket(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "vigil.ndjson")

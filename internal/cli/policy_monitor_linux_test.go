@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 // agent is a vigil monitor running as its own process (the test binary
@@ -29,10 +30,9 @@ type agent struct {
 
 func startAgent(t *testing.T, args ...string) *agent {
 	t.Helper()
-	mustBeRoot(t)
+	vmtest.RequireRoot(t)
 	a := &agent{out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan error, 1)}
-	a.cmd = exec.Command(os.Args[0], append([]string{"monitor", "--output", "json"}, args...)...)
-	a.cmd.Env = append(os.Environ(), "VIGIL_CLI_HELPER=1")
+	a.cmd = vmtest.HelperCommand("vigil", append([]string{"monitor", "--output", "json"}, args...)...)
 	a.cmd.Stdout, a.cmd.Stderr = a.out, a.err
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -164,8 +164,7 @@ func TestMonitorPolicyKill(t *testing.T) {
 		return e.Verdict != nil && e.Verdict.Rule == "kill-exec-from-test-dir" && e.Verdict.Action == "kill" && e.Verdict.Enforced
 	})
 
-	wx := exec.Command(os.Args[0])
-	wx.Env = append(os.Environ(), testHelperEnv+"=wx")
+	wx := vmtest.HelperCommand("wx")
 	err = wx.Run()
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Errorf("RW->RX flip: %v, want killed by SIGKILL", err)
@@ -242,7 +241,7 @@ func TestMonitorKilledMidStorm(t *testing.T) {
 }
 
 func TestMonitorBadPolicy(t *testing.T) {
-	mustBeRoot(t)
+	vmtest.RequireRoot(t)
 	bad := writePolicy(t, "rules:\n  - name: x\n    event: exec\n    match:\n      pathh: [/tmp/]\n    action: deny\n")
 	code, _, errOut := run(t, "monitor", "--policy", bad, "--duration", "1s")
 	if code != 1 || !strings.Contains(errOut, bad+":5:") {
@@ -280,9 +279,7 @@ func TestMonitorPolicyReload(t *testing.T) {
 	pol := writePolicy(t, text(dirA, "kill"))
 	a := startAgent(t, "--events", "exec,mprotect", "--policy", pol)
 	wx := func() error {
-		c := exec.Command(os.Args[0])
-		c.Env = append(os.Environ(), testHelperEnv+"=wx")
-		return c.Run()
+		return vmtest.HelperCommand("wx").Run()
 	}
 	if err := exec.Command(scriptA).Run(); !errors.Is(err, syscall.EPERM) {
 		t.Fatalf("before reload, exec in A: %v, want EPERM", err)

@@ -7,8 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,65 +16,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/seccomp/seccomptest"
 	"github.com/vigil-sec/vigil/internal/vmtest"
 )
-
-// mustHaveUserNotif skips unless the kernel can run vigil run: x86_64 and
-// seccomp user notification with ADDFD_FLAG_SEND (Linux 5.14), probed by
-// the kernel version. It fails rather than skips when the probe says the
-// feature should be there but vigil cannot use it.
-func mustHaveUserNotif(t *testing.T) {
-	t.Helper()
-	if runtime.GOARCH != "amd64" {
-		t.Skipf("vigil run supports x86_64 only, this is %s", runtime.GOARCH)
-	}
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		t.Fatal(err)
-	}
-	var major, minor int
-	fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor)
-	if major < 5 || major == 5 && minor < 14 {
-		t.Skipf("kernel %d.%d lacks SECCOMP_ADDFD_FLAG_SEND (5.14)", major, minor)
-	}
-}
-
-// runHelper builds testdata/runhelper.c with the system C compiler into
-// the test's temporary directory. The kernel matrix's guests have no
-// compiler: there .ci/run passes a static build (run.sh --extra).
-func runHelper(t *testing.T) string {
-	t.Helper()
-	if vmtest.InGuest() {
-		return vmtest.Extra(t, "runhelper")
-	}
-	var cc string
-	for _, name := range []string{"cc", "gcc", "clang"} {
-		if p, err := exec.LookPath(name); err == nil {
-			cc = p
-			break
-		}
-	}
-	if cc == "" {
-		t.Skip("no C compiler (cc, gcc, clang) to build testdata/runhelper.c")
-	}
-	dir, err := os.MkdirTemp("", "vigil-runhelper")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	path := filepath.Join(dir, "runhelper")
-	out, err := exec.Command(cc, "-O2", "-no-pie", "-pthread", "-o", path, "testdata/runhelper.c").CombinedOutput()
-	if err != nil {
-		t.Fatalf("building runhelper: %v\n%s", err, out)
-	}
-	return path
-}
-
-// asVigil makes the test binary run vigil itself (see TestMain), so tests
-// run "vigil run", which re-executes its own binary as the shim, as a
-// real separate process: the os/exec helper-process pattern.
-const asVigil = "VIGIL_CLI_HELPER"
 
 // vigilCmd returns "vigil ARGS..." as a command running the test binary.
 func vigilCmd(args ...string) *exec.Cmd {
@@ -84,9 +26,9 @@ func vigilCmd(args ...string) *exec.Cmd {
 	if err != nil {
 		panic(err)
 	}
-	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), asVigil+"=1")
-	return cmd
+	// The "vigil" helper of TestMain: "vigil run" re-executes its own
+	// binary as the shim, so vigil must be a real separate process.
+	return vmtest.AsHelper(exec.Command(exe, args...), "vigil")
 }
 
 // vigil runs vigil with args and returns stdout, stderr and exit code,
@@ -129,7 +71,7 @@ func files(t *testing.T, kv ...string) string {
 }
 
 func TestRunRedirectCat(t *testing.T) {
-	mustHaveUserNotif(t)
+	seccomptest.RequireUserNotif(t)
 	dir := files(t, "src", "original", "dst", "replacement")
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	out, errOut, code := vigil(t, "/", "run", "--redirect", src+"="+dst, "--", "cat", src)
@@ -145,44 +87,16 @@ func TestRunRedirectCat(t *testing.T) {
 	}
 }
 
-func TestRunRedirectPaths(t *testing.T) {
-	mustHaveUserNotif(t)
-	h := runHelper(t)
-	dir := files(t, "src", "original", "dst", "replacement")
-	redirect := "--redirect=" + filepath.Join(dir, "src") + "=" + filepath.Join(dir, "dst")
-	// "open" mode opens with O_CLOEXEC, which the injected fd keeps.
-	tests := []struct {
-		desc string
-		cmd  []string
-		want string
-	}{
-		{"a relative path from the caller's cwd", []string{h, "open", "src"}, "ok replacement cloexec\n"},
-		{"a relative path with dot-dot", []string{h, "open", "../" + filepath.Base(dir) + "/./src"}, "ok replacement cloexec\n"},
-		{"openat with a directory fd", []string{h, "openat", dir, "src"}, "ok replacement\n"},
-		{"openat with a relative directory", []string{h, "openat", ".", "src"}, "ok replacement\n"},
-		{"openat2", []string{h, "openat2", "src"}, "ok replacement\n"},
-		{"a grandchild", []string{"sh", "-c", `sh -c "` + h + ` open src; true"; true`}, "ok replacement cloexec\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.desc, func(t *testing.T) {
-			out, errOut, code := vigil(t, dir, append([]string{"run", redirect, "--"}, tt.cmd...)...)
-			if code != 0 || out != tt.want {
-				t.Errorf("got %q (exit %d, stderr %q), want %q", out, code, errOut, tt.want)
-			}
-		})
-	}
-}
-
 func TestRunDeny(t *testing.T) {
-	mustHaveUserNotif(t)
-	h := runHelper(t)
+	seccomptest.RequireUserNotif(t)
+	h := seccomptest.RunHelper(t)
 	dir := files(t, "secret", "s3cr3t", "open", "fine")
 	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
 	os.WriteFile(filepath.Join(dir, "sub", "x"), []byte("x\n"), 0o644)
-	os.Symlink(filepath.Join(dir, "secret"), filepath.Join(dir, "link"))
-	script := fmt.Sprintf("%[1]s open secret; %[1]s open open; %[1]s open link; %[1]s open sub/x; %[1]s open /proc/self/cwd/secret", h)
+	// Relative paths in flags are vigil's: run from dir, the command from /.
+	script := fmt.Sprintf("cd /; %[1]s open %[2]s/secret; %[1]s open %[2]s/open; %[1]s open %[2]s/sub/x", h, dir)
 	out, errOut, code := vigil(t, dir, "run", "--deny", "secret", "--deny-prefix", "sub", "--", "sh", "-c", script)
-	want := "err EACCES\nok fine cloexec\nerr EACCES\nerr EACCES\nerr EACCES\n"
+	want := "err EACCES\nok fine cloexec\nerr EACCES\n"
 	if out != want || code != 1 {
 		t.Errorf("got %q (exit %d, stderr %q), want %q", out, code, errOut, want)
 	}
@@ -192,8 +106,40 @@ func TestRunDeny(t *testing.T) {
 	}
 }
 
+// TestRunDenyHardlink is issue 11's trick end to end: cat of a hard link
+// to a file denied by --deny, or by a policy file's rule, must not print
+// the secret; the same cat of another file works.
+func TestRunDenyHardlink(t *testing.T) {
+	seccomptest.RequireUserNotif(t)
+	dir := files(t, "secret", "s3cr3t", "fine", "fine")
+	other := t.TempDir()
+	link := filepath.Join(other, "hardlink-to-secret")
+	if err := os.Link(filepath.Join(dir, "secret"), link); err != nil {
+		t.Fatal(err)
+	}
+	policy := filepath.Join(other, "run.yaml")
+	os.WriteFile(policy, []byte("rules:\n  - name: no-secret\n    path: "+filepath.Join(dir, "secret")+"\n    action: deny\n    errno: EPERM\n"), 0o644)
+	for _, tt := range []struct {
+		rule []string
+		want string
+	}{
+		{[]string{"--deny", filepath.Join(dir, "secret")}, "Permission denied"},
+		{[]string{"--policy", policy}, "Operation not permitted"},
+	} {
+		args := append(append([]string{"run"}, tt.rule...), "--", "cat", link)
+		out, errOut, code := vigil(t, "/", args...)
+		if strings.Contains(out, "s3cr3t") || code != 1 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("vigil %q: stdout %q, stderr %q, exit %d; want the open denied with %q", args, out, errOut, code, tt.want)
+		}
+		args = append(append([]string{"run"}, tt.rule...), "--", "cat", filepath.Join(dir, "fine"))
+		if out, errOut, code := vigil(t, "/", args...); out != "fine\n" || code != 0 {
+			t.Errorf("vigil %q: stdout %q, stderr %q, exit %d; want fine", args, out, errOut, code)
+		}
+	}
+}
+
 func TestRunDenySyscall(t *testing.T) {
-	mustHaveUserNotif(t)
+	seccomptest.RequireUserNotif(t)
 	dir := t.TempDir()
 	for _, trace := range []string{"--trace=false", "--trace"} {
 		_, errOut, code := vigil(t, dir, "run", trace, "--deny-syscall", "mkdir=EROFS", "--", "mkdir", "x")
@@ -208,39 +154,8 @@ func TestRunDenySyscall(t *testing.T) {
 	}
 }
 
-func TestRunRace(t *testing.T) {
-	mustHaveUserNotif(t)
-	h := runHelper(t)
-	dir := files(t, "allowed", "ALLOWED", "denied", "DENIED")
-	a, d := filepath.Join(dir, "allowed"), filepath.Join(dir, "denied")
-	const tries = 5000
-	out, errOut, code := vigil(t, dir, "run", "--deny", d, "--", h, "race", a, d, strconv.Itoa(tries), "DENIED")
-	var allowed, denied, failed int
-	if _, err := fmt.Sscanf(out, "allowed %d denied %d failed %d", &allowed, &denied, &failed); err != nil || code != 0 {
-		t.Fatalf("racer printed %q (exit %d, stderr %q)", out, code, errOut)
-	}
-	t.Logf("%d tries: %d opened the allowed file, %d failed, %d opened the denied one", tries, allowed, failed, denied)
-	if denied != 0 {
-		t.Errorf("the racer opened the denied file %d times", denied)
-	}
-	if allowed == 0 || failed == 0 {
-		t.Errorf("the race did not happen: %d allowed, %d failed", allowed, failed)
-	}
-}
-
-func TestRunABIBypass(t *testing.T) {
-	mustHaveUserNotif(t)
-	h := runHelper(t)
-	dir := files(t, "f", "x")
-	out, errOut, _ := vigil(t, dir, "run", "--deny", "/nonexistent", "--", h, "abi", filepath.Join(dir, "f"))
-	want := fmt.Sprintf("i386 %d x32 %d\n", -int(syscall.ENOSYS), -int(syscall.ENOSYS))
-	if out != want {
-		t.Errorf("got %q (stderr %q), want %q: an open through another ABI reached the kernel", out, errOut, want)
-	}
-}
-
 func TestRunExitStatus(t *testing.T) {
-	mustHaveUserNotif(t)
+	seccomptest.RequireUserNotif(t)
 	for _, tt := range []struct {
 		script string
 		want   int
@@ -262,7 +177,7 @@ func TestRunExitStatus(t *testing.T) {
 }
 
 func TestRunForwardsSignals(t *testing.T) {
-	mustHaveUserNotif(t)
+	seccomptest.RequireUserNotif(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		cmd := vigilCmd("run", "--deny", "/nonexistent", "--", "sleep", "30")
 		if err := cmd.Start(); err != nil {
@@ -290,8 +205,8 @@ func TestRunForwardsSignals(t *testing.T) {
 // the supervisor is still working on (an open of a FIFO nobody writes)
 // must end vigil promptly.
 func TestRunExitWithPendingNotification(t *testing.T) {
-	mustHaveUserNotif(t)
-	h := runHelper(t)
+	seccomptest.RequireUserNotif(t)
+	h := seccomptest.RunHelper(t)
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
@@ -312,8 +227,8 @@ func TestRunExitWithPendingNotification(t *testing.T) {
 // If the supervisor dies, the kernel fails the pending and later
 // notifications with ENOSYS: the command must not hang.
 func TestRunSupervisorKilled(t *testing.T) {
-	mustHaveUserNotif(t)
-	h := runHelper(t)
+	seccomptest.RequireUserNotif(t)
+	h := seccomptest.RunHelper(t)
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
@@ -400,8 +315,8 @@ func alive(pid int) bool {
 }
 
 func TestRunTrace(t *testing.T) {
-	mustHaveUserNotif(t)
-	h := runHelper(t)
+	seccomptest.RequireUserNotif(t)
+	h := seccomptest.RunHelper(t)
 	dir := files(t, "secret", "s", "ok", "fine")
 	traceFile := filepath.Join(dir, "trace.ndjson")
 	_, errOut, code := vigil(t, dir, "run", "--trace-file", traceFile, "--deny", "secret", "--deny-syscall", "ptrace=ENOSYS", "--trace", "--",
@@ -459,79 +374,11 @@ func TestRunBadUsage(t *testing.T) {
 	}
 }
 
-// TestRunProcSelf checks that paths that mean something else to vigil
-// than to the caller (/proc/self, /dev/stdin, /dev/fd) still mean the
-// caller's when vigil opens them on its behalf.
-func TestRunProcSelf(t *testing.T) {
-	mustHaveUserNotif(t)
-	dir := files(t, "in", "from-stdin")
-	script := `cat /proc/self/comm; cat /dev/stdin < in; cat /dev/fd/0 < in; cat /proc/thread-self/comm; readlink /proc/self/cwd`
-	out, errOut, code := vigil(t, dir, "run", "--deny", "/nonexistent", "--", "sh", "-c", script)
-	want := "cat\nfrom-stdin\nfrom-stdin\ncat\n" + dir + "\n"
-	if code != 0 || out != want {
-		t.Errorf("got %q (exit %d, stderr %q), want %q", out, code, errOut, want)
-	}
-}
-
-// TestRunCredentials checks that vigil opens with the caller's
-// credentials: a process that dropped to nobody cannot read a root-only
-// file through the supervisor.
-func TestRunCredentials(t *testing.T) {
-	mustHaveUserNotif(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to change uid")
-	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Skip("setpriv (util-linux) not found")
-	}
-	dir := files(t, "rootonly", "secret")
-	os.Chmod(filepath.Join(dir, "rootonly"), 0o600)
-	os.Chmod(dir, 0o755)
-	out, errOut, _ := vigil(t, dir, "run", "--deny", "/nonexistent", "--",
-		setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", "cat rootonly; echo done")
-	if strings.Contains(out, "secret") || !regexp.MustCompile(`Permission denied`).MatchString(errOut) {
-		t.Errorf("nobody read a root-only file through vigil: stdout %q stderr %q", out, errOut)
-	}
-	// A file the dropped process creates is its own, with its umask.
-	pub := filepath.Join(dir, "pub")
-	os.Mkdir(pub, 0o777)
-	os.Chmod(pub, 0o1777)
-	out, errOut, _ = vigil(t, dir, "run", "--deny", "/nonexistent", "--",
-		setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", "umask 077; echo x > pub/f; stat -c '%u %g %a' pub/f")
-	if out != "65534 65534 600\n" {
-		t.Errorf("file created as nobody: %q, want owner 65534:65534 mode 600 (stderr %q)", out, errOut)
-	}
-}
-
-// TestRunSlowCallDoesNotStall checks that one call the supervisor is
-// stuck on (an open of a FIFO nobody has opened for writing yet) does
-// not hold up the calls of other processes: the FIFO's writer itself
-// needs the supervisor to open it.
-func TestRunSlowCallDoesNotStall(t *testing.T) {
-	mustHaveUserNotif(t)
-	dir := files(t, "file", "content")
-	if err := unix.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	out, errOut, code := vigil(t, dir, "run", "--deny", "/nonexistent", "--", "sh", "-c",
-		"cat fifo & sleep 0.2; cat file; echo through-the-fifo > fifo; wait")
-	if code != 0 || out != "content\nthrough-the-fifo\n" {
-		t.Errorf("got %q (exit %d, stderr %q)", out, code, errOut)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v", d)
-	}
-}
-
 // TestRunUnprivileged runs vigil itself as nobody: no_new_privs is all a
 // filter needs, and reading a child's memory needs only the same uid.
 func TestRunUnprivileged(t *testing.T) {
-	mustHaveUserNotif(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to become nobody")
-	}
+	seccomptest.RequireUserNotif(t)
+	vmtest.RequireRoot(t) // to become nobody
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {
 		t.Skip("setpriv (util-linux) not found")
@@ -557,7 +404,7 @@ func TestRunUnprivileged(t *testing.T) {
 	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
 		vig, "run", "--deny", "denied", "--", "sh", "-c", "cat allowed; cat denied 2>&1; id -u")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), asVigil+"=1")
+	vmtest.AsHelper(cmd, "vigil")
 	out, err := cmd.Output()
 	want := "A\ncat: denied: Permission denied\n65534\n"
 	if string(out) != want {

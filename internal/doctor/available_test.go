@@ -6,6 +6,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/policy"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 // TestActionLaddersMatchPolicy: what the policy planner believes it can
@@ -50,7 +51,7 @@ func TestCheckCaches(t *testing.T) {
 // TestAvailableOnThisKernel: the planner's view agrees with the probes
 // it is built from.
 func TestAvailableOnThisKernel(t *testing.T) {
-	mustBeRoot(t)
+	vmtest.RequireRoot(t)
 	av := Available()
 	_, sendErr := Check("bpf-send-signal")
 	if av.Kill != (sendErr == nil) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -217,4 +218,48 @@ func kernelHas(name string, typ btf.Type) (bool, error) {
 		return false, fmt.Errorf("looking up %s in kernel BTF: %w", name, err)
 	}
 	return true, nil
+}
+
+// kernelHasField reports whether vmlinux BTF has the struct member named
+// "struct.member" (a member of an anonymous union counts).
+func kernelHasField(name string) (bool, error) {
+	st, member, ok := strings.Cut(name, ".")
+	if !ok {
+		return false, fmt.Errorf("field %q is not struct.member", name)
+	}
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return false, fmt.Errorf("loading kernel BTF: %w", err)
+	}
+	var s *btf.Struct
+	err = spec.TypeByName(st, &s)
+	if errors.Is(err, btf.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("looking up struct %s in kernel BTF: %w", st, err)
+	}
+	return hasMember(s.Members, member), nil
+}
+
+func hasMember(ms []btf.Member, name string) bool {
+	for _, m := range ms {
+		if m.Name == name {
+			return true
+		}
+		if m.Name != "" {
+			continue
+		}
+		switch t := btf.UnderlyingType(m.Type).(type) {
+		case *btf.Struct:
+			if hasMember(t.Members, name) {
+				return true
+			}
+		case *btf.Union:
+			if hasMember(t.Members, name) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/kernfs"
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 // ProbeModules checks whether kernel modules can be loaded here:
@@ -18,7 +19,7 @@ import (
 // to fail on the bad fd (EBADF) -- it cannot load anything.
 func ProbeModules() error {
 	errno := finitModuleBadFD()
-	if _, err := os.Stat("/proc/modules"); errors.Is(err, os.ErrNotExist) {
+	if !proc.Host.HasModules() {
 		return missing("from finit_module(-1), and no /proc/modules (CONFIG_MODULES off)", errno)
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/modules_disabled"); err == nil && strings.TrimSpace(string(b)) == "1" {

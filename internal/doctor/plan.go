@@ -28,6 +28,9 @@ const (
 	BTFTracepoint PointKind = "btf-tracepoint"
 	// Tracepoint is a tracefs event, "group/name".
 	Tracepoint PointKind = "tracepoint"
+	// BTFField is a member of a struct in vmlinux BTF, "struct.member";
+	// CO-RE programs that read it do not load without it.
+	BTFField PointKind = "btf-field"
 )
 
 // Point is a kernel attach point a rung needs.
@@ -89,11 +92,23 @@ var Ladders = []Ladder{
 		Rung{"tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}", []string{"tracepoint", "syscall-tracepoints", "task-storage", "find-vma", "bpf-loop"},
 			syscallPoints("both", "mprotect", "pkey_mprotect")},
 	)},
-	{Name: "open", Kind: Event, IfNone: "no open events", Rungs: withCompat(CompatOpen,
-		Rung{"tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}", []string{"tracepoint", "syscall-tracepoints", "task-storage", "bpf-loop", "atomics"},
-			append(syscallPoints("both", "openat", "openat2"),
-				Point{Tracepoint, "syscalls/sys_enter_open", true}, Point{Tracepoint, "syscalls/sys_exit_open", true})},
-	)},
+	{Name: "open", Kind: Event, IfNone: "no open events", Rungs: append([]Rung{
+		// The system calls, and io_uring's IORING_OP_OPENAT and _OPENAT2
+		// (io_submit_sqe() traces a request once prepared, struct io_open
+		// in req->cmd since 6.0; the tracepoint is io_uring_submit_req
+		// since 6.3, io_uring_submit_sqe(req, ...) before).
+		{OpenSyscalls + " + " + OpenIOUringReq, []string{"tracepoint", "syscall-tracepoints", "tp-btf", "task-storage", "bpf-loop", "atomics"},
+			append(openPoints(), Point{BTFTracepoint, "io_uring_submit_req", false}, Point{BTFTracepoint, "io_uring_req_failed", false},
+				Point{BTFTracepoint, "io_uring_complete", false}, Point{BTFField, "io_kiocb.cmd", false}, Point{BTFField, "io_open.filename", false})},
+		{OpenSyscalls + " + " + OpenIOUringSqe, []string{"tracepoint", "syscall-tracepoints", "tp-btf", "task-storage", "bpf-loop", "atomics"},
+			append(openPoints(), Point{BTFTracepoint, "io_uring_submit_sqe", false}, Point{BTFTracepoint, "io_uring_req_failed", false},
+				Point{BTFTracepoint, "io_uring_complete", false}, Point{BTFField, "io_kiocb.cmd", false}, Point{BTFField, "io_open.filename", false})},
+		// Every kernel with io_uring's req->cmd (6.0) passes the compat
+		// probes: these two have no compat twins.
+	},
+		// Without io_uring's tracepoints (CONFIG_IO_URING off, or before
+		// 6.0), opens through io_uring are not seen.
+		withCompat(CompatOpen, Rung{OpenSyscalls, []string{"tracepoint", "syscall-tracepoints", "task-storage", "bpf-loop", "atomics"}, openPoints()})...)},
 	{Name: "kill", Kind: Action, IfNone: "policy with kill refused", Rungs: []Rung{
 		{"bpf_send_signal(SIGKILL) from the event's hook", []string{"bpf-send-signal"}, nil},
 	}},
@@ -112,6 +127,19 @@ var Ladders = []Ladder{
 		{"lsm/kernel_read_file + lsm/kernel_load_data", []string{"bpf-lsm", "lsm-bpf-active"},
 			[]Point{{BTFFunc, "bpf_lsm_kernel_read_file", false}, {BTFFunc, "bpf_lsm_kernel_load_data", false}}},
 	}},
+}
+
+// Mechanisms of the open ladder, shared with the sensor's rungs.
+const (
+	OpenSyscalls   = "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}"
+	OpenIOUringReq = "tp_btf/io_uring_{submit_req,req_failed,complete}"
+	OpenIOUringSqe = "tp_btf/io_uring_{submit_sqe,req_failed,complete}"
+)
+
+// openPoints are the syscall tracepoints of the open event.
+func openPoints() []Point {
+	return append(syscallPoints("both", "openat", "openat2"),
+		Point{Tracepoint, "syscalls/sys_enter_open", true}, Point{Tracepoint, "syscalls/sys_exit_open", true})
 }
 
 // What each sensor's compat build (bpf/include/common.h, VIGIL_COMPAT)

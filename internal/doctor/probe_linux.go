@@ -5,12 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/cilium/ebpf/btf"
-	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/kernfs"
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 // row describes one probe: its name, label, and the vigil features beyond
@@ -56,7 +55,7 @@ var rows = []row{
 // when Probe is the first to need it.
 func Probe(ctx context.Context) Report {
 	primeSeccomp(ctx)
-	rep := Report{Kernel: kernelRelease(), UID: os.Geteuid(), Privileged: privileged()}
+	rep := Report{Kernel: proc.Host.KernelRelease(), UID: os.Geteuid(), Privileged: privileged()}
 	for _, r := range rows {
 		detail, err := Check(r.name)
 		res := Result{Name: r.name, Title: r.title, UsedBy: usedBy(r)}
@@ -101,6 +100,8 @@ func PointExists(p Point) (bool, error) {
 		return kernelHas(p.Name, &btf.Func{})
 	case BTFTracepoint:
 		return kernelHas("btf_trace_"+p.Name, &btf.Typedef{})
+	case BTFField:
+		return kernelHasField(p.Name)
 	case Tracepoint:
 		dir, err := kernfs.Tracefs()
 		if err != nil {
@@ -113,12 +114,4 @@ func PointExists(p Point) (bool, error) {
 		return err == nil, err
 	}
 	return false, errors.New("unknown point kind " + string(p.Kind))
-}
-
-func kernelRelease() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return strings.TrimRight(string(u.Release[:]), "\x00")
 }

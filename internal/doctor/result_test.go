@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/fanotify"
 )
 
 func TestJudge(t *testing.T) {
@@ -46,5 +48,14 @@ func TestParseLockdown(t *testing.T) {
 		if got := parseLockdown(in); got != want {
 			t.Errorf("parseLockdown(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestFanotifyMissingIsNo: the fanotify-deny-errno row runs
+// fanotify.ProbeDenyErrno directly, so fanotify's "kernel lacks it" must be
+// this package's sentinel for the row to say no rather than could not tell.
+func TestFanotifyMissingIsNo(t *testing.T) {
+	if st, reason := verdict(fmt.Errorf("FAN_DENY_ERRNO: %w", fanotify.ErrNotSupported)); st != No {
+		t.Errorf("status %s (%q), want %s", st, reason, No)
 	}
 }

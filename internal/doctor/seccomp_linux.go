@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/seccomp"
 )
 
 // SeccompSupport is what ProbeSeccomp found, one error per mechanism with
@@ -21,7 +23,9 @@ type SeccompSupport struct {
 	// Notify: SECCOMP_RET_USER_NOTIF with a listener fd (Linux 5.0),
 	// receiving a notification and answering it.
 	Notify error
-	// AddFD: SECCOMP_IOCTL_NOTIF_ADDFD (Linux 5.9).
+	// AddFD: SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND
+	// (Linux 5.14), installing an fd and answering in one step, as vigil
+	// run's supervisor does.
 	AddFD error
 	// NotifyWake: a NOTIF_RECV blocked on the listener returns once every
 	// filtered task has exited (fixed in Linux 6.11); without the fix a
@@ -92,7 +96,7 @@ func (t *target) run() {
 		return
 	}
 	allow, _ := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: unix.SECCOMP_RET_ALLOW}})
-	if _, err := installFilter(allow, 0); err != nil {
+	if _, err := seccomp.InstallFilter(allow, 0); err != nil {
 		t.filter <- judge("installing seccomp filter", err)
 		return
 	}
@@ -100,7 +104,7 @@ func (t *target) run() {
 	insns, err := notifyGetppidFilter()
 	if err == nil {
 		var fd int
-		if fd, err = installFilter(insns, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER); err == nil {
+		if fd, err = seccomp.InstallFilter(insns, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER); err == nil {
 			t.listener <- fd
 			r, _, errno := unix.Syscall(unix.SYS_GETPPID, 0, 0, 0)
 			if errno != 0 {
@@ -144,17 +148,19 @@ func seccompSteps() (rep seccompReport) {
 	return rep
 }
 
-// answerOne receives the target's getppid notification, installs a copy
-// of /dev/null in it with ADDFD and answers the call with the new fd's
-// number, then checks the target saw that answer and that the fd is a
-// /dev/null.
+// answerOne receives the target's getppid notification and answers it
+// by installing a copy of /dev/null in the target with ADDFD and
+// SECCOMP_ADDFD_FLAG_SEND (the new fd's number is the call's result),
+// then checks the target saw that answer and that the fd is a /dev/null.
+// Where ADDFD fails, the call is answered with a plain NOTIF_SEND so that
+// the notification step can still be judged.
 func answerOne(fd int, answer <-chan uintptr) (notifyErr, addErr error) {
 	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	if n, err := unix.Poll(pfd, 2000); err != nil || n == 0 {
 		return fmt.Errorf("polling seccomp listener: no notification in 2s (%v)", err), nil
 	}
-	var n seccompNotif
-	if err := notifRecv(fd, &n); err != nil {
+	var n seccomp.Notif
+	if err := seccomp.RecvNotif(fd, &n); err != nil {
 		return judge("receiving seccomp notification", err), nil
 	}
 	val := int64(4242)
@@ -163,14 +169,14 @@ func answerOne(fd int, answer <-chan uintptr) (notifyErr, addErr error) {
 		return nil, fmt.Errorf("opening %s: %w", os.DevNull, err)
 	}
 	defer src.Close()
-	newfd, err := notifAddfd(fd, &seccompNotifAddfd{ID: n.ID, Srcfd: uint32(src.Fd()), NewfdFlags: unix.O_CLOEXEC})
+	newfd, err := seccomp.AddFDSend(fd, n.ID, int(src.Fd()), true)
 	if err != nil {
 		addErr = judge("adding fd with SECCOMP_IOCTL_NOTIF_ADDFD", err)
+		if err := seccomp.SendResp(fd, &seccomp.NotifResp{ID: n.ID, Val: val}); err != nil {
+			return judge("answering seccomp notification", err), addErr
+		}
 	} else {
 		val = int64(newfd)
-	}
-	if err := notifSend(fd, &seccompNotifResp{ID: n.ID, Val: val}); err != nil {
-		return judge("answering seccomp notification", err), addErr
 	}
 	select {
 	case got := <-answer:
@@ -210,8 +216,8 @@ func sameFile(f *os.File, fd int) error {
 func wakeOnExit(fd int, exit chan struct{}) error {
 	done := make(chan error, 1)
 	go func() {
-		var n seccompNotif
-		done <- notifRecv(fd, &n)
+		var n seccomp.Notif
+		done <- seccomp.RecvNotif(fd, &n)
 	}()
 	select {
 	case err := <-done:

@@ -139,7 +139,8 @@ type Mprotect struct {
 	Result  int64
 }
 
-// Open is an open, openat or openat2 call.
+// Open is an open, openat or openat2 call, or an io_uring request that
+// does the same.
 type Open struct {
 	Syscall      string // "open", "openat" or "openat2"
 	Path         string // as the caller gave it
@@ -148,7 +149,22 @@ type Open struct {
 	Flags        uint32 // O_* flags
 	Mode         uint32
 	Result       int64 // fd or -errno
+	// Via is "" for a system call, ViaIOUring for an io_uring request
+	// (IORING_OP_OPENAT for Syscall "openat", _OPENAT2 for "openat2").
+	Via string
+	// FixedFile: io_uring opened into a registered file slot; Result is
+	// 0 or the slot picked, not a descriptor.
+	FixedFile bool
+	// Unresolved: the open succeeded but the file could not be looked up.
+	Unresolved bool
+	// NoResult: an io_uring request that asked for no completion on
+	// success (IOSQE_CQE_SKIP_SUCCESS), reported at submission; Result is
+	// not known.
+	NoResult bool
 }
+
+// ViaIOUring is Open.Via for an open made through io_uring.
+const ViaIOUring = "io_uring"
 
 // Syscall is any other call intercepted by vigil run.
 type Syscall struct {

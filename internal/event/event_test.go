@@ -53,6 +53,8 @@ func TestEventRoundTrip(t *testing.T) {
 		{Type: TypeModule, Time: ts, Process: proc, Module: &Module{Syscall: "finit_module", Path: "/tmp/m.ko", Fd: 3, Result: -38}},
 		{Type: TypeMprotect, Time: ts, Process: proc, Mprotect: &Mprotect{Syscall: "mprotect", Addr: 0x7f0000, Len: 4096, Prot: 5, OldProt: 3, HasOld: true, WX: true}, Verdict: &Verdict{Rule: "no-wx", Action: "kill", Enforced: true, Mechanism: "bpf_send_signal"}},
 		{Type: TypeOpen, Time: ts, Process: proc, Open: &Open{Syscall: "openat", Path: "rel", ResolvedPath: "/x/rel", Dirfd: -100, Flags: 0x241, Mode: 0o644, Result: 3}},
+		{Type: TypeOpen, Time: ts, Process: proc, Open: &Open{Syscall: "openat2", Path: "/etc/x", Dirfd: -100, Result: 5, Via: ViaIOUring, Unresolved: true}},
+		{Type: TypeOpen, Time: ts, Process: proc, Open: &Open{Syscall: "openat", Path: "/etc/y", Dirfd: 3, Via: ViaIOUring, FixedFile: true, NoResult: true}},
 		{Type: TypeSyscall, Time: ts, Process: proc, Syscall: &Syscall{Name: "getpid", Nr: 39, Args: [6]uint64{1, 2}, Result: -1}},
 		{Type: TypeLost, Time: ts, Lost: &Lost{Counts: map[Type]uint64{TypeExec: 3}}},
 	}

@@ -89,7 +89,20 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		w.strs("flags", OpenFlagNames(o.Flags))
 		w.uint("flags_raw", uint64(o.Flags))
 		w.uint("mode", uint64(o.Mode))
-		w.result(o.Result)
+		if o.Via != "" {
+			w.str("via", o.Via)
+		}
+		if o.FixedFile {
+			w.bool("fixed_file", true)
+		}
+		if o.Unresolved {
+			w.bool("unresolved", true)
+		}
+		if o.NoResult {
+			w.bool("no_result", true)
+		} else {
+			w.result(o.Result)
+		}
 	case e.Syscall != nil:
 		s := e.Syscall
 		w.str("syscall", s.Name)

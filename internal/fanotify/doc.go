@@ -1,7 +1,7 @@
 // Package fanotify is a small binding for fanotify(7) permission events:
 // creating a group (Init), marking filesystems or mounts (Group.Mark),
 // reading and decoding event metadata (Group.Read, Decode) and answering
-// permission events (Group.Respond). It holds no policy: internal/enforce
+// permission events (Group.Respond). It holds no policy: internal/permission
 // decides.
 //
 // Permission events block the task that caused them until the group

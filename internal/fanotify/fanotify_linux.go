@@ -7,11 +7,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 )
 
-// ErrNotSupported means the kernel lacks a fanotify feature.
-var ErrNotSupported = errors.New("not supported")
+// ErrNotSupported means the kernel lacks a fanotify feature. It is
+// cilium/ebpf's sentinel, the one that every "this kernel cannot" error in
+// vigil wraps (doctor.ErrNotSupported is the same value), so errors.Is
+// matches across packages.
+var ErrNotSupported = ebpf.ErrNotSupported
 
 // Group is a fanotify group: one fanotify fd and the marks on it.
 type Group struct {

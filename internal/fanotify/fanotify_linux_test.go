@@ -2,61 +2,119 @@ package fanotify
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 // mustHavePerm skips unless permission events work, and only for a
 // reason a probe gave.
 func mustHavePerm(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("fanotify permission events need root (CAP_SYS_ADMIN)")
-	}
-	if err := ProbePerm(); errors.Is(err, ErrNotSupported) {
-		t.Skipf("fanotify permission events: %v", err)
-	} else if err != nil {
-		t.Fatalf("probing fanotify: %v", err)
-	}
+	vmtest.RequireRoot(t)
+	vmtest.Require(t, "fanotify permission events", refusal(ProbePerm()))
 }
 
-func kernelAtLeast(t *testing.T, major, minor int) bool {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		t.Fatal(err)
+// refusal makes this package's ErrNotSupported one that vmtest.Require
+// counts as the kernel's refusal (it knows cilium/ebpf's sentinel, which
+// doctor's ErrNotSupported is); other errors pass unchanged.
+func refusal(err error) error {
+	if errors.Is(err, ErrNotSupported) {
+		return fmt.Errorf("%w: %w", ebpf.ErrNotSupported, err)
 	}
-	var ma, mi int
-	rel := unix.ByteSliceToString(u.Release[:])
-	for i, part := range strings.SplitN(rel, ".", 3)[:2] {
-		n := 0
-		for _, c := range part {
-			if c < '0' || c > '9' {
-				break
-			}
-			n = n*10 + int(c-'0')
-		}
-		if i == 0 {
-			ma = n
-		} else {
-			mi = n
-		}
-	}
-	return ma > major || (ma == major && mi >= minor)
+	return err
 }
 
+// TestProbeDenyErrno checks ProbeDenyErrno against a real answer: an open
+// of a marked file denied with FAN_DENY_ERRNO(EIO). A kernel with it
+// fails the open with EIO; an older one refuses the answer. Since 6.14
+// every kernel has it.
 func TestProbeDenyErrno(t *testing.T) {
 	mustHavePerm(t)
-	err := ProbeDenyErrno()
-	if kernelAtLeast(t, 6, 13) && err != nil {
-		t.Fatalf("ProbeDenyErrno on a 6.13+ kernel: %v", err)
+	probed := ProbeDenyErrno()
+	if probed != nil && !errors.Is(probed, ErrNotSupported) {
+		t.Fatalf("ProbeDenyErrno could not tell: %v", probed)
 	}
-	t.Logf("FAN_DENY_ERRNO: %v", err)
+	answered := denyWithErrno(t, unix.EIO)
+	switch {
+	case probed == nil && answered != nil:
+		t.Errorf("ProbeDenyErrno says yes, but the kernel refused a real answer: %v", answered)
+	case probed != nil && answered == nil:
+		t.Errorf("ProbeDenyErrno says %v, but a real FAN_DENY_ERRNO(EIO) answer worked", probed)
+	case probed != nil && vmtest.KernelAtLeast(t, 6, 14):
+		t.Errorf("ProbeDenyErrno on a 6.14+ kernel: %v", probed)
+	}
+	t.Logf("FAN_DENY_ERRNO: probe %v, real answer %v", probed, answered)
+}
+
+// denyWithErrno answers an open of a marked file with FAN_DENY_ERRNO(errno)
+// from a FAN_CLASS_PRE_CONTENT group. It returns nil when the kernel took
+// the answer (the test fails unless the open then failed with errno), or
+// the kernel's refusal of the answer, after which the open is allowed.
+func denyWithErrno(t *testing.T, errno syscall.Errno) error {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g, err := Init(unix.FAN_CLASS_PRE_CONTENT, unix.O_RDONLY|unix.O_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close() // allows whatever is still pending
+	if err := g.Mark(unix.FAN_MARK_ADD, unix.FAN_OPEN_PERM, path); err != nil {
+		t.Fatal(err)
+	}
+	opened := make(chan error, 1)
+	go func() {
+		f, err := os.Open(path)
+		if f != nil {
+			f.Close()
+		}
+		opened <- err
+	}()
+	if err := g.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	n, err := g.Read(buf)
+	if err != nil {
+		t.Fatalf("no permission event for the open: %v", err)
+	}
+	evs, err := Decode(buf[:n], nil)
+	if err != nil || len(evs) != 1 || evs[0].Fd < 0 || evs[0].Mask&unix.FAN_OPEN_PERM == 0 {
+		t.Fatalf("events %+v (%v), want one FAN_OPEN_PERM", evs, err)
+	}
+	fd := evs[0].Fd
+	defer unix.Close(int(fd))
+	answerErr := g.Respond(fd, DenyErrno(errno))
+	if answerErr != nil {
+		if err := g.Respond(fd, unix.FAN_ALLOW); err != nil {
+			t.Fatalf("FAN_DENY_ERRNO refused (%v), and then FAN_ALLOW: %v", answerErr, err)
+		}
+	}
+	var openErr error
+	select {
+	case openErr = <-opened:
+	case <-time.After(5 * time.Second):
+		t.Fatal("open still blocked 5s after the answer")
+	}
+	switch {
+	case answerErr != nil && openErr != nil:
+		t.Fatalf("open after FAN_ALLOW: %v", openErr)
+	case answerErr == nil && !errors.Is(openErr, errno):
+		t.Fatalf("the kernel took FAN_DENY_ERRNO(%v), but the open returned %v", errno, openErr)
+	}
+	return answerErr
 }
 
 // answerAll reads g and answers every permission event with resp until g

@@ -4,10 +4,9 @@ import (
 	"context"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 // Collect takes a snapshot of every hook in the running kernel. It reads
@@ -15,14 +14,14 @@ import (
 // programs and links; it mounts tracefs or securityfs when they are
 // missing and it may. ctx is checked between the stages.
 func Collect(ctx context.Context) *Snapshot {
-	s := &Snapshot{Taken: time.Now().UTC(), Kernel: release(), BPF: []BPFProgram{}, Seccomp: []SeccompProcess{}}
+	s := &Snapshot{Taken: time.Now().UTC(), Kernel: proc.Host.KernelRelease(), BPF: []BPFProgram{}, Seccomp: []SeccompProcess{}}
 	progs, problems := collectBPF()
 	s.Problems = append(s.Problems, problems...)
 	if ctx.Err() != nil {
 		s.Problems = append(s.Problems, ctx.Err().Error())
 		return s
 	}
-	sc := scanProc("/proc")
+	sc := scanProc(proc.Host)
 	s.Problems = append(s.Problems, sc.problems...)
 	s.Seccomp = append(s.Seccomp, sc.seccomp...)
 	for id, owners := range sc.owners {
@@ -63,12 +62,4 @@ func mergeAttach(have, more []string) []string {
 		}
 	}
 	return have
-}
-
-func release() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return strings.TrimRight(string(u.Release[:]), "\x00")
 }

@@ -2,7 +2,6 @@ package hooks
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,28 +18,15 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/kernfs"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
-
-// mustHave skips when doctor's probe says the mechanism is missing here,
-// and fails when the probe could not tell.
-func mustHave(t *testing.T, what string, err error) {
-	t.Helper()
-	switch {
-	case errors.Is(err, doctor.ErrNotSupported):
-		t.Skipf("%s not available here: %v", what, err)
-	case err != nil:
-		t.Fatalf("probing %s: %v", what, err)
-	}
-}
 
 // TestCollectFindsOwnProgram attaches a raw tracepoint program through a
 // link and checks Collect reports its attach point and this process as
 // its owner, and that Diff sees it come and go.
 func TestCollectFindsOwnProgram(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("listing BPF programs needs root")
-	}
-	mustHave(t, "raw tracepoints", doctor.ProbeRawTracepoint())
+	vmtest.RequireRoot(t)
+	vmtest.Require(t, "raw tracepoints", doctor.ProbeRawTracepoint())
 	before := Collect(context.Background())
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: "vigil_collect_t", Type: ebpf.RawTracepoint, License: "GPL",
 		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}})
@@ -98,10 +84,8 @@ func TestCollectFindsOwnProgram(t *testing.T) {
 // old way, PERF_EVENT_IOC_SET_BPF on a perf event with no BPF link, and
 // checks Collect still finds where it is attached and who holds it.
 func TestCollectFindsLinklessPerfAttachment(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("listing BPF programs needs root")
-	}
-	mustHave(t, "tracepoints", doctor.ProbeTracepoint())
+	vmtest.RequireRoot(t)
+	vmtest.Require(t, "tracepoints", doctor.ProbeTracepoint())
 	dir, err := kernfs.Tracefs()
 	if err != nil {
 		t.Fatal(err)

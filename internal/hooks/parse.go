@@ -21,41 +21,6 @@ func parseFdinfo(text string) map[string]string {
 	return m
 }
 
-// procStatus is what vigil reads from /proc/<pid>/status.
-type procStatus struct {
-	Name     string
-	Seccomp  int // 0 disabled, 1 strict, 2 filter
-	Filters  int // Seccomp_filters, Linux 5.9
-	HasField bool
-}
-
-// parseStatus reads Name, Seccomp and Seccomp_filters from
-// /proc/<pid>/status.
-func parseStatus(text string) (procStatus, error) {
-	var st procStatus
-	for _, line := range strings.Split(text, "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		v = strings.TrimSpace(v)
-		var err error
-		switch k {
-		case "Name":
-			st.Name = v
-		case "Seccomp":
-			st.HasField = true
-			st.Seccomp, err = strconv.Atoi(v)
-		case "Seccomp_filters":
-			st.Filters, err = strconv.Atoi(v)
-		}
-		if err != nil {
-			return st, fmt.Errorf("parsing status field %s: %w", k, err)
-		}
-	}
-	return st, nil
-}
-
 // parseStartTime returns field 22 (starttime) of /proc/<pid>/stat. The
 // command in field 2 may hold spaces and parentheses, so fields are
 // counted after its last ')'.

@@ -34,26 +34,6 @@ func TestParseFdinfo(t *testing.T) {
 	}
 }
 
-func TestParseStatus(t *testing.T) {
-	for _, tc := range []struct {
-		desc, file string
-		want       procStatus
-	}{
-		{"filtered process", "status_seccomp.txt", procStatus{Name: "sshd", Seccomp: 2, Filters: 3, HasField: true}},
-		{"unfiltered process", "status_plain.txt", procStatus{Name: "bash", HasField: true}},
-	} {
-		t.Run(tc.desc, func(t *testing.T) {
-			got, err := parseStatus(fixture(t, tc.file))
-			if err != nil || got != tc.want {
-				t.Errorf("got %+v, %v; want %+v", got, err, tc.want)
-			}
-		})
-	}
-	if _, err := parseStatus("Seccomp:\tbogus\n"); err == nil {
-		t.Error("bad Seccomp value accepted")
-	}
-}
-
 func TestParseStartTime(t *testing.T) {
 	got, err := parseStartTime(fixture(t, "stat_odd_comm.txt"))
 	if err != nil || got != 987654 {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 // procScan is what one walk over /proc finds.
@@ -25,31 +27,28 @@ type procScan struct {
 // file descriptors (BPF programs and links it holds, from fdinfo's
 // prog_id and link_id). Processes that exit meanwhile are skipped;
 // processes whose fds vigil may not read are counted as a problem.
-func scanProc(root string) procScan {
+func scanProc(fsys proc.FS) procScan {
 	sc := procScan{owners: map[uint32][]Owner{}, perfAttach: map[uint32][]string{}}
-	ents, err := os.ReadDir(root)
+	pids, err := fsys.Pids()
 	if err != nil {
-		sc.problems = append(sc.problems, fmt.Sprintf("reading %s: %v", root, err))
+		sc.problems = append(sc.problems, err.Error())
 		return sc
 	}
 	denied := 0
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		dir := filepath.Join(root, e.Name())
+	for _, id := range pids {
+		pid := int(id)
+		dir := filepath.Join(string(fsys), strconv.Itoa(pid))
 		b, err := os.ReadFile(filepath.Join(dir, "status"))
 		if err != nil {
 			continue // gone
 		}
-		st, err := parseStatus(string(b))
+		st, err := proc.ParseStatus(b)
 		if err != nil {
 			sc.problems = append(sc.problems, fmt.Sprintf("pid %d: %v", pid, err))
 			continue
 		}
 		if st.Seccomp != 0 {
-			sc.seccomp = append(sc.seccomp, seccompProcess(dir, pid, st))
+			sc.seccomp = append(sc.seccomp, seccompProcess(dir, pid, &st))
 		}
 		if err := sc.addOwners(dir, pid, st.Name); errors.Is(err, fs.ErrPermission) {
 			denied++
@@ -61,8 +60,8 @@ func scanProc(root string) procScan {
 	return sc
 }
 
-func seccompProcess(dir string, pid int, st procStatus) SeccompProcess {
-	p := SeccompProcess{PID: pid, Comm: st.Name, Mode: st.Seccomp, Filters: st.Filters}
+func seccompProcess(dir string, pid int, st *proc.Status) SeccompProcess {
+	p := SeccompProcess{PID: pid, Comm: st.Name, Mode: st.Seccomp, Filters: st.SeccompFilters}
 	if b, err := os.ReadFile(filepath.Join(dir, "stat")); err == nil {
 		p.StartTime, _ = parseStartTime(string(b))
 	}

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 // Snapshot is every hook found in the running kernel at one moment; its
@@ -131,14 +133,14 @@ func (s *Snapshot) Hooks() []Hook {
 		}
 		var owners []string
 		for _, o := range p.Owners {
-			owners = append(owners, fmt.Sprintf("%d %s", o.PID, o.Comm))
+			owners = append(owners, fmt.Sprintf("%d %s", o.PID, proc.EscapeName(o.Comm)))
 		}
 		hs = append(hs, Hook{"bpf", key, fmt.Sprintf("%s %q id %d tag %s: %s (owners: %s)",
 			p.Type, p.Name, p.ID, p.Tag, at, strings.Join(dedupe(owners), ", "))})
 	}
 	for _, p := range s.Seccomp {
 		hs = append(hs, Hook{"seccomp", fmt.Sprintf("%d/%d/%d", p.PID, p.StartTime, p.Filters),
-			fmt.Sprintf("pid %d %s: mode %d, %d filters (%s)", p.PID, p.Comm, p.Mode, p.Filters, p.Cmdline)})
+			fmt.Sprintf("pid %d %s: mode %d, %d filters (%s)", p.PID, proc.EscapeName(p.Comm), p.Mode, p.Filters, p.Cmdline)})
 	}
 	for _, f := range s.Ftrace {
 		for i := 0; i < max(f.Count, 1); i++ {

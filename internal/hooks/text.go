@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 // WriteText writes the snapshot as sections, one per hook kind.
@@ -23,7 +25,7 @@ func (s *Snapshot) WriteText(w io.Writer) error {
 		}
 		var owners []string
 		for _, o := range p.Owners {
-			owners = append(owners, fmt.Sprintf("%d %s (%s)", o.PID, o.Comm, o.Via))
+			owners = append(owners, fmt.Sprintf("%d %s (%s)", o.PID, proc.EscapeName(o.Comm), o.Via))
 		}
 		owners = append(owners, p.Pinned...)
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Type, p.Name, p.Tag, at, strings.Join(owners, ", "))
@@ -35,7 +37,7 @@ func (s *Snapshot) WriteText(w io.Writer) error {
 	}
 	for _, p := range s.Seccomp {
 		mode := map[int]string{1: "strict", 2: "filter"}[p.Mode]
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\n", p.PID, mode, p.Filters, orDash(p.Cmdline, "["+p.Comm+"]"))
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\n", p.PID, mode, p.Filters, orDash(p.Cmdline, "["+proc.EscapeName(p.Comm)+"]"))
 	}
 
 	fmt.Fprintf(tw, "\nftrace-hooked functions %s\n", count(len(s.Ftrace), s.Ftrace == nil))

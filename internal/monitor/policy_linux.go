@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/doctor"
-	"github.com/vigil-sec/vigil/internal/enforce"
+	"github.com/vigil-sec/vigil/internal/permission"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/policy"
@@ -106,7 +106,7 @@ func (e *enforcement) startFanotify(ctx context.Context, emit func(*event.Event)
 // runEngine starts a fanotify engine for rules and waits until its marks
 // are placed.
 func runEngine(ctx context.Context, rules []*policy.Rule, emit func(*event.Event), observe func(time.Duration), log *slog.Logger) (func() error, error) {
-	eng, err := enforce.New(enforce.Config{Rules: rules, Emit: emit, Observe: observe, Logger: log})
+	eng, err := permission.New(permission.Config{Rules: rules, Emit: emit, Observe: observe, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("starting fanotify enforcement: %w", err)
 	}

@@ -1,27 +1,102 @@
 package proc
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
 
+// FS is a procfs mount point: Host on a running system, a directory laid
+// out like procfs in tests.
+type FS string
+
+// Host is procfs at its standard place.
+const Host FS = "/proc"
+
+// path returns the path of file in the directory of pid.
+func (fs FS) path(pid uint32, file string) string {
+	return string(fs) + "/" + strconv.FormatUint(uint64(pid), 10) + "/" + file
+}
+
+// Pids returns the ids of the processes (thread-group leaders) procfs
+// lists. A process may end at any moment after.
+func (fs FS) Pids() ([]uint32, error) {
+	ents, err := os.ReadDir(string(fs))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", fs, err)
+	}
+	pids := make([]uint32, 0, len(ents))
+	for _, d := range ents {
+		if pid, err := strconv.ParseUint(d.Name(), 10, 32); err == nil {
+			pids = append(pids, uint32(pid))
+		}
+	}
+	return pids, nil
+}
+
+// Status reads and parses /proc/PID/status. pid may be a thread id:
+// procfs resolves every thread id, though it lists only the leaders.
+func (fs FS) Status(pid uint32) (Status, error) {
+	b, err := os.ReadFile(fs.path(pid, "status"))
+	if err != nil {
+		return Status{}, fmt.Errorf("reading status of %d: %w", pid, err)
+	}
+	s, err := ParseStatus(b)
+	if err != nil {
+		return s, fmt.Errorf("parsing status of %d: %w", pid, err)
+	}
+	return s, nil
+}
+
+// Exe returns the target of /proc/PID/exe, "" when there is none: a
+// kernel thread, a process that has ended, or one vigil may not inspect.
+func (fs FS) Exe(pid uint32) string {
+	s, err := os.Readlink(fs.path(pid, "exe"))
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// Comm returns /proc/PID/comm without its newline, "" when unknown.
+// Unlike the Name line of status, comm is not escaped.
+func (fs FS) Comm(pid uint32) string {
+	b, err := os.ReadFile(fs.path(pid, "comm"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(string(b), "\n")
+}
+
+// HasModules reports whether the kernel supports loadable modules
+// (CONFIG_MODULES): /proc/modules exists exactly then (kernel/module/procfs.c).
+func (fs FS) HasModules() bool {
+	_, err := os.Stat(string(fs) + "/modules")
+	return !errors.Is(err, os.ErrNotExist)
+}
+
+// KernelRelease returns the running kernel's release, as uname -r prints
+// it (/proc/sys/kernel/osrelease, the UTS namespace's utsname()->release),
+// "" when unknown.
+func (fs FS) KernelRelease() string {
+	b, err := os.ReadFile(string(fs) + "/sys/kernel/osrelease")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
 // Seed fills the table from every process under its procfs root. A
 // process that ends while it is read is skipped.
 func (t *Table) Seed() error {
-	ents, err := os.ReadDir(t.root)
+	pids, err := t.fs.Pids()
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", t.root, err)
+		return err
 	}
-	for _, d := range ents {
-		pid, err := strconv.ParseUint(d.Name(), 10, 32)
-		if err != nil {
-			continue
-		}
-		e, err := ReadEntry(t.root, uint32(pid))
+	for _, pid := range pids {
+		e, err := ReadEntry(t.fs, pid)
 		if err != nil {
 			continue
 		}
@@ -30,81 +105,31 @@ func (t *Table) Seed() error {
 	return nil
 }
 
-// ReadEntry reads what the table keeps of pid from procfs at root.
-func ReadEntry(root string, pid uint32) (Entry, error) {
-	dir := filepath.Join(root, strconv.FormatUint(uint64(pid), 10))
-	status, err := os.ReadFile(filepath.Join(dir, "status"))
+// ReadEntry reads what the table keeps of pid from fs.
+func ReadEntry(fs FS, pid uint32) (Entry, error) {
+	st, err := fs.Status(pid)
 	if err != nil {
-		return Entry{}, fmt.Errorf("reading status of %d: %w", pid, err)
+		return Entry{}, err
 	}
-	e, err := ParseStatus(status)
+	e, err := entryOf(st)
 	if err != nil {
 		return Entry{}, fmt.Errorf("parsing status of %d: %w", pid, err)
 	}
 	e.Pid = pid
-	// Kernel threads have no executable; readlink fails and Exe stays "".
-	if exe, err := os.Readlink(filepath.Join(dir, "exe")); err == nil {
-		e.Exe = exe
-	}
+	// Kernel threads have no executable; Exe stays "".
+	e.Exe = fs.Exe(pid)
 	return e, nil
 }
 
-// ParseStatus reads Name, PPid and Uid from the text of /proc/PID/status.
-// Name is unescaped as the kernel escapes it (\n and \\).
-func ParseStatus(b []byte) (Entry, error) {
-	var e Entry
-	var seen int
-	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
-		k, v, ok := bytes.Cut(line, []byte{':'})
-		if !ok {
-			continue
-		}
-		v = bytes.TrimLeft(v, " \t")
-		switch string(k) {
-		case "Name":
-			e.Comm = unescapeName(string(v))
-			seen |= 1
-		case "PPid":
-			n, err := strconv.ParseUint(string(v), 10, 32)
-			if err != nil {
-				return e, fmt.Errorf("bad PPid %q", v)
-			}
-			e.Ppid = uint32(n)
-			seen |= 2
-		case "Uid":
-			f := strings.Fields(string(v))
-			if len(f) == 0 {
-				return e, fmt.Errorf("bad Uid %q", v)
-			}
-			n, err := strconv.ParseUint(f[0], 10, 32)
-			if err != nil {
-				return e, fmt.Errorf("bad Uid %q", v)
-			}
-			e.Uid = uint32(n)
-			seen |= 4
-		}
+// entryOf takes an Entry's Comm, Ppid and Uid (the real one) from st.
+func entryOf(st Status) (Entry, error) {
+	if !st.Has(FieldName | FieldPpid | FieldUid) {
+		return Entry{}, fmt.Errorf("missing Name, PPid or Uid")
 	}
-	if seen != 7 {
-		return e, fmt.Errorf("missing Name, PPid or Uid")
-	}
-	return e, nil
+	return Entry{Comm: st.Name, Ppid: st.Ppid, Uid: st.Uid[0]}, nil
 }
 
-// unescapeName undoes the escaping of proc_task_name(): "\n" and "\\".
-func unescapeName(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	return strings.NewReplacer(`\n`, "\n", `\\`, `\`).Replace(s)
-}
-
-func alive(root string, pid uint32) bool {
-	_, err := os.Stat(filepath.Join(root, strconv.FormatUint(uint64(pid), 10)))
+func (fs FS) alive(pid uint32) bool {
+	_, err := os.Stat(fs.path(pid, ""))
 	return err == nil
 }

@@ -4,6 +4,13 @@
 // from processes older than vigil still carry their executable and
 // ancestry.
 //
+// It is vigil's one reader of /proc/PID/status (ParseStatus, FS.Status),
+// exe and comm: the fanotify engine, the seccomp supervisor and hooks read
+// processes through it. Errors: FS.Status wraps the error of the read (a
+// process that has ended gives one matching fs.ErrNotExist or ESRCH) or
+// says which line did not parse; FS.Exe and FS.Comm return "" when the
+// process has none or is gone.
+//
 // The table is bounded: entries leave on exit, and when it reaches its
 // capacity (a lost exit event leaves a stale entry), entries whose process
 // is gone from /proc are pruned. Lookups of unknown pids fall back to
@@ -25,7 +32,7 @@ type Entry struct {
 
 // Table maps pids to entries. It is safe for concurrent use.
 type Table struct {
-	root string // procfs mount point, "/proc" outside tests
+	fs FS // Host outside tests
 
 	mu  sync.RWMutex
 	m   map[uint32]*Entry
@@ -36,13 +43,13 @@ type Table struct {
 // host, far below the memory target.
 const DefaultCapacity = 1 << 18
 
-// NewTable returns an empty table reading procfs at root ("/proc") that
-// holds at most capacity entries (DefaultCapacity when <= 0).
-func NewTable(root string, capacity int) *Table {
+// NewTable returns an empty table reading procfs at fs (Host) that holds
+// at most capacity entries (DefaultCapacity when <= 0).
+func NewTable(fs FS, capacity int) *Table {
 	if capacity <= 0 {
 		capacity = DefaultCapacity
 	}
-	return &Table{root: root, m: make(map[uint32]*Entry), cap: capacity}
+	return &Table{fs: fs, m: make(map[uint32]*Entry), cap: capacity}
 }
 
 // Len returns the number of entries.
@@ -64,7 +71,7 @@ func (t *Table) Get(pid uint32) (Entry, bool) {
 	if ok {
 		return v, true
 	}
-	fresh, err := ReadEntry(t.root, pid)
+	fresh, err := ReadEntry(t.fs, pid)
 	if err != nil {
 		return Entry{}, false
 	}
@@ -135,7 +142,7 @@ func (t *Table) putLocked(e *Entry) {
 // even if /proc cannot tell.
 func (t *Table) pruneLocked() {
 	for pid := range t.m {
-		if !alive(t.root, pid) {
+		if !t.fs.alive(pid) {
 			delete(t.m, pid)
 		}
 	}

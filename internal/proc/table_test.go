@@ -20,7 +20,7 @@ func TestParseStatus(t *testing.T) {
 		{"bad ppid", "Name:\tx\nPPid:\tz\nUid:\t0\n", Entry{}, true},
 	}
 	for _, c := range cases {
-		got, err := ParseStatus([]byte(c.in))
+		got, err := parseEntry([]byte(c.in))
 		if (err != nil) != c.wantErr {
 			t.Errorf("%s: err = %v, wantErr %v", c.name, err, c.wantErr)
 			continue
@@ -31,8 +31,17 @@ func TestParseStatus(t *testing.T) {
 	}
 }
 
+// parseEntry parses status text as ReadEntry does.
+func parseEntry(b []byte) (Entry, error) {
+	st, err := ParseStatus(b)
+	if err != nil {
+		return Entry{}, err
+	}
+	return entryOf(st)
+}
+
 // fakeProc writes a procfs-like tree with the given processes.
-func fakeProc(t *testing.T, procs ...Entry) string {
+func fakeProc(t *testing.T, procs ...Entry) FS {
 	root := t.TempDir()
 	for _, p := range procs {
 		dir := filepath.Join(root, itoa(p.Pid))
@@ -49,7 +58,7 @@ func fakeProc(t *testing.T, procs ...Entry) string {
 			}
 		}
 	}
-	return root
+	return FS(root)
 }
 
 func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }

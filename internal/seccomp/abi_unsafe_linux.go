@@ -2,7 +2,6 @@ package seccomp
 
 import (
 	"errors"
-	"fmt"
 	"unsafe"
 
 	"golang.org/x/net/bpf"
@@ -14,24 +13,27 @@ import (
 // are fixed by the ioctl numbers x/sys/unix carries: RECV 0x50, SEND
 // 0x18, ADDFD 0x18.
 
-// seccompData is struct seccomp_data.
-type seccompData struct {
+// Data is struct seccomp_data: the system call a filter or a
+// notification describes.
+type Data struct {
 	Nr                 int32
 	Arch               uint32
 	InstructionPointer uint64
 	Args               [6]uint64
 }
 
-// notif is struct seccomp_notif.
-type notif struct {
+// Notif is struct seccomp_notif, one notification as
+// SECCOMP_IOCTL_NOTIF_RECV returns it.
+type Notif struct {
 	ID    uint64
 	Pid   uint32
 	Flags uint32
-	Data  seccompData
+	Data  Data
 }
 
-// notifResp is struct seccomp_notif_resp.
-type notifResp struct {
+// NotifResp is struct seccomp_notif_resp, the answer to a notification
+// (SECCOMP_IOCTL_NOTIF_SEND).
+type NotifResp struct {
 	ID    uint64
 	Val   int64
 	Error int32
@@ -49,23 +51,32 @@ type notifAddfd struct {
 
 func init() {
 	// Catch a layout mistake at start-up rather than as kernel EINVAL.
-	if unsafe.Sizeof(notif{}) != 0x50 || unsafe.Sizeof(notifResp{}) != 0x18 || unsafe.Sizeof(notifAddfd{}) != 0x18 {
+	if unsafe.Sizeof(Notif{}) != 0x50 || unsafe.Sizeof(NotifResp{}) != 0x18 || unsafe.Sizeof(notifAddfd{}) != 0x18 {
 		panic("seccomp: notification structs do not match the kernel ABI")
 	}
 }
 
-// installFilter loads prog as a seccomp filter of the calling thread with
-// SECCOMP_FILTER_FLAG_NEW_LISTENER and returns the listener fd (created
-// O_CLOEXEC by the kernel). The caller must have set no_new_privs and
-// must exec from this same thread: without TSYNC the filter covers only
-// the calling thread (Go's other threads stay unfiltered, which is why the
-// shim locks its OS thread).
-func installFilter(prog []bpf.RawInstruction) (int, error) {
+// InstallFilter loads prog as a seccomp filter of the calling thread
+// (seccomp(2) SECCOMP_SET_MODE_FILTER, Linux 3.17) with the
+// SECCOMP_FILTER_FLAG_* bits in flags, and returns the syscall's result:
+// the listener fd (created O_CLOEXEC by the kernel) when flags has
+// SECCOMP_FILTER_FLAG_NEW_LISTENER (Linux 5.0), else 0. The error is the
+// bare errno, for the caller to wrap or judge.
+//
+// The filter stays on the thread for good. The caller must have set
+// no_new_privs (or hold CAP_SYS_ADMIN) and must lock its goroutine to the
+// OS thread: without SECCOMP_FILTER_FLAG_TSYNC the filter covers only the
+// calling thread, so Go's other threads stay unfiltered (the shim execs
+// from that same thread; doctor's probe lets the thread die).
+func InstallFilter(prog []bpf.RawInstruction, flags uint) (int, error) {
+	if len(prog) == 0 || len(prog) > 0xffff {
+		return -1, unix.EINVAL
+	}
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
 	fd, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
-		unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&fprog)))
+		uintptr(flags), uintptr(unsafe.Pointer(&fprog)))
 	if errno != 0 {
-		return -1, fmt.Errorf("installing seccomp filter: %w", errno)
+		return -1, errno
 	}
 	return int(fd), nil
 }
@@ -79,11 +90,12 @@ func ioctl(fd int, req uint, arg unsafe.Pointer) error {
 	return nil
 }
 
-// recvNotif waits for the next notification (SECCOMP_IOCTL_NOTIF_RECV).
-// ENOENT means the notifying task went away before it was read or, since
-// Linux 6.6, that the filter has no users left.
-func recvNotif(fd int, n *notif) error {
-	*n = notif{} // the kernel insists on a zeroed buffer
+// RecvNotif waits on listener fd for the next notification
+// (SECCOMP_IOCTL_NOTIF_RECV, Linux 5.0), retrying on EINTR. ENOENT means
+// the notifying task went away before it was read or, since Linux 6.6,
+// that the filter has no users left.
+func RecvNotif(fd int, n *Notif) error {
+	*n = Notif{} // the kernel insists on a zeroed buffer
 	for {
 		err := ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(n))
 		if !errors.Is(err, unix.EINTR) {
@@ -92,9 +104,10 @@ func recvNotif(fd int, n *notif) error {
 	}
 }
 
-// sendResp answers a notification (SECCOMP_IOCTL_NOTIF_SEND). ENOENT means
-// the task is gone or was interrupted; the answer is then moot.
-func sendResp(fd int, r *notifResp) error {
+// SendResp answers a notification on listener fd
+// (SECCOMP_IOCTL_NOTIF_SEND, Linux 5.0). ENOENT means the task is gone or
+// was interrupted; the answer is then moot.
+func SendResp(fd int, r *NotifResp) error {
 	return ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(r))
 }
 
@@ -105,12 +118,14 @@ func idValid(fd int, id uint64) bool {
 	return ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&id)) == nil
 }
 
-// addfdSend installs srcfd in the notifying task and answers the
-// notification with the new fd number in one step
-// (SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND, Linux 5.14), so
-// the task never sees a window where the fd exists but the call has not
-// returned.
-func addfdSend(fd int, id uint64, srcfd int, cloexec bool) (int, error) {
+// AddFDSend installs a copy of srcfd in the task that made notification
+// id on listener fd and answers the notification with the new fd number
+// in one step (SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND,
+// Linux 5.14), so the task never sees a window where the fd exists but
+// the call has not returned. It returns the fd number in the task; on an
+// error the notification is still unanswered (EINVAL before 5.14, ENOENT
+// when the task is gone).
+func AddFDSend(fd int, id uint64, srcfd int, cloexec bool) (int, error) {
 	a := notifAddfd{ID: id, Flags: unix.SECCOMP_ADDFD_FLAG_SEND, Srcfd: uint32(srcfd)}
 	if cloexec {
 		a.NewfdFlags = unix.O_CLOEXEC

@@ -29,7 +29,7 @@ type openCall struct {
 
 // decodeOpen decodes the arguments of open, creat, openat or openat2,
 // reading the path (and openat2's open_how) from the caller's memory.
-func decodeOpen(n *notif, buf []byte) (openCall, syscall.Errno) {
+func decodeOpen(n *Notif, buf []byte) (openCall, syscall.Errno) {
 	a := n.Data.Args
 	oc := openCall{Dirfd: unix.AT_FDCWD}
 	var pathAddr uint64
@@ -82,7 +82,8 @@ type opener struct {
 	tgid  uint32 // 0 until needed
 	umask uint32
 	rules *Rules
-	view  bool // the tree changed root or mount namespace: resolve under /proc/TID/root
+	ids   *identities // the deny rules' files, nil without deny rules
+	view  bool        // the tree changed root or mount namespace: resolve under /proc/TID/root
 	links int
 }
 
@@ -151,6 +152,10 @@ func readlink(p string) (string, error) {
 // file is opened with the caller's flags. The path was read once from
 // the caller's memory; nothing re-reads it, so a thread that rewrites it
 // after the check changes nothing.
+//
+// Deny rules are also checked by identity (see identities): after the
+// open for a call that cannot change the file, before it (on the O_PATH
+// fd, or on the directory a file is created in) for one that can.
 func (o *opener) open(oc *openCall, base int, extra uint64) opened {
 	lex := lexical(base, oc.Path)
 	r, target := o.rules.MatchPath(lex)
@@ -160,7 +165,10 @@ func (o *opener) open(oc *openCall, base int, extra uint64) opened {
 	if oc.Path == "" {
 		return opened{fd: -1, errno: syscall.ENOENT, rule: r}
 	}
-	if lex != "" {
+	// With deny rules, a call that creates or truncates goes the O_PATH
+	// way, so that the identity check comes before any change.
+	changes := o.ids != nil && oc.Flags&(unix.O_CREAT|unix.O_TRUNC|unix.O_TMPFILE) != 0
+	if lex != "" && !changes {
 		// Fast path: open with RESOLVE_NO_SYMLINKS. Without symlinks the
 		// kernel walks exactly the components of the lexical path just
 		// checked (".." included), so the file opened or created is the
@@ -168,7 +176,7 @@ func (o *opener) open(oc *openCall, base int, extra uint64) opened {
 		// involved. Any error but ELOOP is the caller's answer.
 		fd, err := o.direct(oc, base, extra)
 		if err == nil {
-			return opened{fd: fd, resolved: lex, rule: r}
+			return o.checkID(opened{fd: fd, resolved: lex, rule: r})
 		}
 		if !errors.Is(err, unix.ELOOP) || oc.Resolve&unix.RESOLVE_NO_SYMLINKS != 0 {
 			return opened{fd: -1, errno: errnoOf(err), resolved: lex, rule: r}
@@ -192,8 +200,22 @@ func (o *opener) open(oc *openCall, base int, extra uint64) opened {
 			r = r2
 		}
 	}
+	if d := o.ids.match(pfd, o.rules.index(r), false); d != nil {
+		unix.Close(pfd)
+		return opened{fd: -1, errno: d.Errno, resolved: real, rule: d}
+	}
 	fd, e := o.reopen(oc, pfd)
 	return opened{fd: fd, errno: e, resolved: real, rule: r}
+}
+
+// checkID denies res, an open that succeeded, when its file is one a
+// deny rule before res.rule names by identity.
+func (o *opener) checkID(res opened) opened {
+	if d := o.ids.match(res.fd, o.rules.index(res.rule), false); d != nil {
+		unix.Close(res.fd)
+		return opened{fd: -1, errno: d.Errno, resolved: res.resolved, rule: d}
+	}
+	return res
 }
 
 // enforces reports whether r changes the outcome (deny or redirect)
@@ -286,11 +308,17 @@ func (o *opener) create(oc *openCall, base int, extra uint64, r *PathRule) opene
 	} else if r == nil {
 		r = r2
 	}
+	// A directory denied by a prefix rule, under another name.
+	if d := o.ids.match(dfd, o.rules.index(r), true); d != nil {
+		return opened{fd: -1, errno: d.Errno, resolved: real, rule: d}
+	}
 	fd, err := unix.Openat(dfd, name, int(oc.Flags)|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(oc.Mode)&^o.umask)
 	if err != nil {
 		return opened{fd: -1, errno: errnoOf(err), resolved: real, rule: r}
 	}
-	return opened{fd: fd, resolved: real, rule: r}
+	// The name may have appeared since the parent was resolved, as a
+	// second name for a denied file.
+	return o.checkID(opened{fd: fd, resolved: real, rule: r})
 }
 
 // resolve opens the call's path with O_PATH. The fast path is one

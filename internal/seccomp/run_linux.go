@@ -72,6 +72,11 @@ func Run(ctx context.Context, c Config) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// The denied files' identities, taken before the command runs.
+	var ids *identities
+	if plan.Paths {
+		ids = newIdentities(plan.Rules)
+	}
 	self, err := readStatus(uint32(os.Getpid()))
 	if err != nil {
 		return 0, err
@@ -105,7 +110,7 @@ func Run(ctx context.Context, c Config) (int, error) {
 	if maxw <= 0 {
 		maxw = 8
 	}
-	s := &supervisor{fd: lfd, plan: plan, own: self.Creds, shimPid: uint32(sh.cmd.Process.Pid), maxWorkers: maxw}
+	s := &supervisor{fd: lfd, plan: plan, ids: ids, own: self.Creds, shimPid: uint32(sh.cmd.Process.Pid), maxWorkers: maxw}
 	if c.Trace != nil {
 		s.trace = &tracer{w: c.Trace}
 	}

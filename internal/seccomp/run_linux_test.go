@@ -1,80 +1,85 @@
-package seccomp
+package seccomp_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/vigil-sec/vigil/internal/seccomp"
+	"github.com/vigil-sec/vigil/internal/seccomp/seccomptest"
 )
 
-// mustHaveUserNotif skips unless the kernel has seccomp user notification
-// with SECCOMP_ADDFD_FLAG_SEND (Linux 5.14) on x86_64, judged by the
-// kernel version.
-func mustHaveUserNotif(t *testing.T) {
+// run runs the shell script under Run with rules, in dir, the test
+// binary as the shim, and returns the command's stdout and status.
+func run(t *testing.T, rules seccomp.Rules, dir string, script string) (string, int) {
 	t.Helper()
-	if runtime.GOARCH != "amd64" {
-		t.Skipf("the filter is for x86_64, this is %s", runtime.GOARCH)
-	}
-	var u unix.Utsname
-	unix.Uname(&u)
-	var major, minor int
-	fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor)
-	if major < 5 || major == 5 && minor < 14 {
-		t.Skipf("kernel %d.%d lacks SECCOMP_ADDFD_FLAG_SEND (5.14)", major, minor)
-	}
+	out, _, code := runArgs(t, rules, dir, "sh", "-c", script)
+	return out, code
 }
 
-// run runs args under Run with rules, the test binary as the shim, and
-// returns the command's stdout and status.
-func run(t *testing.T, rules Rules, dir string, args ...string) (string, int) {
+// runArgs runs argv under Run with rules, in dir, and returns the
+// command's stdout, stderr and status.
+func runArgs(t *testing.T, rules seccomp.Rules, dir string, argv ...string) (string, string, int) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := os.CreateTemp(t.TempDir(), "out")
+	tmp := t.TempDir()
+	out, err := os.Create(filepath.Join(tmp, "stdout"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer out.Close()
+	errOut, err := os.Create(filepath.Join(tmp, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errOut.Close()
+	quoted := make([]string, len(argv))
+	for i, a := range argv {
+		quoted[i] = shellQuote(a)
+	}
 	env := append(os.Environ(), shimEnv+"=1")
-	code, err := Run(context.Background(), Config{
-		Args: []string{"sh", "-c", "cd " + dir + " && " + strings.Join(args, " ")}, Shim: []string{exe}, Rules: rules,
-		Stdout: out, Stderr: os.Stderr, Env: env,
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	code, err := seccomp.Run(ctx, seccomp.Config{
+		Args: []string{"sh", "-c", "cd " + shellQuote(dir) + " && exec " + strings.Join(quoted, " ")},
+		Shim: []string{exe}, Rules: rules, Stdout: out, Stderr: errOut, Env: env,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(out.Name())
-	return string(b), code
+	e, _ := os.ReadFile(errOut.Name())
+	return string(b), string(e), code
 }
 
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
 // TestRunVictim runs the real filter and supervisor around a real process:
-// the interpreter tests above check the filter's logic, this checks that
+// the interpreter tests (filter_test.go) check the filter's logic, this checks that
 // the kernel runs it the same way.
 func TestRunVictim(t *testing.T) {
-	mustHaveUserNotif(t)
+	seccomptest.RequireUserNotif(t)
 	dir := t.TempDir()
 	for name, content := range map[string]string{"a": "A\n", "b": "B\n", "secret": "S\n"} {
 		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
 	}
 	os.Mkdir(filepath.Join(dir, "d"), 0o755)
 	abs := func(n string) string { return filepath.Join(dir, n) }
-	rules := Rules{
-		Paths: []PathRule{
-			{Name: "r", Path: abs("a"), Action: ActionRedirect, Target: abs("b")},
-			{Name: "s", Path: abs("secret"), Action: ActionDeny, Errno: syscall.EPERM},
-			{Name: "d", Path: abs("d"), Prefix: true, Action: ActionDeny, Errno: syscall.EACCES},
+	rules := seccomp.Rules{
+		Paths: []seccomp.PathRule{
+			{Name: "r", Path: abs("a"), Action: seccomp.ActionRedirect, Target: abs("b")},
+			{Name: "s", Path: abs("secret"), Action: seccomp.ActionDeny, Errno: syscall.EPERM},
+			{Name: "d", Path: abs("d"), Prefix: true, Action: seccomp.ActionDeny, Errno: syscall.EACCES},
 		},
-		Syscalls: []SyscallRule{{Name: "m", Syscall: "mkdir", Nr: sysnumX8664["mkdir"], Action: ActionDeny, Errno: syscall.EROFS},
-			{Name: "m2", Syscall: "mkdirat", Nr: sysnumX8664["mkdirat"], Action: ActionDeny, Errno: syscall.EROFS}},
+		Syscalls: []seccomp.SyscallRule{denySyscall("mkdir", syscall.EROFS), denySyscall("mkdirat", syscall.EROFS)},
 	}
 	tests := []struct {
 		desc, cmd, want string
@@ -103,4 +108,13 @@ func TestRunVictim(t *testing.T) {
 			}
 		})
 	}
+}
+
+// denySyscall is a rule failing the x86_64 syscall name with e.
+func denySyscall(name string, e syscall.Errno) seccomp.SyscallRule {
+	nr, ok := seccomp.SyscallNumber(name)
+	if !ok {
+		panic("unknown syscall " + name)
+	}
+	return seccomp.SyscallRule{Name: "deny-" + name, Syscall: name, Nr: nr, Action: seccomp.ActionDeny, Errno: e}
 }

@@ -62,9 +62,9 @@ func shim(argv []string) (int, error) {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return 125, fmt.Errorf("setting no_new_privs: %w", err)
 	}
-	lfd, err := installFilter(prog)
+	lfd, err := InstallFilter(prog, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER)
 	if err != nil {
-		return 125, err
+		return 125, fmt.Errorf("installing seccomp filter: %w", err)
 	}
 	if err := unix.Sendmsg(shimFd, []byte{'L'}, unix.UnixRights(lfd), nil, 0); err != nil {
 		return 125, fmt.Errorf("sending the seccomp listener: %w", err)

@@ -27,6 +27,7 @@ import (
 type supervisor struct {
 	fd         int
 	plan       *Plan
+	ids        *identities // the deny rules' files, by identity
 	trace      *tracer
 	own        creds
 	shimPid    uint32
@@ -104,10 +105,10 @@ func (s *supervisor) work() error {
 		return err
 	}
 	w := &worker{s: s, tc: tc, path: make([]byte, pathMax)}
-	var n notif
+	var n Notif
 	for {
 		s.idle.Add(1)
-		err := recvNotif(s.fd, &n)
+		err := RecvNotif(s.fd, &n)
 		s.idle.Add(-1)
 		switch {
 		case err == nil:
@@ -157,20 +158,20 @@ type worker struct {
 }
 
 // respond answers n with a return value or an errno.
-func (w *worker) respond(n *notif, val int64, errno syscall.Errno) {
-	r := notifResp{ID: n.ID, Val: val, Error: -int32(errno)}
-	sendResp(w.s.fd, &r) // ENOENT: the caller is gone, nothing to do
+func (w *worker) respond(n *Notif, val int64, errno syscall.Errno) {
+	r := NotifResp{ID: n.ID, Val: val, Error: -int32(errno)}
+	SendResp(w.s.fd, &r) // ENOENT: the caller is gone, nothing to do
 }
 
 // cont lets the call run in the kernel as made. Safe only where nothing
 // was decided from memory the caller can still change.
-func (w *worker) cont(n *notif) {
-	r := notifResp{ID: n.ID, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
-	sendResp(w.s.fd, &r)
+func (w *worker) cont(n *Notif) {
+	r := NotifResp{ID: n.ID, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
+	SendResp(w.s.fd, &r)
 }
 
 // handle decides one notification.
-func (w *worker) handle(n *notif) {
+func (w *worker) handle(n *Notif) {
 	s := w.s
 	nr := uint32(n.Data.Nr)
 	isOpen := slices.Contains(openSyscalls, nr)
@@ -198,7 +199,7 @@ func (w *worker) handle(n *notif) {
 // syscallRule applies a syscall rule. A deny answers with the errno
 // without running the call; log and allow let it run, which is safe:
 // the verdict depends on the syscall number alone.
-func (w *worker) syscallRule(n *notif, r *SyscallRule) {
+func (w *worker) syscallRule(n *Notif, r *SyscallRule) {
 	s := w.s
 	if n.Data.Nr == int32(sysExecve) && !s.shimExeced.Load() {
 		// The shim's own execve of the command: the first execve of the
@@ -229,7 +230,7 @@ func (w *worker) syscallRule(n *notif, r *SyscallRule) {
 }
 
 // open emulates an open-family call (see opener) and injects the result.
-func (w *worker) open(n *notif) {
+func (w *worker) open(n *Notif) {
 	s := w.s
 	// One snapshot: the caller has been blocked since before it, so if no
 	// credential change had been let through yet, it still has vigil's.
@@ -282,7 +283,7 @@ func (w *worker) open(n *notif) {
 // prepare decodes an open and gathers what performing it needs, with
 // vigil's own credentials (the caller's may not allow reading its own
 // /proc/TID): its status where needed and the directory it resolves from.
-func (w *worker) prepare(n *notif, borrow bool) (oc openCall, st *procStatus, o opener, base int, extra uint64, e syscall.Errno) {
+func (w *worker) prepare(n *Notif, borrow bool) (oc openCall, st *procStatus, o opener, base int, extra uint64, e syscall.Errno) {
 	s := w.s
 	base = -1
 	oc, e = decodeOpen(n, w.path)
@@ -293,7 +294,7 @@ func (w *worker) prepare(n *notif, borrow bool) (oc openCall, st *procStatus, o 
 			e = syscall.ESRCH
 		}
 	}
-	o = opener{tid: n.Pid, rules: s.plan.Rules, view: s.viewChanged.Load()}
+	o = opener{tid: n.Pid, rules: s.plan.Rules, ids: s.ids, view: s.viewChanged.Load()}
 	if st != nil {
 		o.tgid, o.umask = st.Tgid, st.Umask
 	}
@@ -305,12 +306,12 @@ func (w *worker) prepare(n *notif, borrow bool) (oc openCall, st *procStatus, o 
 
 // inject answers an emulated open: the fd, installed in the caller with
 // its O_CLOEXEC, or the errno. It returns what the caller got.
-func (w *worker) inject(n *notif, oc *openCall, res opened) int64 {
+func (w *worker) inject(n *Notif, oc *openCall, res opened) int64 {
 	if res.fd < 0 {
 		w.respond(n, 0, res.errno)
 		return -int64(res.errno)
 	}
-	newfd, err := addfdSend(w.s.fd, n.ID, res.fd, oc.Flags&unix.O_CLOEXEC != 0)
+	newfd, err := AddFDSend(w.s.fd, n.ID, res.fd, oc.Flags&unix.O_CLOEXEC != 0)
 	unix.Close(res.fd)
 	if err != nil {
 		// ENOENT: the caller went away; anything else: tell it.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 // tracer writes one JSON line per event. Lines from concurrent workers
@@ -34,8 +35,8 @@ func newEvent(typ event.Type, tid uint32, st *procStatus) *event.Event {
 	e := &event.Event{Type: typ, Time: time.Now(), Process: event.Process{Tid: tid}}
 	if st != nil {
 		e.Process.Pid, e.Process.Ppid = st.Tgid, st.Ppid
-		e.Process.Uid, e.Process.Gid, e.Process.Comm = st.Uid, st.Gid, st.Comm
-		e.Process.Exe = exePath(tid)
+		e.Process.Uid, e.Process.Gid, e.Process.Comm = st.Uid[0], st.Gid[0], st.Name
+		e.Process.Exe = proc.Host.Exe(tid)
 	}
 	return e
 }

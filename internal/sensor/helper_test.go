@@ -3,48 +3,48 @@ package sensor
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 // The test binary doubles as the helper programs the tests watch
-// (os/exec's helper-process pattern): with VIGIL_HELPER set, TestMain
-// runs that helper instead of the tests.
+// (os/exec's helper-process pattern, see vmtest.Main): each helper gets
+// the command line after the program name.
 func TestMain(m *testing.M) {
-	if h := os.Getenv("VIGIL_HELPER"); h != "" {
-		os.Exit(runHelper(h, os.Args[1:]))
-	}
-	os.Exit(m.Run())
+	vmtest.Main(m, vmtest.Helpers{
+		"exit": func(args []string) int {
+			code, _ := strconv.Atoi(args[len(args)-1])
+			return code
+		},
+		"touch": func(args []string) int {
+			f, err := os.Create(args[len(args)-1])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			f.Close()
+			return 0
+		},
+		"wx":          func([]string) int { return helperWX() },
+		"wx1":         func(args []string) int { return helperWX1(args[len(args)-1]) },
+		"module":      func(args []string) int { return helperModule(args[len(args)-1]) },
+		"open":        helperOpen,
+		"module-load": func(args []string) int { return helperModuleLoad(args[len(args)-1]) },
+		"uring":       helperUring,
+	})
 }
 
-func runHelper(name string, args []string) int {
-	switch name {
-	case "exit":
-		code, _ := strconv.Atoi(args[len(args)-1])
-		return code
-	case "touch":
-		f, err := os.Create(args[len(args)-1])
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		f.Close()
-		return 0
-	case "wx":
-		return helperWX()
-	case "wx1":
-		return helperWX1(args[len(args)-1])
-	case "module":
-		return helperModule(args[len(args)-1])
-	case "open":
-		return helperOpen(args)
-	case "module-load":
-		return helperModuleLoad(args[len(args)-1])
-	}
-	fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
-	return 100
+// helper returns a command running the test binary as a helper, its
+// stderr going to the test's.
+func helper(name string, args ...string) *exec.Cmd {
+	cmd := vmtest.HelperCommand(name, args...)
+	cmd.Stderr = os.Stderr
+	return cmd
 }
 
 // helperWX makes the two code-modification patterns, a RW page flipped

@@ -22,7 +22,7 @@ import (
 // kernel matrix has it, and there the test must pass).
 func lsmRules(t *testing.T, yaml string) *policy.KernelRules {
 	t.Helper()
-	requireRoot(t)
+	vmtest.RequireRoot(t)
 	vmtest.Require(t, "BPF LSM", doctor.ProbeBPFLSM())
 	return compileRules(t, yaml, policy.Available{Kill: true, LSM: true})
 }

@@ -5,13 +5,13 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/cilium/ebpf"
 
 	"github.com/vigil-sec/vigil/internal/bpfobj"
 	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 // moduleSensor reports init_module and finit_module attempts
@@ -30,7 +30,7 @@ var moduleRungs = withModuleCompat([]rung{
 		// Only where both calls are sys_ni_syscall: CONFIG_MODULES off,
 		// which is exactly when /proc/modules does not exist.
 		precond: func() error {
-			if _, err := os.Stat("/proc/modules"); err == nil {
+			if proc.Host.HasModules() {
 				return errors.New("this kernel has modules, so a module call's result needs sys_exit")
 			}
 			return nil

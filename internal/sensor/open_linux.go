@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/cilium/ebpf"
 
@@ -10,17 +11,27 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
-// openSensor reports open, openat and openat2 (bpf/open.c), filtered in
-// the kernel by OpenFilter.
+// openSensor reports open, openat and openat2, and io_uring's
+// IORING_OP_OPENAT and IORING_OP_OPENAT2 (bpf/open.c), filtered in the
+// kernel by OpenFilter.
 type openSensor struct {
 	rec bpfobj.OpenOpenEvent
 }
 
-var openTracepoints = rung{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}", kind: "tracepoint",
-	progs: []string{"open_enter", "openat_enter", "openat2_enter", "open_exit"},
-	also:  map[string][]string{"open_exit": {"tracepoint/syscalls/sys_exit_open", "tracepoint/syscalls/sys_exit_openat2"}}}
+// openSyscallProgs are the programs of the system calls, in every rung.
+var openSyscallProgs = []string{"open_enter", "openat_enter", "openat2_enter", "open_exit"}
 
+var openExits = map[string][]string{"open_exit": {"tracepoint/syscalls/sys_exit_open", "tracepoint/syscalls/sys_exit_openat2"}}
+
+var openTracepoints = rung{mechanism: doctor.OpenSyscalls, kind: "tracepoint", progs: openSyscallProgs, also: openExits}
+
+// openRungs: the system calls with io_uring's opens (two tracepoint
+// generations), then the system calls alone, then their compat build.
 var openRungs = []rung{
+	{mechanism: doctor.OpenSyscalls + " + " + doctor.OpenIOUringReq, kind: "tracepoint",
+		progs: append(slices.Clone(openSyscallProgs), "iou_submit_req", "iou_req_failed", "iou_complete"), also: openExits},
+	{mechanism: doctor.OpenSyscalls + " + " + doctor.OpenIOUringSqe, kind: "tracepoint",
+		progs: append(slices.Clone(openSyscallProgs), "iou_submit_sqe", "iou_req_failed", "iou_complete"), also: openExits},
 	openTracepoints,
 	compat(openTracepoints, doctor.CompatOpen, bpfobj.LoadOpenCompat),
 }
@@ -36,6 +47,14 @@ var openSyscalls = map[bpfobj.ProcessOpenSyscall]string{
 	bpfobj.ProcessOpenSyscallOPEN_OPENAT2: "openat2",
 }
 
+// Flags of struct open_event (enum open_xflags).
+const (
+	openIOUring    = uint32(bpfobj.OpenOpenXflagsOPEN_IO_URING)
+	openFixedFile  = uint32(bpfobj.OpenOpenXflagsOPEN_FIXED_FILE)
+	openUnresolved = uint32(bpfobj.OpenOpenXflagsOPEN_UNRESOLVED)
+	openNoResult   = uint32(bpfobj.OpenOpenXflagsOPEN_NO_RESULT)
+)
+
 func (s *openSensor) decode(kind uint32, raw []byte, ev *event.Event) error {
 	if kind != kindOpen {
 		return fmt.Errorf("open sensor: unexpected record kind %d", kind)
@@ -43,7 +62,13 @@ func (s *openSensor) decode(kind uint32, raw []byte, ev *event.Event) error {
 	load(&s.rec, raw)
 	r := &s.rec
 	o := &event.Open{Syscall: openSyscalls[bpfobj.ProcessOpenSyscall(r.Syscall)], Path: cstring(slice(r.Data[:], 0, r.FilenameLen)),
-		Dirfd: r.Dirfd, Flags: r.Flags, Mode: r.Mode, Result: r.Result}
+		Dirfd: r.Dirfd, Flags: r.Flags, Mode: r.Mode, Result: r.Result,
+		FixedFile:  r.Xflags&openFixedFile != 0,
+		Unresolved: r.Xflags&openUnresolved != 0,
+		NoResult:   r.Xflags&openNoResult != 0}
+	if r.Xflags&openIOUring != 0 {
+		o.Via = event.ViaIOUring
+	}
 	if r.PathLen > 0 {
 		o.ResolvedPath = joinPath(slice(r.Data[:], r.FilenameLen, r.PathLen), r.FileFlags)
 	}

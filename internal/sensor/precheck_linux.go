@@ -3,7 +3,6 @@ package sensor
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/cilium/ebpf"
 
@@ -35,7 +34,11 @@ func precheck(spec *ebpf.CollectionSpec, r rung) error {
 		if err != nil {
 			continue // not a tracepoint
 		}
-		if _, err := os.Stat(fmt.Sprintf("%s/events/%s/%s", tracefsPath, group, name)); err != nil {
+		ok, err := doctor.PointExists(doctor.Point{Kind: doctor.Tracepoint, Name: group + "/" + name})
+		if err != nil {
+			return fmt.Errorf("looking for tracepoint %s/%s: %w", group, name, err)
+		}
+		if !ok {
 			return fmt.Errorf("tracepoint %s/%s does not exist in this kernel", group, name)
 		}
 	}

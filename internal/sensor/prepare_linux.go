@@ -6,14 +6,12 @@ import (
 	"os"
 
 	"github.com/cilium/ebpf/rlimit"
-	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/kernfs"
 )
 
-// Paths vigil needs.
-const (
-	btfPath     = "/sys/kernel/btf/vmlinux"
-	tracefsPath = "/sys/kernel/tracing"
-)
+// btfPath is where the kernel exposes its own BTF (CONFIG_DEBUG_INFO_BTF).
+const btfPath = "/sys/kernel/btf/vmlinux"
 
 // Prepare checks that this host can run the sensors and mounts what is
 // missing: it fails with an actionable message when vigil is not root or
@@ -25,23 +23,12 @@ func Prepare() error {
 	if _, err := os.Stat(btfPath); err != nil {
 		return fmt.Errorf("this kernel exposes no BTF at %s: vigil's CO-RE programs need a kernel built with CONFIG_DEBUG_INFO_BTF=y: %w", btfPath, err)
 	}
-	if err := mountTracefs(); err != nil {
-		return err
+	// Attaching tracepoints needs their ids from tracefs.
+	if _, err := kernfs.Tracefs(); err != nil {
+		return fmt.Errorf("finding tracefs (needed to attach tracepoints): %w", err)
 	}
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return fmt.Errorf("raising RLIMIT_MEMLOCK for BPF maps: %w", err)
-	}
-	return nil
-}
-
-// mountTracefs mounts tracefs at /sys/kernel/tracing unless it is there:
-// attaching tracepoints needs their ids from it.
-func mountTracefs() error {
-	if _, err := os.Stat(tracefsPath + "/events"); err == nil {
-		return nil
-	}
-	if err := unix.Mount("tracefs", tracefsPath, "tracefs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return fmt.Errorf("mounting tracefs at %s (needed to attach tracepoints): %w", tracefsPath, err)
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func killedBySIGKILL(err error) bool {
 // is another matter: sched_process_exec sees its interpreter; deny rules,
 // through fanotify or BPF LSM, see the script itself. docs/policy.md.)
 func TestKillExecInKernel(t *testing.T) {
-	requireRoot(t)
+	vmtest.RequireRoot(t)
 	bad, err := os.MkdirTemp("/tmp", "vigil-kill-")
 	if err != nil {
 		t.Fatal(err)
@@ -90,8 +90,7 @@ func TestKillExecInKernel(t *testing.T) {
 
 	touch := func(cmd *exec.Cmd) *exec.Cmd {
 		cmd.Args = append(cmd.Args, marker)
-		cmd.Env = append(os.Environ(), "VIGIL_HELPER=touch")
-		return cmd
+		return vmtest.AsHelper(cmd, "touch")
 	}
 	for _, tc := range []struct {
 		name string
@@ -166,7 +165,7 @@ func TestKillWXInKernel(t *testing.T) {
 // TestKillOpenInKernel: opening a protected file for writing kills the
 // process before the call returns; reading it does not.
 func TestKillOpenInKernel(t *testing.T) {
-	requireRoot(t)
+	vmtest.RequireRoot(t)
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "secret")
 	if err := os.WriteFile(secret, []byte("x"), 0o644); err != nil {

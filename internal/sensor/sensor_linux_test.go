@@ -21,15 +21,6 @@ import (
 	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
-// requireRoot skips a test that loads BPF when not root; on our machines
-// and in CI the tests run as root and never skip.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to load eBPF programs")
-	}
-}
-
 // collector is an event.Sink that keeps every event.
 type collector struct {
 	mu  sync.Mutex
@@ -72,7 +63,7 @@ func (c *collector) waitFor(t *testing.T, n int, timeout time.Duration, what str
 // startMonitor starts a manager for cfg and stops it when the test ends.
 func startMonitor(t *testing.T, cfg Config) (*Manager, *collector) {
 	t.Helper()
-	requireRoot(t)
+	vmtest.RequireRoot(t)
 	if cfg.SelfTgid == 0 {
 		cfg.SelfTgid = uint32(os.Getpid())
 	}
@@ -134,14 +125,6 @@ var guestBest = map[event.Type]string{
 	event.TypeFork:   "fexit/kernel_clone",
 	event.TypeExit:   "fentry/acct_collect (in do_exit)",
 	event.TypeModule: "tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module",
-}
-
-// helper returns a command running the test binary as a helper.
-func helper(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "VIGIL_HELPER="+name)
-	cmd.Stderr = os.Stderr
-	return cmd
 }
 
 func TestProcessLifecycle(t *testing.T) {
@@ -321,7 +304,7 @@ func TestOpenFiltered(t *testing.T) {
 	defer c.mu.Unlock()
 	for _, e := range c.evs {
 		if e.Type == event.TypeOpen && !strings.HasPrefix(e.Open.Path, dir+"/") {
-			t.Errorf("open of %q by %s (pid %d tid %d) passed the in-kernel prefix filter", e.Open.Path, e.Process.Comm, e.Process.Pid, e.Process.Tid)
+			t.Errorf("open of %q by %s (pid %d tid %d) passed the in-kernel prefix filter: %+v", e.Open.Path, e.Process.Comm, e.Process.Pid, e.Process.Tid, *e.Open)
 		}
 	}
 }
@@ -336,8 +319,7 @@ func TestOpenFailureAndRelative(t *testing.T) {
 	if err := copyFile(os.Args[0], cp); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(cp, "rel", "missing")
-	cmd.Env = append(os.Environ(), "VIGIL_HELPER=open")
+	cmd := vmtest.AsHelper(exec.Command(cp, "rel", "missing"), "open")
 	cmd.Dir = dir
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("open helper: %v", err)
@@ -429,8 +411,7 @@ func TestHostileNamesRoundTrip(t *testing.T) {
 	if err := copyFile(os.Args[0], bin); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "arg\nwith newline", "\x80\x81", "0")
-	cmd.Env = append(os.Environ(), "VIGIL_HELPER=exit")
+	cmd := vmtest.AsHelper(exec.Command(bin, "arg\nwith newline", "\x80\x81", "0"), "exit")
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
@@ -469,8 +450,7 @@ func TestMemfdAndDeletedExec(t *testing.T) {
 	if err := os.Remove(bin); err != nil {
 		t.Fatal(err)
 	}
-	del := exec.Command("/proc/self/fd/3", "0")
-	del.Env = append(os.Environ(), "VIGIL_HELPER=exit")
+	del := vmtest.AsHelper(exec.Command("/proc/self/fd/3", "0"), "exit")
 	del.ExtraFiles = []*os.File{f}
 	if err := del.Run(); err != nil {
 		t.Fatalf("exec of deleted file: %v", err)
@@ -489,8 +469,7 @@ func TestMemfdAndDeletedExec(t *testing.T) {
 	if _, err := mf.Write(data); err != nil {
 		t.Fatal(err)
 	}
-	mem := exec.Command("/proc/self/fd/3", "0")
-	mem.Env = append(os.Environ(), "VIGIL_HELPER=exit")
+	mem := vmtest.AsHelper(exec.Command("/proc/self/fd/3", "0"), "exit")
 	mem.ExtraFiles = []*os.File{mf}
 	if err := mem.Run(); err != nil {
 		t.Fatalf("exec of memfd: %v", err)

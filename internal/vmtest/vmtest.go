@@ -1,7 +1,10 @@
 // Package vmtest lets a test know whether it runs inside the VM matrix
 // (test/vm/run.sh boots Debian's stock kernels under qemu and runs test
 // binaries there) and gives it what the guest has instead of a Go toolchain:
-// prebuilt helpers, extra files and kernel modules.
+// prebuilt helpers, extra files and kernel modules. It is also every test
+// binary's scaffold: the requirements a privileged test starts with
+// (RequireRoot, Require) and the table of helper processes a test binary
+// can be re-executed as (Main, HelperCommand).
 //
 // The contract for kernel features: on a developer's host a test may skip
 // when a probe shows the kernel lacks or refuses a mechanism; inside the
@@ -20,6 +23,7 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 )
 
 // InGuest reports whether the test runs inside a test/vm/run.sh guest
@@ -55,13 +59,28 @@ func Require(t testing.TB, what string, err error) {
 	}
 }
 
-// RequireRoot skips a test that needs root when not run as root. The guest
-// always runs as root.
+// RequireRoot skips a test that needs root (loading BPF, fanotify
+// permission events, changing uid) unless it runs as uid 0 with
+// CAP_SYS_ADMIN in its effective set, and says which is missing. CI and
+// the guest always run as root, so there these tests run.
 func RequireRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+	if euid := os.Geteuid(); euid != 0 {
+		t.Skipf("needs root: running as uid %d (CI and the VM matrix run the tests as root)", euid)
 	}
+	if !hasSysAdmin() {
+		t.Skip("needs root with CAP_SYS_ADMIN: uid 0 without it in the effective set")
+	}
+}
+
+// hasSysAdmin reports whether CAP_SYS_ADMIN is in the effective set.
+func hasSysAdmin() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return true // cannot tell: let the test find out
+	}
+	return data[0].Effective&(1<<unix.CAP_SYS_ADMIN) != 0
 }
 
 // Mechanism records which mechanism served a row of the kernel matrix table,
@@ -170,4 +189,21 @@ func guestPackageDir() (string, error) {
 		return "", fmt.Errorf("working directory %s is not under VIGIL_VM_SRC", wd)
 	}
 	return rel, nil
+}
+
+// KernelAtLeast reports whether the running kernel's release (uname -r)
+// is major.minor or later, for tests that check a probe's answer against
+// the mainline version that brought a mechanism.
+func KernelAtLeast(t testing.TB, major, minor int) bool {
+	t.Helper()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	rel := unix.ByteSliceToString(u.Release[:])
+	var ma, mi int
+	if _, err := fmt.Sscanf(rel, "%d.%d", &ma, &mi); err != nil {
+		t.Fatalf("kernel release %q: %v", rel, err)
+	}
+	return ma > major || (ma == major && mi >= minor)
 }

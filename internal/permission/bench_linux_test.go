@@ -1,4 +1,4 @@
-package enforce
+package permission
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ import (
 // root filesystem. They report ns per operation for each and the ratio.
 // Run them briefly on a shared machine, for instance:
 //
-//	go test -run '^$' -bench . -benchtime 300x ./internal/enforce/
+//	go test -run '^$' -bench . -benchtime 300x ./internal/permission/
 
 // timeStorm runs op n times and returns the mean duration.
 func timeStorm(b *testing.B, n int, op func() error) time.Duration {

@@ -1,4 +1,4 @@
-package enforce
+package permission
 
 import (
 	"slices"
@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/fanotify"
 	"github.com/vigil-sec/vigil/internal/policy"
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 // pending is a permission event whose path matched a rule, waiting for a
@@ -262,10 +263,10 @@ func isOwnThread(tid uint32) bool {
 func enrich(ev *event.Event) {
 	p := &ev.Process
 	if p.Pid != 0 && p.Exe == "" {
-		p.Exe = readExe(p.Pid)
+		p.Exe = proc.Host.Exe(p.Pid)
 	}
 	if p.Ppid != 0 && p.ParentComm == "" {
-		p.ParentComm = readComm(p.Ppid)
-		p.ParentExe = readExe(p.Ppid)
+		p.ParentComm = proc.Host.Comm(p.Ppid)
+		p.ParentExe = proc.Host.Exe(p.Ppid)
 	}
 }

@@ -1,4 +1,4 @@
-package enforce
+package permission
 
 import (
 	"os"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/policy"
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 func TestTaskComm(t *testing.T) {
@@ -45,7 +46,7 @@ func TestOpenFlags(t *testing.T) {
 
 func TestReadProc(t *testing.T) {
 	st, ok := readStatus(uint32(os.Getpid()))
-	if !ok || st.tgid != uint32(os.Getpid()) || st.ppid != uint32(os.Getppid()) || st.uid != uint32(os.Getuid()) || st.comm == "" {
+	if !ok || st.Tgid != uint32(os.Getpid()) || st.Ppid != uint32(os.Getppid()) || st.Uid[0] != uint32(os.Getuid()) || st.Gid[0] != uint32(os.Getgid()) || st.Name == "" {
 		t.Errorf("readStatus(self) = %+v %v", st, ok)
 	}
 	if !isOwnThread(uint32(unix.Gettid())) {
@@ -54,8 +55,8 @@ func TestReadProc(t *testing.T) {
 	if isOwnThread(1) {
 		t.Error("isOwnThread(1) = true")
 	}
-	if exe := readExe(uint32(os.Getpid())); exe == "" {
-		t.Error("readExe(self) is empty")
+	if exe := proc.Host.Exe(uint32(os.Getpid())); exe == "" {
+		t.Error("Exe(self) is empty")
 	}
 }
 

@@ -1,4 +1,4 @@
-package enforce
+package permission
 
 import (
 	"time"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/policy"
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
 // evaluate builds the event p stands for, reading from /proc only what
@@ -37,11 +38,11 @@ func (e *Engine) evaluate(p *pending) (*event.Event, *policy.Rule) {
 	need := needsOf(p.candidates)
 	ps, psOK := readStatus(tid)
 	if psOK {
-		ev.Process.Pid, ev.Process.Ppid, ev.Process.Uid, ev.Process.Gid, ev.Process.Comm = ps.tgid, ps.ppid, ps.uid, ps.gid, ps.comm
+		ev.Process.Pid, ev.Process.Ppid, ev.Process.Uid, ev.Process.Gid, ev.Process.Comm = ps.Tgid, ps.Ppid, ps.Uid[0], ps.Gid[0], ps.Name
 	}
 	if need.parent && psOK {
-		ev.Process.ParentComm = readComm(ps.ppid)
-		ev.Process.ParentExe = readExe(ps.ppid)
+		ev.Process.ParentComm = proc.Host.Comm(ps.Ppid)
+		ev.Process.ParentExe = proc.Host.Exe(ps.Ppid)
 	}
 	flagsOK := false
 	if need.flags && !exec {

@@ -1,10 +1,9 @@
-package enforce
+package permission
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,22 +17,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/fanotify"
 	"github.com/vigil-sec/vigil/internal/policy"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 // Every engine under test runs in a helper process: the test binary run
-// again as TestHelperEngine. The test process forks the programs the
-// engine judges, and a process that forks while it holds a fanotify group
-// can deadlock with its own child (see Run); in a helper that never
-// forks, the kernel releases the group whenever the helper dies, so a
-// failing test cannot leave execs on this shared machine blocked.
+// again as helper "engine" (see TestMain). The test process forks the
+// programs the engine judges, and a process that forks while it holds a
+// fanotify group can deadlock with its own child (see Run); in a helper
+// that never forks, the kernel releases the group whenever the helper
+// dies, so a failing test cannot leave execs on this shared machine
+// blocked.
 
-const (
-	helperPolicyEnv = "VIGIL_ENFORCE_HELPER_POLICY"
-	helperOptsEnv   = "VIGIL_ENFORCE_HELPER_OPTS"
-)
+func TestMain(m *testing.M) {
+	vmtest.Main(m, vmtest.Helpers{"engine": engineHelper})
+}
 
 // helperOpts configures the helper engine.
 type helperOpts struct {
@@ -43,21 +44,28 @@ type helperOpts struct {
 	Hook      string `json:"hook,omitempty"` // "", "slow" (20ms per decision) or "hang" (until shutdown)
 }
 
-// TestHelperEngine is not a test: it is the engine process the other
-// tests start. It prints "ready", then "entered" each time a worker
-// enters its hook, "event JSON" per denial, and "stats JSON" when SIGTERM
-// has stopped the engine.
-func TestHelperEngine(t *testing.T) {
-	pol := os.Getenv(helperPolicyEnv)
-	if pol == "" {
-		t.Skip("helper process for the engine tests")
+// engineHelper is the engine process the tests start, with arguments
+// POLICY-FILE and helperOpts as JSON. It prints "ready", then "entered"
+// each time a worker enters its hook, "event JSON" per denial, and
+// "stats JSON" when SIGTERM has stopped the engine; errors go to stderr
+// with exit code 1.
+func engineHelper(args []string) int {
+	if len(args) != 2 {
+		fmt.Fprintf(os.Stderr, "engine helper: arguments %q, want POLICY OPTS-JSON\n", args)
+		return 2
 	}
+	fail := func(err error) int { fmt.Fprintln(os.Stderr, "engine helper:", err); return 1 }
 	// A last resort for a shared machine: whatever happens, this engine
 	// goes away within a minute, and with it every mark.
 	time.AfterFunc(time.Minute, func() { os.Exit(3) })
 	var o helperOpts
-	json.Unmarshal([]byte(os.Getenv(helperOptsEnv)), &o)
-	rules := planFanotify(t, pol)
+	if err := json.Unmarshal([]byte(args[1]), &o); err != nil {
+		return fail(err)
+	}
+	rules, err := planFanotify(args[0])
+	if err != nil {
+		return fail(err)
+	}
 	var out sync.Mutex
 	say := func(s string) { out.Lock(); fmt.Println(s); out.Unlock() }
 	cfg := Config{Rules: rules, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Workers: o.Workers, Timeout: time.Duration(o.TimeoutMS) * time.Millisecond,
@@ -67,7 +75,7 @@ func TestHelperEngine(t *testing.T) {
 	}
 	e, err := New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	release := make(chan struct{})
 	switch o.Hook {
@@ -85,30 +93,29 @@ func TestHelperEngine(t *testing.T) {
 	select {
 	case <-e.Ready():
 	case err := <-done:
-		t.Fatal(err)
+		return fail(err)
 	}
 	say("ready")
 	<-ctx.Done()
 	time.AfterFunc(500*time.Millisecond, func() { close(release) })
 	if err := <-done; err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	b, _ := json.Marshal(e.Stats())
 	say("stats " + string(b))
-	os.Exit(0)
+	return 0
 }
 
 // planFanotify loads a policy and returns the rules Plan gives to
 // fanotify on this machine.
-func planFanotify(t testing.TB, path string) []*policy.Rule {
-	t.Helper()
+func planFanotify(path string) ([]*policy.Rule, error) {
 	set, err := policy.Load(path)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	plan, err := set.Plan(policy.Available{Fanotify: true, FanotifyErrno: fanotify.ProbeDenyErrno() == nil})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var rules []*policy.Rule
 	for _, r := range set.Rules {
@@ -116,7 +123,7 @@ func planFanotify(t testing.TB, path string) []*policy.Rule {
 			rules = append(rules, r)
 		}
 	}
-	return rules
+	return rules, nil
 }
 
 // helper is a running helper engine.
@@ -139,8 +146,7 @@ func startHelper(t testing.TB, dir, yaml string, o helperOpts) *helper {
 		t.Fatal(err)
 	}
 	opts, _ := json.Marshal(o)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperEngine$")
-	cmd.Env = append(os.Environ(), helperPolicyEnv+"="+pol, helperOptsEnv+"="+string(opts))
+	cmd := vmtest.HelperCommand("engine", pol, string(opts))
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
@@ -230,20 +236,15 @@ func (h *helper) find(rule, path string) *event.Event {
 	return nil
 }
 
-// mustHavePerm skips unless we are root and the kernel has fanotify
-// permission events; a skip is justified by the probe, never a guess.
+// mustHavePerm skips unless we are root and doctor's probes say the
+// kernel has fanotify permission events for opens and execs; in the VM
+// matrix it fails instead (see vmtest.Require).
 func mustHavePerm(t testing.TB) {
 	t.Helper()
-	if os.Getenv(helperPolicyEnv) != "" {
-		t.Skip("inside the helper")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("fanotify permission events need root (CAP_SYS_ADMIN)")
-	}
-	if err := fanotify.ProbePerm(); errors.Is(err, fanotify.ErrNotSupported) {
-		t.Skipf("fanotify permission events: %v", err)
-	} else if err != nil {
-		t.Fatalf("probing fanotify: %v", err)
+	vmtest.RequireRoot(t)
+	for _, probe := range []string{"fanotify-open-perm", "fanotify-exec-perm"} {
+		_, err := doctor.Check(probe)
+		vmtest.Require(t, "doctor probe "+probe, err)
 	}
 }
 

@@ -1,88 +1,21 @@
-package enforce
+package permission
 
 import (
-	"bytes"
 	"iter"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil-sec/vigil/internal/proc"
 )
 
-// procStatus is what the engine reads from /proc/PID/status.
-type procStatus struct {
-	comm            string
-	tgid, ppid, uid uint32
-	gid             uint32
-}
-
-// readStatus reads /proc/<id>/status (id may be a tid: /proc resolves any
-// thread id even though it lists only thread-group leaders).
-func readStatus(id uint32) (procStatus, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(id), 10) + "/status")
-	if err != nil {
-		return procStatus{}, false
-	}
-	var st procStatus
-	seen := 0
-	for line := range bytes.Lines(b) {
-		k, v, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue
-		}
-		v = bytes.TrimSpace(v)
-		switch string(k) {
-		case "Name":
-			// status escapes \n and \\ in the name; comm matchers
-			// compare the escaped form only for such odd names.
-			st.comm = string(v)
-			seen++
-		case "Tgid":
-			st.tgid = firstUint(v)
-			seen++
-		case "PPid":
-			st.ppid = firstUint(v)
-			seen++
-		case "Uid":
-			st.uid = firstUint(v)
-			seen++
-		case "Gid":
-			st.gid = firstUint(v)
-			seen++
-		}
-		if seen == 5 {
-			break
-		}
-	}
-	return st, seen == 5
-}
-
-// firstUint parses the first whitespace-separated number in v.
-func firstUint(v []byte) uint32 {
-	if i := bytes.IndexAny(v, " \t"); i >= 0 {
-		v = v[:i]
-	}
-	n, _ := strconv.ParseUint(string(v), 10, 32)
-	return uint32(n)
-}
-
-// readComm returns /proc/<pid>/comm without its newline.
-func readComm(pid uint32) string {
-	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/comm")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSuffix(string(b), "\n")
-}
-
-// readExe returns the target of /proc/<pid>/exe, "" when unknown.
-func readExe(pid uint32) string {
-	s, err := os.Readlink("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/exe")
-	if err != nil {
-		return ""
-	}
-	return s
+// readStatus reads /proc/<id>/status (id may be a tid) and reports
+// whether it has every field the engine decides on.
+func readStatus(id uint32) (proc.Status, bool) {
+	st, err := proc.Host.Status(id)
+	return st, err == nil && st.Has(proc.FieldName|proc.FieldTgid|proc.FieldPpid|proc.FieldUid|proc.FieldGid)
 }
 
 // readSyscall parses /proc/<tid>/syscall: the number and arguments of the
@@ -136,11 +69,11 @@ func (procAncestry) Ancestors(pid uint32) iter.Seq[string] {
 	return func(yield func(string) bool) {
 		for range 64 { // a bound against a cycle through pid reuse
 			st, ok := readStatus(pid)
-			if !ok || st.ppid == 0 {
+			if !ok || st.Ppid == 0 {
 				return
 			}
-			pid = st.ppid
-			if !yield(readExe(pid)) {
+			pid = st.Ppid
+			if !yield(proc.Host.Exe(pid)) {
 				return
 			}
 		}

@@ -1,6 +1,6 @@
 //go:build !amd64
 
-package enforce
+package permission
 
 import "golang.org/x/sys/unix"
 

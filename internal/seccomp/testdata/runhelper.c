@@ -11,7 +11,14 @@
 //                                "allowed A denied D failed F"
 //   runhelper abi PATH           open PATH through int 0x80 (i386) and
 //                                through the x32 syscall bit; print both
-//                                results as "i386 R x32 R"
+//                                results as "i386 R x32 R". The i386 open
+//                                runs in a child: where the kernel has no
+//                                i386 ABI, int 0x80 kills it with SIGSEGV
+//                                and R is "noabi"
+//   runhelper int80              getpid through int 0x80; print
+//                                "int80 PID" ("int80 ok" when it is the
+//                                caller's pid); without the i386 ABI the
+//                                kernel kills the helper with SIGSEGV
 //   runhelper exitpending FIFO   a thread opens FIFO (blocking in the
 //                                supervisor) while the main thread exits
 #define _GNU_SOURCE
@@ -22,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *errname(int e) {
@@ -104,6 +113,46 @@ static long int80_open(const char *p) {
 	return ret;
 }
 
+static long int80_getpid(void) {
+	long ret;
+	// i386 getpid is 20.
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(20) : "memory");
+	return ret;
+}
+
+// abi_i386 opens p through int 0x80 in a child, so that a kernel without
+// the i386 ABI (which answers int 0x80 with SIGSEGV) ends the child, not
+// the helper, and prints the result or "noabi".
+static void abi_i386(const char *p) {
+	int pipefd[2];
+	if (pipe(pipefd) < 0) {
+		perror("pipe");
+		exit(2);
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		exit(2);
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		long r = int80_open(p);
+		write(pipefd[1], &r, sizeof r);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	long r;
+	ssize_t n = read(pipefd[0], &r, sizeof r);
+	int status;
+	waitpid(pid, &status, 0);
+	if (n == sizeof r)
+		printf("i386 %ld", r);
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV)
+		printf("i386 noabi");
+	else
+		printf("i386 child-status-%d", status);
+}
+
 static void *pending_open(void *arg) {
 	open((const char *)arg, O_RDONLY); // blocks: the FIFO has no writer
 	return NULL;
@@ -125,9 +174,17 @@ int main(int argc, char **argv) {
 	if (!strcmp(m, "race") && argc == 6) return race(argv[2], argv[3], atoi(argv[4]), argv[5]);
 	if (!strcmp(m, "abi") && argc == 3) {
 		strncpy(lowpath, argv[2], sizeof lowpath - 1);
-		long r1 = int80_open(lowpath);
+		abi_i386(lowpath);
 		long r2 = syscall(0x40000000 | SYS_openat, AT_FDCWD, lowpath, O_RDONLY);
-		printf("i386 %ld x32 %ld\n", r1, r2 < 0 ? -errno : r2);
+		printf(" x32 %ld\n", r2 < 0 ? -errno : r2);
+		return 0;
+	}
+	if (!strcmp(m, "int80") && argc == 2) {
+		long r = int80_getpid();
+		if (r == getpid())
+			printf("int80 ok\n");
+		else
+			printf("int80 %ld\n", r);
 		return 0;
 	}
 	if (!strcmp(m, "exitpending") && argc == 3) {

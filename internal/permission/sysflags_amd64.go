@@ -1,4 +1,4 @@
-package enforce
+package permission
 
 import "golang.org/x/sys/unix"
 
