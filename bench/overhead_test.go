@@ -38,6 +38,30 @@ func storms() []storm {
 		// runs: leave it out on a machine others are building on.
 		vigilBaseline.start = nil
 	}
+	// VIGIL_BENCH_NO_PEERS leaves out bpftrace and auditd (not installed,
+	// or not wanted on a shared machine: auditd audits the whole host).
+	noPeers := os.Getenv("VIGIL_BENCH_NO_PEERS") != ""
+	peers := func(ps ...peer) []peer {
+		if !noPeers {
+			return ps
+		}
+		var out []peer
+		for _, p := range ps {
+			if p.name != "bpftrace" && p.name != "auditd" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	// VIGIL_BENCH_BASE names another vigil binary (say, built from main)
+	// to run with default events beside this one, rounds interleaved, on
+	// the memory storms: the cost of a change, measured in one run.
+	withBase := func(ps []peer) []peer {
+		if base := os.Getenv("VIGIL_BENCH_BASE"); base != "" {
+			ps = append(ps, peer{"vigil-base", func(b *testing.B, _ string) *monitor { return startVigil(b, base) }})
+		}
+		return ps
+	}
 	procBT := `tracepoint:sched:sched_process_fork { printf("fork %d %d\n", args->parent_pid, args->child_pid); }
 tracepoint:sched:sched_process_exec { printf("exec %d %s %s\n", pid, comm, str(args->filename)); }
 tracepoint:sched:sched_process_exit { printf("exit %d %s\n", pid, comm); }`
@@ -45,37 +69,54 @@ tracepoint:sched:sched_process_exit { printf("exit %d %s\n", pid, comm); }`
 		{
 			name: "exec",
 			args: func(string) []string { return []string{"exec", "1500"} },
-			peers: []peer{bare, vigilDefault, vigilBaseline,
-				{"bpftrace", func(b *testing.B, _ string) *monitor { return startBpftrace(b, procBT) }},
-				{"auditd", func(b *testing.B, _ string) *monitor { return startAuditd(b, "execve") }},
-			},
+			peers: peers(bare, vigilDefault, vigilBaseline,
+				peer{"bpftrace", func(b *testing.B, _ string) *monitor { return startBpftrace(b, procBT) }},
+				peer{"auditd", func(b *testing.B, _ string) *monitor { return startAuditd(b, "execve") }},
+			),
 		},
 		{
 			name: "openat",
 			args: func(dir string) []string { return []string{"open", "300000", filepath.Join(dir, "target")} },
-			peers: []peer{bare,
-				{"vigil-open-filtered", func(b *testing.B, v string) *monitor {
+			peers: peers(bare,
+				peer{"vigil-open-filtered", func(b *testing.B, v string) *monitor {
 					return startVigil(b, v, "--events", defaultEvents+",open", "--open-prefix", "/nonexistent-vigil-prefix/")
 				}},
-				{"vigil-open-all", func(b *testing.B, v string) *monitor {
+				peer{"vigil-open-all", func(b *testing.B, v string) *monitor {
 					return startVigil(b, v, "--events", defaultEvents+",open")
 				}},
 				vigilDefault, vigilBaseline,
-				{"bpftrace", func(b *testing.B, _ string) *monitor {
+				peer{"bpftrace", func(b *testing.B, _ string) *monitor {
 					return startBpftrace(b, `tracepoint:syscalls:sys_enter_openat { printf("open %d %s %s\n", pid, comm, str(args->filename)); }`)
 				}},
-				{"auditd", func(b *testing.B, _ string) *monitor { return startAuditd(b, "openat") }},
-			},
+				peer{"auditd", func(b *testing.B, _ string) *monitor { return startAuditd(b, "openat") }},
+			),
 		},
 		{
 			name: "mprotect",
 			args: func(string) []string { return []string{"mprotect", "300000"} },
-			peers: []peer{bare, vigilDefault,
-				{"bpftrace", func(b *testing.B, _ string) *monitor {
+			peers: withBase(peers(bare, vigilDefault,
+				peer{"bpftrace", func(b *testing.B, _ string) *monitor {
 					return startBpftrace(b, `tracepoint:syscalls:sys_enter_mprotect { printf("mprotect %d %s %lx %d\n", pid, comm, args->start, args->prot); }`)
 				}},
-				{"auditd", func(b *testing.B, _ string) *monitor { return startAuditd(b, "mprotect") }},
-			},
+				peer{"auditd", func(b *testing.B, _ string) *monitor { return startAuditd(b, "mprotect") }},
+			)),
+		},
+		{
+			// Every call asks for PROT_EXEC, so vigil reports every one.
+			name: "mmap",
+			args: func(string) []string { return []string{"mmap", "300000", "rx"} },
+			peers: withBase(peers(bare, vigilDefault,
+				peer{"bpftrace", func(b *testing.B, _ string) *monitor {
+					return startBpftrace(b, `tracepoint:syscalls:sys_enter_mmap /args->prot & 4/ { printf("mmap %d %s %lx %d\n", pid, comm, args->addr, args->prot); }`)
+				}},
+				peer{"auditd", func(b *testing.B, _ string) *monitor { return startAuditd(b, "mmap") }},
+			)),
+		},
+		{
+			// No call asks for PROT_EXEC: the in-kernel filter drops them all.
+			name:  "mmap-rw",
+			args:  func(string) []string { return []string{"mmap", "300000", "rw"} },
+			peers: withBase([]peer{bare, vigilDefault}),
 		},
 	}
 }

@@ -8,7 +8,11 @@
  *   exec      lsm/bprm_check_security: once per binary handler pass, so
  *             a script and its interpreter are both checked
  *   open      lsm/file_open (opens for exec are left to the exec rules)
- *   mprotect  lsm/file_mprotect: W^X judged from the mapping's flags
+ *   exec      lsm/mmap_file and lsm/file_mprotect too, for exec rules on
+ *             files (rule_set.map): mapping the file executable is how
+ *             ld.so, LD_PRELOAD and dlopen run code without an exec
+ *   mprotect  lsm/file_mprotect: W^X judged from the mapping's flags;
+ *             lsm/mmap_file for mmaps that ask for PROT_EXEC
  *   module    lsm/kernel_read_file (finit_module) and
  *             lsm/kernel_load_data (init_module)
  */
@@ -16,6 +20,8 @@
 #include "rules.h"
 
 #define FMODE_EXEC 0x20
+#define PROT_WRITE 2
+#define PROT_EXEC 4
 
 static __always_inline __u64 denied(__u32 kind, struct match_in *in, __u32 *rule)
 {
@@ -136,6 +142,97 @@ int BPF_PROG(deny_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 	ev.flags = MPROT_HAS_OLD;
 	ev.result = rc;
 	submit(&ev, sizeof(ev), EV_MPROTECT);
+	return lsm_ret(rc);
+}
+
+/* deny_map reports a denied mapping as an mprotect record. */
+static __always_inline void deny_map(__u32 rule, long rc, struct file *file, __u64 addr, __u64 len,
+				     __u32 prot, __u32 flags, __u32 map_flags)
+{
+	struct mprotect_event ev = {};
+
+	deny_hdr(&ev.hdr, EV_MPROTECT, rule);
+	ev.addr = addr;
+	ev.len = len;
+	ev.prot = prot;
+	ev.flags = flags;
+	ev.map_flags = map_flags;
+	ev.fd = -1;
+	ev.result = rc;
+	if (file) {
+		__u32 ff = 0;
+		file_info(file, &ev.dev, &ev.ino, &ff);
+		ev.flags |= MPROT_FILE;
+	}
+	submit(&ev, sizeof(ev), EV_MPROTECT);
+}
+
+/* An exec rule's file mapped executable: mmap(PROT_EXEC) of the file. */
+SEC("lsm/mmap_file")
+int BPF_PROG(deny_mmap_exec, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags, int ret)
+{
+	struct match_in in = {.map = 1};
+	__u32 rule = 0;
+	long rc;
+
+	if (ret)
+		return ret;
+	if (!file || !(prot & PROT_EXEC))
+		return 0;
+	in.file = (__u64)file;
+	in.deleted = BPF_CORE_READ(file, f_inode, i_nlink) == 0;
+	if (!denied(EV_EXEC, &in, &rule))
+		return 0;
+	rc = deny_errno(rule);
+	deny_map(rule, rc, file, 0, 0, reqprot, MPROT_MMAP, flags);
+	return lsm_ret(rc);
+}
+
+/* An mmap asking for PROT_EXEC, under the mprotect rules (wx, prot). */
+SEC("lsm/mmap_file")
+int BPF_PROG(deny_mmap_prot, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags, int ret)
+{
+	struct match_in in = {};
+	__u32 rule = 0;
+	long rc;
+
+	if (ret)
+		return ret;
+	/* prot, not reqprot: READ_IMPLIES_EXEC adds PROT_EXEC to PROT_READ. */
+	if (!(prot & PROT_EXEC))
+		return 0;
+	in.prot = prot;
+	in.wx = (prot & PROT_WRITE) != 0;
+	if (!denied(EV_MPROTECT, &in, &rule))
+		return 0;
+	rc = deny_errno(rule);
+	deny_map(rule, rc, file, 0, 0, prot, MPROT_MMAP, flags);
+	return lsm_ret(rc);
+}
+
+/* An exec rule's file mapped executable: mprotect adding PROT_EXEC. */
+SEC("lsm/file_mprotect")
+int BPF_PROG(deny_mprotect_exec, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot, int ret)
+{
+	struct match_in in = {.map = 1};
+	struct file *file;
+	__u32 rule = 0;
+	long rc;
+
+	if (ret)
+		return ret;
+	if (!(prot & PROT_EXEC))
+		return 0;
+	file = BPF_CORE_READ(vma, vm_file);
+	if (!file)
+		return 0;
+	in.file = (__u64)file;
+	in.deleted = BPF_CORE_READ(file, f_inode, i_nlink) == 0;
+	if (!denied(EV_EXEC, &in, &rule))
+		return 0;
+	rc = deny_errno(rule);
+	__u64 start = BPF_CORE_READ(vma, vm_start);
+	deny_map(rule, rc, file, start, BPF_CORE_READ(vma, vm_end) - start, reqprot, 0, 0);
 	return lsm_ret(rc);
 }
 

@@ -5,6 +5,8 @@
 //   storm open N PATH       openat(PATH) + close, N times
 //   storm getpid N          getpid, N times (a call nobody traces)
 //   storm mprotect N        mprotect one page RW <-> R, N times
+//   storm mmap N rx|rw      mmap one anonymous page PROT_READ|PROT_EXEC
+//                           (or PROT_READ|PROT_WRITE) + munmap, N times
 //   storm rate R S PATH     openat(PATH) + close at R per second for S seconds
 //   storm uring N PATH      IORING_OP_OPENAT(PATH) through io_uring, wait, close, N times
 #define _GNU_SOURCE
@@ -91,7 +93,8 @@ static int uring_opens(long n, const char *path)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: storm exec|open|uring|getpid|mprotect|rate N [...]\n");
+		fprintf(stderr, "usage: storm exec|open|uring|getpid|mprotect|mmap|rate N [...]
+");
 		return 2;
 	}
 	long n = atol(argv[2]);
@@ -121,6 +124,14 @@ int main(int argc, char **argv)
 			return 1;
 		for (long i = 0; i < n; i++)
 			mprotect(p, 4096, (i & 1) ? PROT_READ | PROT_WRITE : PROT_READ);
+	} else if (!strcmp(argv[1], "mmap") && argc == 4) {
+		int prot = !strcmp(argv[3], "rx") ? PROT_READ | PROT_EXEC : PROT_READ | PROT_WRITE;
+		for (long i = 0; i < n; i++) {
+			void *p = mmap(NULL, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED)
+				return 1;
+			munmap(p, 4096);
+		}
 	} else if (!strcmp(argv[1], "rate") && argc == 5) {
 		long secs = atol(argv[3]);
 		long long per = 1000000000LL / n; /* ns between opens */

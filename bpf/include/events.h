@@ -135,6 +135,9 @@ struct module_event {
 enum mprotect_flags {
 	MPROT_HAS_OLD = 1 << 0,
 	MPROT_PKEY = 1 << 1,
+	MPROT_MMAP = 1 << 2, /* an mmap asking for PROT_EXEC, not an mprotect */
+	MPROT_FILE = 1 << 3, /* dev and ino name the file mapped */
+	MPROT_UNCHECKED = 1 << 4, /* exec rules on files: mappings of the range past the first two not checked (no bpf_find_vma) */
 	MPROT_PENDING = 1 << 31, /* in-kernel only: enter seen, exit not yet */
 };
 
@@ -147,6 +150,11 @@ struct mprotect_event {
 	__u32 old_prot; /* PROT_* of the mapping at addr before the call */
 	__u32 flags;
 	__u32 _pad;
+	__u64 ino;       /* with MPROT_FILE */
+	__u32 dev;       /* with MPROT_FILE */
+	__u32 map_flags; /* mmap: MAP_* flags */
+	__s32 fd;        /* mmap: the descriptor, -1 for none */
+	__u32 _pad2;
 };
 
 enum open_syscall {

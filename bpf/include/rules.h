@@ -26,6 +26,13 @@ struct rule_set {
 	__u64 use_path, use_prefix, use_comm, use_parent_comm, use_uid;
 	__u64 memfd_true, memfd_false, deleted_true, deleted_false;
 	__u64 wx_true, wx_false, use_prot, use_flags;
+	/*
+	 * Exec rules on files that also stop mapping the file executable
+	 * (mmap with PROT_EXEC, mprotect adding it): map, evaluated by the
+	 * mapping hooks; map_kill, those the tracepoint hooks carry out by
+	 * SIGKILL (kill rules, and deny rules without BPF LSM).
+	 */
+	__u64 map, map_kill;
 };
 
 struct file_id {
@@ -131,6 +138,7 @@ struct match_in {
 	__u64 deny; /* out: the matching deny rules */
 	__u32 uid;
 	__u32 memfd, deleted, wx;
+	__u32 map;   /* in: a mapping hook; evaluate the rule_set's map rules */
 	__u32 prot;  /* mprotect */
 	__u32 flags; /* open */
 	__u32 comm_set; /* comm holds the acting task's already (io_uring: the submitter's) */
@@ -293,10 +301,12 @@ VIGIL_GLOBAL int match_rules(__u32 kind, struct match_in *in)
 	if (!in)
 		return 0;
 	rs = rule_set_of(kind);
-	if (!rs || !rs->rules)
+	if (!rs)
+		return 0;
+	m = in->map ? rs->map : rs->rules;
+	if (!m)
 		return 0; /* the common case: no rules, nothing read */
 	fill_match(in);
-	m = rs->rules;
 	/* Keys on the stack: 6.1 takes no other memory as a map key. */
 	char key[COMM_LEN];
 	__u32 uid = in->uid;
@@ -328,7 +338,7 @@ VIGIL_GLOBAL int match_rules(__u32 kind, struct match_in *in)
 		m &= (in->file ? dir_hits(in->file) : 0) | ~rs->use_prefix;
 	if (m & (rs->use_prot | rs->use_flags))
 		m &= args_hits(m & (rs->use_prot | rs->use_flags), kind, in) | ~(rs->use_prot | rs->use_flags);
-	in->kill = m & rs->kill;
+	in->kill = m & (in->map ? rs->map_kill : rs->kill);
 	in->deny = m & rs->deny;
 	return m != 0;
 }

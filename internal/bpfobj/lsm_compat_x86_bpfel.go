@@ -48,6 +48,8 @@ type LsmCompatRuleSet struct {
 	WxFalse       uint64
 	UseProt       uint64
 	UseFlags      uint64
+	Map           uint64
+	MapKill       uint64
 }
 
 type LsmCompatScratch struct {
@@ -87,25 +89,28 @@ type LsmCompatScratch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	LsmCompatMapEvents          = "events"
-	LsmCompatMapHeap            = "heap"
-	LsmCompatMapLost            = "lost"
-	LsmCompatMapRuleArgs        = "rule_args"
-	LsmCompatMapRuleComms       = "rule_comms"
-	LsmCompatMapRuleDirs        = "rule_dirs"
-	LsmCompatMapRuleErrno       = "rule_errno"
-	LsmCompatMapRuleGen         = "rule_gen"
-	LsmCompatMapRulePaths       = "rule_paths"
-	LsmCompatMapRulePcomms      = "rule_pcomms"
-	LsmCompatMapRuleSets        = "rule_sets"
-	LsmCompatMapRuleUids        = "rule_uids"
-	LsmCompatProgDenyExec       = "deny_exec"
-	LsmCompatProgDenyModuleData = "deny_module_data"
-	LsmCompatProgDenyModuleFile = "deny_module_file"
-	LsmCompatProgDenyMprotect   = "deny_mprotect"
-	LsmCompatProgDenyOpen       = "deny_open"
-	LsmCompatVarSelfTgid        = "self_tgid"
-	LsmCompatVarWakeupBytes     = "wakeup_bytes"
+	LsmCompatMapEvents            = "events"
+	LsmCompatMapHeap              = "heap"
+	LsmCompatMapLost              = "lost"
+	LsmCompatMapRuleArgs          = "rule_args"
+	LsmCompatMapRuleComms         = "rule_comms"
+	LsmCompatMapRuleDirs          = "rule_dirs"
+	LsmCompatMapRuleErrno         = "rule_errno"
+	LsmCompatMapRuleGen           = "rule_gen"
+	LsmCompatMapRulePaths         = "rule_paths"
+	LsmCompatMapRulePcomms        = "rule_pcomms"
+	LsmCompatMapRuleSets          = "rule_sets"
+	LsmCompatMapRuleUids          = "rule_uids"
+	LsmCompatProgDenyExec         = "deny_exec"
+	LsmCompatProgDenyMmapExec     = "deny_mmap_exec"
+	LsmCompatProgDenyMmapProt     = "deny_mmap_prot"
+	LsmCompatProgDenyModuleData   = "deny_module_data"
+	LsmCompatProgDenyModuleFile   = "deny_module_file"
+	LsmCompatProgDenyMprotect     = "deny_mprotect"
+	LsmCompatProgDenyMprotectExec = "deny_mprotect_exec"
+	LsmCompatProgDenyOpen         = "deny_open"
+	LsmCompatVarSelfTgid          = "self_tgid"
+	LsmCompatVarWakeupBytes       = "wakeup_bytes"
 )
 
 // LoadLsmCompat returns the embedded CollectionSpec for LsmCompat.
@@ -150,11 +155,14 @@ type LsmCompatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type LsmCompatProgramSpecs struct {
-	DenyExec       *ebpf.ProgramSpec `ebpf:"deny_exec"`
-	DenyModuleData *ebpf.ProgramSpec `ebpf:"deny_module_data"`
-	DenyModuleFile *ebpf.ProgramSpec `ebpf:"deny_module_file"`
-	DenyMprotect   *ebpf.ProgramSpec `ebpf:"deny_mprotect"`
-	DenyOpen       *ebpf.ProgramSpec `ebpf:"deny_open"`
+	DenyExec         *ebpf.ProgramSpec `ebpf:"deny_exec"`
+	DenyMmapExec     *ebpf.ProgramSpec `ebpf:"deny_mmap_exec"`
+	DenyMmapProt     *ebpf.ProgramSpec `ebpf:"deny_mmap_prot"`
+	DenyModuleData   *ebpf.ProgramSpec `ebpf:"deny_module_data"`
+	DenyModuleFile   *ebpf.ProgramSpec `ebpf:"deny_module_file"`
+	DenyMprotect     *ebpf.ProgramSpec `ebpf:"deny_mprotect"`
+	DenyMprotectExec *ebpf.ProgramSpec `ebpf:"deny_mprotect_exec"`
+	DenyOpen         *ebpf.ProgramSpec `ebpf:"deny_open"`
 }
 
 // LsmCompatMapSpecs contains maps before they are loaded into the kernel.
@@ -246,19 +254,25 @@ type LsmCompatVariables struct {
 //
 // It can be passed to LoadLsmCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type LsmCompatPrograms struct {
-	DenyExec       *ebpf.Program `ebpf:"deny_exec"`
-	DenyModuleData *ebpf.Program `ebpf:"deny_module_data"`
-	DenyModuleFile *ebpf.Program `ebpf:"deny_module_file"`
-	DenyMprotect   *ebpf.Program `ebpf:"deny_mprotect"`
-	DenyOpen       *ebpf.Program `ebpf:"deny_open"`
+	DenyExec         *ebpf.Program `ebpf:"deny_exec"`
+	DenyMmapExec     *ebpf.Program `ebpf:"deny_mmap_exec"`
+	DenyMmapProt     *ebpf.Program `ebpf:"deny_mmap_prot"`
+	DenyModuleData   *ebpf.Program `ebpf:"deny_module_data"`
+	DenyModuleFile   *ebpf.Program `ebpf:"deny_module_file"`
+	DenyMprotect     *ebpf.Program `ebpf:"deny_mprotect"`
+	DenyMprotectExec *ebpf.Program `ebpf:"deny_mprotect_exec"`
+	DenyOpen         *ebpf.Program `ebpf:"deny_open"`
 }
 
 func (p *LsmCompatPrograms) Close() error {
 	return _LsmCompatClose(
 		p.DenyExec,
+		p.DenyMmapExec,
+		p.DenyMmapProt,
 		p.DenyModuleData,
 		p.DenyModuleFile,
 		p.DenyMprotect,
+		p.DenyMprotectExec,
 		p.DenyOpen,
 	)
 }

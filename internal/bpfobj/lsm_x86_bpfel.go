@@ -48,6 +48,8 @@ type LsmRuleSet struct {
 	WxFalse       uint64
 	UseProt       uint64
 	UseFlags      uint64
+	Map           uint64
+	MapKill       uint64
 }
 
 type LsmScratch struct {
@@ -87,25 +89,28 @@ type LsmScratch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	LsmMapEvents          = "events"
-	LsmMapHeap            = "heap"
-	LsmMapLost            = "lost"
-	LsmMapRuleArgs        = "rule_args"
-	LsmMapRuleComms       = "rule_comms"
-	LsmMapRuleDirs        = "rule_dirs"
-	LsmMapRuleErrno       = "rule_errno"
-	LsmMapRuleGen         = "rule_gen"
-	LsmMapRulePaths       = "rule_paths"
-	LsmMapRulePcomms      = "rule_pcomms"
-	LsmMapRuleSets        = "rule_sets"
-	LsmMapRuleUids        = "rule_uids"
-	LsmProgDenyExec       = "deny_exec"
-	LsmProgDenyModuleData = "deny_module_data"
-	LsmProgDenyModuleFile = "deny_module_file"
-	LsmProgDenyMprotect   = "deny_mprotect"
-	LsmProgDenyOpen       = "deny_open"
-	LsmVarSelfTgid        = "self_tgid"
-	LsmVarWakeupBytes     = "wakeup_bytes"
+	LsmMapEvents            = "events"
+	LsmMapHeap              = "heap"
+	LsmMapLost              = "lost"
+	LsmMapRuleArgs          = "rule_args"
+	LsmMapRuleComms         = "rule_comms"
+	LsmMapRuleDirs          = "rule_dirs"
+	LsmMapRuleErrno         = "rule_errno"
+	LsmMapRuleGen           = "rule_gen"
+	LsmMapRulePaths         = "rule_paths"
+	LsmMapRulePcomms        = "rule_pcomms"
+	LsmMapRuleSets          = "rule_sets"
+	LsmMapRuleUids          = "rule_uids"
+	LsmProgDenyExec         = "deny_exec"
+	LsmProgDenyMmapExec     = "deny_mmap_exec"
+	LsmProgDenyMmapProt     = "deny_mmap_prot"
+	LsmProgDenyModuleData   = "deny_module_data"
+	LsmProgDenyModuleFile   = "deny_module_file"
+	LsmProgDenyMprotect     = "deny_mprotect"
+	LsmProgDenyMprotectExec = "deny_mprotect_exec"
+	LsmProgDenyOpen         = "deny_open"
+	LsmVarSelfTgid          = "self_tgid"
+	LsmVarWakeupBytes       = "wakeup_bytes"
 )
 
 // LoadLsm returns the embedded CollectionSpec for Lsm.
@@ -150,11 +155,14 @@ type LsmSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type LsmProgramSpecs struct {
-	DenyExec       *ebpf.ProgramSpec `ebpf:"deny_exec"`
-	DenyModuleData *ebpf.ProgramSpec `ebpf:"deny_module_data"`
-	DenyModuleFile *ebpf.ProgramSpec `ebpf:"deny_module_file"`
-	DenyMprotect   *ebpf.ProgramSpec `ebpf:"deny_mprotect"`
-	DenyOpen       *ebpf.ProgramSpec `ebpf:"deny_open"`
+	DenyExec         *ebpf.ProgramSpec `ebpf:"deny_exec"`
+	DenyMmapExec     *ebpf.ProgramSpec `ebpf:"deny_mmap_exec"`
+	DenyMmapProt     *ebpf.ProgramSpec `ebpf:"deny_mmap_prot"`
+	DenyModuleData   *ebpf.ProgramSpec `ebpf:"deny_module_data"`
+	DenyModuleFile   *ebpf.ProgramSpec `ebpf:"deny_module_file"`
+	DenyMprotect     *ebpf.ProgramSpec `ebpf:"deny_mprotect"`
+	DenyMprotectExec *ebpf.ProgramSpec `ebpf:"deny_mprotect_exec"`
+	DenyOpen         *ebpf.ProgramSpec `ebpf:"deny_open"`
 }
 
 // LsmMapSpecs contains maps before they are loaded into the kernel.
@@ -246,19 +254,25 @@ type LsmVariables struct {
 //
 // It can be passed to LoadLsmObjects or ebpf.CollectionSpec.LoadAndAssign.
 type LsmPrograms struct {
-	DenyExec       *ebpf.Program `ebpf:"deny_exec"`
-	DenyModuleData *ebpf.Program `ebpf:"deny_module_data"`
-	DenyModuleFile *ebpf.Program `ebpf:"deny_module_file"`
-	DenyMprotect   *ebpf.Program `ebpf:"deny_mprotect"`
-	DenyOpen       *ebpf.Program `ebpf:"deny_open"`
+	DenyExec         *ebpf.Program `ebpf:"deny_exec"`
+	DenyMmapExec     *ebpf.Program `ebpf:"deny_mmap_exec"`
+	DenyMmapProt     *ebpf.Program `ebpf:"deny_mmap_prot"`
+	DenyModuleData   *ebpf.Program `ebpf:"deny_module_data"`
+	DenyModuleFile   *ebpf.Program `ebpf:"deny_module_file"`
+	DenyMprotect     *ebpf.Program `ebpf:"deny_mprotect"`
+	DenyMprotectExec *ebpf.Program `ebpf:"deny_mprotect_exec"`
+	DenyOpen         *ebpf.Program `ebpf:"deny_open"`
 }
 
 func (p *LsmPrograms) Close() error {
 	return _LsmClose(
 		p.DenyExec,
+		p.DenyMmapExec,
+		p.DenyMmapProt,
 		p.DenyModuleData,
 		p.DenyModuleFile,
 		p.DenyMprotect,
+		p.DenyMprotectExec,
 		p.DenyOpen,
 	)
 }

@@ -21,14 +21,18 @@ type MprotectCompatFileId struct {
 }
 
 type MprotectCompatMprotReq struct {
-	_       structs.HostLayout
-	Addr    uint64
-	Len     uint64
-	Prot    uint32
-	OldProt uint32
-	Flags   uint32
-	Pad     uint32
-	Verdict struct {
+	_        structs.HostLayout
+	Addr     uint64
+	Len      uint64
+	Prot     uint32
+	OldProt  uint32
+	Flags    uint32
+	MapFlags uint32
+	File     uint64
+	Ino      uint64
+	Dev      uint32
+	Fd       int32
+	Verdict  struct {
 		_      structs.HostLayout
 		Ktime  uint64
 		Type   uint32
@@ -73,6 +77,8 @@ type MprotectCompatRuleSet struct {
 	WxFalse       uint64
 	UseProt       uint64
 	UseFlags      uint64
+	Map           uint64
+	MapKill       uint64
 }
 
 type MprotectCompatScratch struct {
@@ -125,6 +131,7 @@ const (
 	MprotectCompatMapRulePcomms          = "rule_pcomms"
 	MprotectCompatMapRuleSets            = "rule_sets"
 	MprotectCompatMapRuleUids            = "rule_uids"
+	MprotectCompatProgMmapEnter          = "mmap_enter"
 	MprotectCompatProgMprotectEnter      = "mprotect_enter"
 	MprotectCompatProgMprotectExit       = "mprotect_exit"
 	MprotectCompatProgPkeyMprotectEnter  = "pkey_mprotect_enter"
@@ -175,6 +182,7 @@ type MprotectCompatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type MprotectCompatProgramSpecs struct {
+	MmapEnter         *ebpf.ProgramSpec `ebpf:"mmap_enter"`
 	MprotectEnter     *ebpf.ProgramSpec `ebpf:"mprotect_enter"`
 	MprotectExit      *ebpf.ProgramSpec `ebpf:"mprotect_exit"`
 	PkeyMprotectEnter *ebpf.ProgramSpec `ebpf:"pkey_mprotect_enter"`
@@ -274,6 +282,7 @@ type MprotectCompatVariables struct {
 //
 // It can be passed to LoadMprotectCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type MprotectCompatPrograms struct {
+	MmapEnter         *ebpf.Program `ebpf:"mmap_enter"`
 	MprotectEnter     *ebpf.Program `ebpf:"mprotect_enter"`
 	MprotectExit      *ebpf.Program `ebpf:"mprotect_exit"`
 	PkeyMprotectEnter *ebpf.Program `ebpf:"pkey_mprotect_enter"`
@@ -281,6 +290,7 @@ type MprotectCompatPrograms struct {
 
 func (p *MprotectCompatPrograms) Close() error {
 	return _MprotectCompatClose(
+		p.MmapEnter,
 		p.MprotectEnter,
 		p.MprotectExit,
 		p.PkeyMprotectEnter,

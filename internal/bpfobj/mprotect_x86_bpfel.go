@@ -21,14 +21,18 @@ type MprotectFileId struct {
 }
 
 type MprotectMprotReq struct {
-	_       structs.HostLayout
-	Addr    uint64
-	Len     uint64
-	Prot    uint32
-	OldProt uint32
-	Flags   uint32
-	Pad     uint32
-	Verdict struct {
+	_        structs.HostLayout
+	Addr     uint64
+	Len      uint64
+	Prot     uint32
+	OldProt  uint32
+	Flags    uint32
+	MapFlags uint32
+	File     uint64
+	Ino      uint64
+	Dev      uint32
+	Fd       int32
+	Verdict  struct {
 		_      structs.HostLayout
 		Ktime  uint64
 		Type   uint32
@@ -62,13 +66,18 @@ type MprotectMprotectEvent struct {
 		Action uint32
 		Comm   [16]uint8
 	}
-	Addr    uint64
-	Len     uint64
-	Result  int64
-	Prot    uint32
-	OldProt uint32
-	Flags   uint32
-	Pad     uint32
+	Addr     uint64
+	Len      uint64
+	Result   int64
+	Prot     uint32
+	OldProt  uint32
+	Flags    uint32
+	Pad      uint32
+	Ino      uint64
+	Dev      uint32
+	MapFlags uint32
+	Fd       int32
+	Pad2     uint32
 }
 
 type MprotectRuleArg struct {
@@ -99,6 +108,8 @@ type MprotectRuleSet struct {
 	WxFalse       uint64
 	UseProt       uint64
 	UseFlags      uint64
+	Map           uint64
+	MapKill       uint64
 }
 
 type MprotectScratch struct {
@@ -151,6 +162,7 @@ const (
 	MprotectMapRulePcomms          = "rule_pcomms"
 	MprotectMapRuleSets            = "rule_sets"
 	MprotectMapRuleUids            = "rule_uids"
+	MprotectProgMmapEnter          = "mmap_enter"
 	MprotectProgMprotectEnter      = "mprotect_enter"
 	MprotectProgMprotectExit       = "mprotect_exit"
 	MprotectProgPkeyMprotectEnter  = "pkey_mprotect_enter"
@@ -201,6 +213,7 @@ type MprotectSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type MprotectProgramSpecs struct {
+	MmapEnter         *ebpf.ProgramSpec `ebpf:"mmap_enter"`
 	MprotectEnter     *ebpf.ProgramSpec `ebpf:"mprotect_enter"`
 	MprotectExit      *ebpf.ProgramSpec `ebpf:"mprotect_exit"`
 	PkeyMprotectEnter *ebpf.ProgramSpec `ebpf:"pkey_mprotect_enter"`
@@ -300,6 +313,7 @@ type MprotectVariables struct {
 //
 // It can be passed to LoadMprotectObjects or ebpf.CollectionSpec.LoadAndAssign.
 type MprotectPrograms struct {
+	MmapEnter         *ebpf.Program `ebpf:"mmap_enter"`
 	MprotectEnter     *ebpf.Program `ebpf:"mprotect_enter"`
 	MprotectExit      *ebpf.Program `ebpf:"mprotect_exit"`
 	PkeyMprotectEnter *ebpf.Program `ebpf:"pkey_mprotect_enter"`
@@ -307,6 +321,7 @@ type MprotectPrograms struct {
 
 func (p *MprotectPrograms) Close() error {
 	return _MprotectClose(
+		p.MmapEnter,
 		p.MprotectEnter,
 		p.MprotectExit,
 		p.PkeyMprotectEnter,

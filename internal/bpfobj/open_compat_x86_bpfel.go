@@ -93,6 +93,8 @@ type OpenCompatRuleSet struct {
 	WxFalse       uint64
 	UseProt       uint64
 	UseFlags      uint64
+	Map           uint64
+	MapKill       uint64
 }
 
 type OpenCompatScratch struct {

@@ -131,6 +131,8 @@ type OpenRuleSet struct {
 	WxFalse       uint64
 	UseProt       uint64
 	UseFlags      uint64
+	Map           uint64
+	MapKill       uint64
 }
 
 type OpenScratch struct {

@@ -48,6 +48,8 @@ type ProcessCompatRuleSet struct {
 	WxFalse       uint64
 	UseProt       uint64
 	UseFlags      uint64
+	Map           uint64
+	MapKill       uint64
 }
 
 type ProcessCompatScratch struct {

@@ -26,7 +26,8 @@ import (
 // (doctor.HelperMain: vigil re-executes itself for them) and as this
 // package's helper processes (vmtest.Main): "vigil" runs vigil with the
 // helper's command line, "seccomp-child" installs a seccomp filter and
-// waits for stdin to close, "wx" flips a page to executable.
+// waits for stdin to close, "wx" flips a page to executable, "rwx-mmap"
+// maps writable, executable memory at once.
 func TestMain(m *testing.M) {
 	if code, ok := doctor.HelperMain(os.Stdout); ok {
 		os.Exit(code)
@@ -35,6 +36,7 @@ func TestMain(m *testing.M) {
 		"vigil":         vigilHelper,
 		"seccomp-child": func([]string) int { return seccompChild() },
 		"wx":            func([]string) int { return wxChild() },
+		"rwx-mmap":      func([]string) int { return rwxMmapChild() },
 	})
 }
 
@@ -136,6 +138,14 @@ func wxChild() int {
 	}
 	if err := unix.Mprotect(mem, unix.PROT_READ|unix.PROT_EXEC); err != nil {
 		return 4
+	}
+	return 0
+}
+
+// rwxMmapChild maps writable, executable memory at once, without mprotect.
+func rwxMmapChild() int {
+	if _, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC, unix.MAP_PRIVATE|unix.MAP_ANON); err != nil {
+		return 3
 	}
 	return 0
 }

@@ -174,6 +174,77 @@ func TestMonitorPolicyKill(t *testing.T) {
 	})
 }
 
+// TestMonitorPolicyDenyMapping: the dynamic loader runs a program from a
+// denied directory without exec'ing it (ld.so DIR/prog): the exec deny
+// rule also stops the mapping, even with only exec events asked for, and
+// the event names the rule and the mechanism. Reading the file still
+// works. builtin:baseline's no-wx-memory kills RWX memory made by mmap.
+func TestMonitorPolicyDenyMapping(t *testing.T) {
+	const ldso = "/lib64/ld-linux-x86-64.so.2"
+	if _, err := os.Stat(ldso); err != nil {
+		t.Skipf("no dynamic loader: %v", err)
+	}
+	touch, err := exec.LookPath("touch")
+	if err != nil {
+		t.Skipf("no touch(1) to run through the loader: %v", err)
+	}
+	dir, _, marker := badDir(t)
+	prog := filepath.Join(dir, "prog")
+	data, err := os.ReadFile(touch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(prog, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pol := writePolicy(t, fmt.Sprintf(`rules:
+  - name: no-exec-from-test-dir
+    event: exec
+    match:
+      path_prefix: [%q]
+    action: deny
+  - name: no-wx-memory
+    event: mprotect
+    match:
+      wx: true
+    action: kill
+`, dir+"/"))
+	a := startAgent(t, "--events", "exec", "--policy", pol)
+
+	cmd := exec.Command(ldso, prog, marker)
+	err = cmd.Run()
+	if err == nil {
+		t.Errorf("ld.so %s: ran, want it stopped", prog)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the marker exists: the program ran through the loader")
+	}
+	ev := a.waitEvent(t, "the stopped mapping", func(e *event.Event) bool {
+		return e.Type == event.TypeMprotect && e.Process.Pid == uint32(cmd.Process.Pid) && e.Verdict != nil
+	})
+	mech := "bpf_send_signal"
+	if doctor.Available().LSM {
+		mech = "lsm"
+	}
+	if v := ev.Verdict; v.Rule != "no-exec-from-test-dir" || v.Action != "deny" || !v.Enforced || v.Mechanism != mech || ev.Mprotect.Syscall != "mmap" {
+		t.Errorf("verdict %+v on %s, want no-exec-from-test-dir, deny, enforced, %s on mmap", v, ev.Mprotect.Syscall, mech)
+	}
+	if got, err := os.ReadFile(prog); err != nil || len(got) != len(data) {
+		t.Errorf("reading the program: %d bytes, %v; want it readable", len(got), err)
+	}
+
+	rwx := vmtest.HelperCommand("rwx-mmap")
+	err = rwx.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Errorf("RWX mmap: %v, want killed by SIGKILL", err)
+	}
+	a.waitEvent(t, "W^X mmap kill", func(e *event.Event) bool {
+		return e.Type == event.TypeMprotect && e.Process.Pid == uint32(rwx.Process.Pid) && e.Mprotect.Syscall == "mmap" &&
+			e.Mprotect.WX && e.Verdict != nil && e.Verdict.Rule == "no-wx-memory"
+	})
+}
+
 func TestMonitorPolicyLogVerdict(t *testing.T) {
 	pol := writePolicy(t, "rules:\n  - name: log-sleep\n    event: exec\n    match:\n      comm: [sleep]\n    action: log\n")
 	a := startAgent(t, "--events", "exec", "--policy", pol)

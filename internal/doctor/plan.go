@@ -89,8 +89,9 @@ var Ladders = []Ladder{
 			[]Point{{BTFTracepoint, "sys_enter", false}, {BTFTracepoint, "sys_exit", false}}},
 	)},
 	{Name: "mprotect", Kind: Event, IfNone: "no mprotect events", Rungs: withCompat(CompatMprotect,
-		Rung{"tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}", []string{"tracepoint", "syscall-tracepoints", "task-storage", "find-vma", "bpf-loop"},
-			syscallPoints("both", "mprotect", "pkey_mprotect")},
+		// mmap only where it asks for PROT_EXEC, filtered at sys_enter_mmap.
+		Rung{"tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect,mmap}", []string{"tracepoint", "syscall-tracepoints", "task-storage", "find-vma", "bpf-loop"},
+			syscallPoints("both", "mprotect", "pkey_mprotect", "mmap")},
 	)},
 	{Name: "open", Kind: Event, IfNone: "no open events", Rungs: append([]Rung{
 		// The system calls, and io_uring's IORING_OP_OPENAT and _OPENAT2
@@ -116,12 +117,23 @@ var Ladders = []Ladder{
 		{"lsm/bprm_check_security", []string{"bpf-lsm", "lsm-bpf-active"}, []Point{{BTFFunc, "bpf_lsm_bprm_check_security", false}}},
 		{"fanotify FAN_OPEN_EXEC_PERM", []string{"fanotify-exec-perm"}, nil},
 	}},
+	// Exec deny rules on files also stop the file being mapped executable
+	// (ld.so /tmp/x/prog, LD_PRELOAD, dlopen run it without an exec).
+	// Without BPF LSM the mprotect sensor kills the process at the
+	// mapping call instead: the payload never runs, but the caller dies.
+	{Name: "deny exec mapping", Kind: Action, IfNone: "deny exec rules do not cover mapping the file executable", Rungs: []Rung{
+		{"lsm/mmap_file + lsm/file_mprotect", []string{"bpf-lsm", "lsm-bpf-active"},
+			[]Point{{BTFFunc, "bpf_lsm_mmap_file", false}, {BTFFunc, "bpf_lsm_file_mprotect", false}}},
+		{"bpf_send_signal(SIGKILL) at sys_{enter,exit}_{mmap,mprotect}", []string{"bpf-send-signal", "tracepoint", "syscall-tracepoints"},
+			syscallPoints("both", "mmap", "mprotect")},
+	}},
 	{Name: "deny open", Kind: Action, IfNone: "policy with deny open refused", Rungs: []Rung{
 		{"lsm/file_open", []string{"bpf-lsm", "lsm-bpf-active"}, []Point{{BTFFunc, "bpf_lsm_file_open", false}}},
 		{"fanotify FAN_OPEN_PERM", []string{"fanotify-open-perm"}, nil},
 	}},
 	{Name: "deny mprotect", Kind: Action, IfNone: "policy with deny mprotect refused", Rungs: []Rung{
-		{"lsm/file_mprotect", []string{"bpf-lsm", "lsm-bpf-active"}, []Point{{BTFFunc, "bpf_lsm_file_mprotect", false}}},
+		{"lsm/file_mprotect + lsm/mmap_file", []string{"bpf-lsm", "lsm-bpf-active"},
+			[]Point{{BTFFunc, "bpf_lsm_file_mprotect", false}, {BTFFunc, "bpf_lsm_mmap_file", false}}},
 	}},
 	{Name: "deny module", Kind: Action, IfNone: "policy with deny module refused", Rungs: []Rung{
 		{"lsm/kernel_read_file + lsm/kernel_load_data", []string{"bpf-lsm", "lsm-bpf-active"},

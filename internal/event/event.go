@@ -127,16 +127,31 @@ type Module struct {
 	Result  int64  // 0 or -errno
 }
 
-// Mprotect is an mprotect or pkey_mprotect call.
+// Mprotect is a change of memory permissions: an mprotect or
+// pkey_mprotect call, or an mmap call that asks for PROT_EXEC.
 type Mprotect struct {
-	Syscall string // "mprotect" or "pkey_mprotect"
-	Addr    uint64
+	Syscall string // "mprotect", "pkey_mprotect" or "mmap"
+	Addr    uint64 // for mmap, the address asked for (the mapping's is Result)
 	Len     uint64
 	Prot    uint32 // requested PROT_* bits
 	OldProt uint32 // PROT_* bits of the mapping at Addr before the call, where known
 	HasOld  bool   // OldProt is known
 	WX      bool   // the range becomes writable and executable, or flips between the two
-	Result  int64
+	// MapFlags and Fd are mmap's MAP_* flags and descriptor (-1 for none);
+	// zero for mprotect.
+	MapFlags uint32
+	Fd       int32
+	// HasFile says Dev and Ino name the file mapped: mmap's file, or, for
+	// an mprotect adding PROT_EXEC, the file of a mapping in the range.
+	HasFile bool
+	Dev     uint64
+	Ino     uint64
+	// FilesUnchecked says exec rules on files were checked against only
+	// the first mappings of an mprotect range that spans more: kernels
+	// without bpf_find_vma (before 5.17) give vigil no bounded walk of
+	// them all.
+	FilesUnchecked bool
+	Result         int64 // 0 (mmap: the address mapped) or -errno
 }
 
 // Open is an open, openat or openat2 call, or an io_uring request that

@@ -2,6 +2,7 @@ package event
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -52,14 +53,16 @@ func TestEventRoundTrip(t *testing.T) {
 		{Type: TypeExit, Time: ts, Process: proc, Exit: &Exit{Code: 0, Signal: 9, Thread: true}},
 		{Type: TypeModule, Time: ts, Process: proc, Module: &Module{Syscall: "finit_module", Path: "/tmp/m.ko", Fd: 3, Result: -38}},
 		{Type: TypeMprotect, Time: ts, Process: proc, Mprotect: &Mprotect{Syscall: "mprotect", Addr: 0x7f0000, Len: 4096, Prot: 5, OldProt: 3, HasOld: true, WX: true}, Verdict: &Verdict{Rule: "no-wx", Action: "kill", Enforced: true, Mechanism: "bpf_send_signal"}},
+		{Type: TypeMprotect, Time: ts, Process: proc, Mprotect: &Mprotect{Syscall: "mmap", Len: 8192, Prot: 5, MapFlags: 0x802, Fd: 3, HasFile: true, Dev: 8, Ino: 77, Result: 0x7f0000}, Verdict: &Verdict{Rule: "no-exec-tmp", Action: "deny", Enforced: true, Mechanism: "bpf_send_signal"}},
+		{Type: TypeMprotect, Time: ts, Process: proc, Mprotect: &Mprotect{Syscall: "mmap", Len: 4096, Prot: 7, MapFlags: 0x22, Fd: -1, WX: true, Result: -1}},
 		{Type: TypeOpen, Time: ts, Process: proc, Open: &Open{Syscall: "openat", Path: "rel", ResolvedPath: "/x/rel", Dirfd: -100, Flags: 0x241, Mode: 0o644, Result: 3}},
 		{Type: TypeOpen, Time: ts, Process: proc, Open: &Open{Syscall: "openat2", Path: "/etc/x", Dirfd: -100, Result: 5, Via: ViaIOUring, Unresolved: true}},
 		{Type: TypeOpen, Time: ts, Process: proc, Open: &Open{Syscall: "openat", Path: "/etc/y", Dirfd: 3, Via: ViaIOUring, FixedFile: true, NoResult: true}},
 		{Type: TypeSyscall, Time: ts, Process: proc, Syscall: &Syscall{Name: "getpid", Nr: 39, Args: [6]uint64{1, 2}, Result: -1}},
 		{Type: TypeLost, Time: ts, Lost: &Lost{Counts: map[Type]uint64{TypeExec: 3}}},
 	}
-	for _, want := range cases {
-		t.Run(string(want.Type), func(t *testing.T) {
+	for i, want := range cases {
+		t.Run(fmt.Sprintf("%d-%s", i, want.Type), func(t *testing.T) {
 			b, err := json.Marshal(&want)
 			if err != nil {
 				t.Fatal(err)
@@ -79,6 +82,19 @@ func TestGoldenExit(t *testing.T) {
 	e := Event{Type: TypeExit, Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
 		Process: Process{Pid: 7, Tid: 7, Ppid: 1, Comm: "t", Exe: "/t"}, Exit: &Exit{Code: 3}}
 	const want = `{"schema":1,"type":"exit","time":"2026-01-02T03:04:05.000000006Z","process":{"pid":7,"tid":7,"ppid":1,"uid":0,"gid":0,"comm":"t","exe":"/t"},"exit_code":3,"signal":0,"thread":false,"core_dumped":false}`
+	if got := string(e.AppendJSON(nil)); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+// TestGoldenMmap: the shape of an mmap that asks for PROT_EXEC, as
+// docs/events.md shows it.
+func TestGoldenMmap(t *testing.T) {
+	e := Event{Type: TypeMprotect, Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		Process:  Process{Pid: 7, Tid: 7, Ppid: 1, Comm: "ld-linux-x86-64", Exe: "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"},
+		Mprotect: &Mprotect{Syscall: "mmap", Len: 16384, Prot: 5, MapFlags: 0x812, Fd: 3, HasFile: true, Dev: 2049, Ino: 1234, Result: 140737353981952},
+		Verdict:  &Verdict{Rule: "no-exec-from-tmp", Action: "deny", Enforced: true, Mechanism: "bpf_send_signal"}}
+	const want = `{"schema":1,"type":"mprotect","time":"2026-01-02T03:04:05.000000006Z","process":{"pid":7,"tid":7,"ppid":1,"uid":0,"gid":0,"comm":"ld-linux-x86-64","exe":"/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"},"syscall":"mmap","addr":0,"len":16384,"prot":["READ","EXEC"],"prot_raw":5,"wx":false,"map_flags":["PRIVATE","FIXED","DENYWRITE"],"map_flags_raw":2066,"fd":3,"dev":2049,"ino":1234,"result":140737353981952,"rule":"no-exec-from-tmp","action":"deny","enforced":true,"mechanism":"bpf_send_signal"}`
 	if got := string(e.AppendJSON(nil)); got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
@@ -112,6 +128,9 @@ func TestNames(t *testing.T) {
 	}
 	if got := ErrnoName(-38); got != "ENOSYS" {
 		t.Errorf("ErrnoName(-38) = %q", got)
+	}
+	if got := MapFlagNames(0x22 | 0x80000000); !reflect.DeepEqual(got, []string{"PRIVATE", "ANONYMOUS", "0x80000000"}) {
+		t.Errorf("MapFlagNames(MAP_PRIVATE|MAP_ANONYMOUS|0x80000000) = %v", got)
 	}
 	if got := ProtNames(7); !reflect.DeepEqual(got, []string{"READ", "WRITE", "EXEC"}) {
 		t.Errorf("ProtNames(7) = %v", got)

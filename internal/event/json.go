@@ -77,6 +77,18 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 			w.strs("old_prot", ProtNames(m.OldProt))
 		}
 		w.bool("wx", m.WX)
+		if m.Syscall == "mmap" {
+			w.strs("map_flags", MapFlagNames(m.MapFlags))
+			w.uint("map_flags_raw", uint64(m.MapFlags))
+			w.int("fd", int64(m.Fd))
+		}
+		if m.HasFile {
+			w.uint("dev", m.Dev)
+			w.uint("ino", m.Ino)
+		}
+		if m.FilesUnchecked {
+			w.bool("files_unchecked", true)
+		}
 		w.result(m.Result)
 	case e.Open != nil:
 		o := e.Open

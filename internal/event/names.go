@@ -95,6 +95,51 @@ var openBits = []struct {
 	{unix.O_PATH, "O_PATH"},
 }
 
+// MapFlagNames returns the names of mmap's MAP_* flags: the mapping type
+// first ("SHARED", "PRIVATE", "SHARED_VALIDATE"), then each set flag
+// without its MAP_ prefix ("ANONYMOUS", "FIXED"), then any unknown bit as
+// a hex number.
+func MapFlagNames(flags uint32) []string {
+	var out []string
+	if t := mapTypes[flags&unix.MAP_TYPE]; t != "" {
+		out = append(out, t)
+		flags &^= unix.MAP_TYPE
+	}
+	for _, f := range mapBits {
+		if flags&f.bit != 0 {
+			out = append(out, f.name)
+			flags &^= f.bit
+		}
+	}
+	if flags != 0 {
+		out = append(out, hex(uint64(flags)))
+	}
+	return out
+}
+
+var mapTypes = map[uint32]string{unix.MAP_SHARED: "SHARED", unix.MAP_PRIVATE: "PRIVATE", unix.MAP_SHARED_VALIDATE: "SHARED_VALIDATE"}
+
+var mapBits = []struct {
+	bit  uint32
+	name string
+}{
+	{unix.MAP_FIXED, "FIXED"},
+	{unix.MAP_ANONYMOUS, "ANONYMOUS"},
+	{unix.MAP_32BIT, "32BIT"},
+	{unix.MAP_GROWSDOWN, "GROWSDOWN"},
+	{unix.MAP_DENYWRITE, "DENYWRITE"},
+	{unix.MAP_EXECUTABLE, "EXECUTABLE"},
+	{unix.MAP_LOCKED, "LOCKED"},
+	{unix.MAP_NORESERVE, "NORESERVE"},
+	{unix.MAP_POPULATE, "POPULATE"},
+	{unix.MAP_NONBLOCK, "NONBLOCK"},
+	{unix.MAP_STACK, "STACK"},
+	{unix.MAP_HUGETLB, "HUGETLB"},
+	{unix.MAP_SYNC, "SYNC"},
+	{unix.MAP_FIXED_NOREPLACE, "FIXED_NOREPLACE"},
+	{0x4000000, "UNINITIALIZED"},
+}
+
 // ErrnoName returns the symbolic name of a negative result ("ENOENT" for
 // -2), or "" for a result that is not an error.
 func ErrnoName(result int64) string {

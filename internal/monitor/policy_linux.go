@@ -68,6 +68,11 @@ func loadPolicy(paths []string, log *slog.Logger) (*enforcement, error) {
 			e.types = append(e.types, r.Event)
 		}
 	}
+	// Exec rules on files also stop mappings of their files, which the
+	// mprotect sensor watches and reports.
+	if k.Mapping() && !slices.Contains(e.types, event.TypeMprotect) {
+		e.types = append(e.types, event.TypeMprotect)
+	}
 	for _, r := range set.Rules {
 		log.Info("policy rule", "rule", r.Name, "event", r.Event, "action", r.Action, "mechanism", mechanismOf(plan, r))
 	}

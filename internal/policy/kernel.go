@@ -33,6 +33,15 @@ type KernelSet struct {
 	UsePath, UsePrefix, UseComm, UseParentComm, UseUid uint64
 	MemfdTrue, MemfdFalse, DeletedTrue, DeletedFalse   uint64
 	WXTrue, WXFalse, UseProt, UseFlags                 uint64
+
+	// Map are the exec rules on files that also stop the file being
+	// mapped executable (mmap with PROT_EXEC, mprotect adding it), which
+	// is how ld.so, LD_PRELOAD and dlopen run a file without an exec.
+	// MapKill are those the mapping hooks carry out by SIGKILL: kill
+	// rules, and deny rules that BPF LSM does not carry out (their exec
+	// is denied through fanotify). Map rules that are not in Rules are
+	// evaluated only at mappings.
+	Map, MapKill uint64
 }
 
 // KernelRules is the in-kernel form of the rules a plan gives to the BPF
@@ -134,11 +143,71 @@ func (s *Set) Kernel(plan map[*Rule]Mechanism, stat StatFunc) (*KernelRules, err
 			set.Deny |= bit
 		}
 		k.addMatchers(r, id, set, stat, &errs)
+		if coversMapping(r) {
+			set.Map |= bit
+			if r.Action == ActionKill {
+				set.MapKill |= bit
+			}
+		}
+	}
+	// Exec deny rules through fanotify: the kernel only stops mappings.
+	for _, r := range s.Rules {
+		if plan[r] == MechFanotify && coversMapping(r) {
+			k.addMapOnly(r, stat, &errs)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, joinSorted(errs)
 	}
 	return k, nil
+}
+
+// coversMapping reports whether r is an exec rule on files whose action
+// also applies to mapping those files executable.
+func coversMapping(r *Rule) bool {
+	return r.Event == event.TypeExec && (r.Action == ActionKill || r.Action == ActionDeny) &&
+		(r.Match.Path != nil || r.Match.PathPrefix != nil)
+}
+
+// addMapOnly gives the mapping hooks an exec deny rule that fanotify
+// carries out for the exec itself: without BPF LSM they kill the mapping
+// process. A rule they cannot evaluate is left to fanotify, with a warning.
+func (k *KernelRules) addMapOnly(r *Rule, stat StatFunc, errs *yamldoc.List) {
+	uncovered := func(why string) {
+		k.Warnings = append(k.Warnings, fmt.Sprintf("rule %s: %s, so mapping its files executable (ld.so, LD_PRELOAD, dlopen) is not stopped", r.Name, why))
+	}
+	if bad := r.nonKernelMatchers(); len(bad) > 0 {
+		uncovered(fmt.Sprintf("the kernel cannot evaluate %s", strings.Join(bad, ", ")))
+		return
+	}
+	for _, p := range r.Match.PathPrefix {
+		if !strings.HasSuffix(p, "/") {
+			uncovered(fmt.Sprintf("the kernel matches path_prefix by directory, and %q does not end in \"/\"", p))
+			return
+		}
+	}
+	if len(k.Rules) == MaxKernelRules {
+		uncovered(fmt.Sprintf("the kernel already has %d rules", MaxKernelRules))
+		return
+	}
+	id := len(k.Rules)
+	bit := uint64(1) << id
+	k.Rules = append(k.Rules, r)
+	set := k.Sets[r.Event]
+	if set == nil {
+		set = &KernelSet{}
+		k.Sets[r.Event] = set
+	}
+	set.Map |= bit
+	set.MapKill |= bit
+	k.addMatchers(r, id, set, stat, errs)
+}
+
+// Mapping reports whether exec rules also stop mappings of their files,
+// which the mprotect sensor watches (and, without BPF LSM, carries out).
+func (k *KernelRules) Mapping() bool {
+	set := k.Sets[event.TypeExec]
+	return set != nil && set.Map != 0
 }
 
 func (r *Rule) nonKernelMatchers() []string {

@@ -42,6 +42,9 @@ const (
 	exitThread        = uint32(bpfobj.ProcessExitFlagsEXIT_THREAD)
 	mprotHasOld       = uint32(bpfobj.ProcessMprotectFlagsMPROT_HAS_OLD)
 	mprotPkey         = uint32(bpfobj.ProcessMprotectFlagsMPROT_PKEY)
+	mprotMmap         = uint32(bpfobj.ProcessMprotectFlagsMPROT_MMAP)
+	mprotFile         = uint32(bpfobj.ProcessMprotectFlagsMPROT_FILE)
+	mprotUnchecked    = uint32(bpfobj.ProcessMprotectFlagsMPROT_UNCHECKED)
 )
 
 type hdr = bpfobj.ProcessEventHdr

@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 		"open":        helperOpen,
 		"module-load": func(args []string) int { return helperModuleLoad(args[len(args)-1]) },
 		"uring":       helperUring,
+		"map":         func(args []string) int { return helperMap(args[len(args)-2], args[len(args)-1]) },
 	})
 }
 
@@ -130,3 +131,57 @@ func helperWX1(mode string) int {
 	}
 	return 0
 }
+
+// helperMap maps memory as mode says and exits 0 once done, or
+// mapDenied when the kernel refused (errno on stderr):
+//
+//	exec      the file at path, mmap PROT_READ|PROT_EXEC (as ld.so does)
+//	mprotect  the file at path, mmap PROT_READ then mprotect adding PROT_EXEC
+//	read      the file at path, mmap PROT_READ only
+//	rwx       anonymous memory, mmap PROT_READ|PROT_WRITE|PROT_EXEC (path unused)
+//	rx        anonymous memory, mmap PROT_READ|PROT_EXEC (path unused)
+//	rie       anonymous memory, mmap PROT_READ|PROT_WRITE under the
+//	          personality READ_IMPLIES_EXEC, which makes it RWX (path unused)
+func helperMap(mode, path string) int {
+	fd := -1
+	flags := unix.MAP_PRIVATE
+	if mode == "rie" {
+		if _, _, errno := unix.Syscall(unix.SYS_PERSONALITY, readImpliesExec, 0, 0); errno != 0 {
+			fmt.Fprintln(os.Stderr, "personality:", errno)
+			return 1
+		}
+	}
+	if mode == "rwx" || mode == "rx" || mode == "rie" {
+		flags |= unix.MAP_ANON
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer f.Close()
+		fd = int(f.Fd())
+	}
+	prot := map[string]int{"exec": unix.PROT_READ | unix.PROT_EXEC, "mprotect": unix.PROT_READ, "read": unix.PROT_READ,
+		"rwx": unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC, "rx": unix.PROT_READ | unix.PROT_EXEC,
+		"rie": unix.PROT_READ | unix.PROT_WRITE}[mode]
+	mem, err := unix.Mmap(fd, 0, 4096, prot, flags)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mmap:", err)
+		return mapDenied
+	}
+	if mode == "mprotect" {
+		if err := unix.Mprotect(mem, unix.PROT_READ|unix.PROT_EXEC); err != nil {
+			fmt.Fprintln(os.Stderr, "mprotect:", err)
+			return mapDenied
+		}
+	}
+	return 0
+}
+
+// readImpliesExec is the personality flag READ_IMPLIES_EXEC
+// (include/uapi/linux/personality.h).
+const readImpliesExec = 0x0400000
+
+// mapDenied is helperMap's exit code when the kernel refused the mapping.
+const mapDenied = 3

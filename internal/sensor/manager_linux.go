@@ -57,6 +57,7 @@ type Manager struct {
 	gen      uint32
 	gens     [2]*policy.KernelRules
 	lsmTypes map[event.Type]bool // event types with BPF LSM deny hooks
+	lsmMap   bool                // BPF LSM denies mapping exec rules' files
 
 	counts     [kindMax]atomic.Uint64
 	lostSeen   [kindMax]uint64

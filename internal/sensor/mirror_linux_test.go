@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/bpfobj"
+	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/policy"
 )
@@ -94,5 +95,55 @@ func TestKindTypesMirror(t *testing.T) {
 		if !seen[typ] {
 			t.Errorf("kernel event type %s has no record kind", typ)
 		}
+	}
+}
+
+// TestLSMProgramsMatchLadders: the BPF LSM programs vigil attaches for a
+// deny are the hooks that doctor's "deny ..." ladder names for its LSM
+// rung, so vigil doctor shows exactly what the monitor attaches.
+func TestLSMProgramsMatchLadders(t *testing.T) {
+	spec, err := bpfobj.LoadLsm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := func(progs []string) []string {
+		var out []string
+		for _, p := range progs {
+			ps, ok := spec.Programs[p]
+			if !ok {
+				t.Errorf("bpf/lsm.c has no program %s", p)
+				continue
+			}
+			out = append(out, "bpf_lsm_"+ps.AttachTo)
+		}
+		slices.Sort(out)
+		return out
+	}
+	ladderHooks := func(name string) []string {
+		for _, l := range doctor.Ladders {
+			if l.Name != name {
+				continue
+			}
+			for _, r := range l.Rungs {
+				if strings.HasPrefix(r.Mechanism, "lsm/") {
+					var out []string
+					for _, p := range r.Points {
+						out = append(out, p.Name)
+					}
+					slices.Sort(out)
+					return out
+				}
+			}
+		}
+		t.Errorf("doctor has no LSM rung for %q", name)
+		return nil
+	}
+	for typ, progs := range lsmPrograms {
+		if got, want := hooks(progs), ladderHooks("deny "+string(typ)); !slices.Equal(got, want) {
+			t.Errorf("deny %s attaches %v, doctor's ladder names %v", typ, got, want)
+		}
+	}
+	if got, want := hooks(lsmMapPrograms), ladderHooks("deny exec mapping"); !slices.Equal(got, want) {
+		t.Errorf("deny exec mapping attaches %v, doctor's ladder names %v", got, want)
 	}
 }

@@ -10,14 +10,16 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
-// mprotectSensor reports mprotect and pkey_mprotect (bpf/mprotect.c).
+// mprotectSensor reports memory-permission changes (bpf/mprotect.c):
+// mprotect, pkey_mprotect, and mmap calls that ask for PROT_EXEC. Its
+// programs also stop a file under an exec rule being mapped executable.
 type mprotectSensor struct {
 	rec bpfobj.MprotectMprotectEvent
 }
 
-var mprotectTracepoints = rung{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect}", kind: "tracepoint",
-	progs: []string{"mprotect_enter", "pkey_mprotect_enter", "mprotect_exit"},
-	also:  map[string][]string{"mprotect_exit": {"tracepoint/syscalls/sys_exit_pkey_mprotect"}}}
+var mprotectTracepoints = rung{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect,mmap}", kind: "tracepoint",
+	progs: []string{"mprotect_enter", "pkey_mprotect_enter", "mmap_enter", "mprotect_exit"},
+	also:  map[string][]string{"mprotect_exit": {"tracepoint/syscalls/sys_exit_pkey_mprotect", "tracepoint/syscalls/sys_exit_mmap"}}}
 
 var mprotectRungs = []rung{
 	mprotectTracepoints,
@@ -37,9 +39,16 @@ func (s *mprotectSensor) decode(kind uint32, raw []byte, ev *event.Event) error 
 	r := &s.rec
 	m := &event.Mprotect{Syscall: "mprotect", Addr: r.Addr, Len: r.Len, Prot: r.Prot,
 		OldProt: r.OldProt, HasOld: r.Flags&mprotHasOld != 0, Result: r.Result}
-	if r.Flags&mprotPkey != 0 {
+	switch {
+	case r.Flags&mprotMmap != 0:
+		m.Syscall, m.MapFlags, m.Fd = "mmap", r.MapFlags, r.Fd
+	case r.Flags&mprotPkey != 0:
 		m.Syscall = "pkey_mprotect"
 	}
+	if r.Flags&mprotFile != 0 {
+		m.HasFile, m.Dev, m.Ino = true, uint64(r.Dev), r.Ino
+	}
+	m.FilesUnchecked = r.Flags&mprotUnchecked != 0
 	m.WX = event.IsWX(m.Prot, m.OldProt, m.HasOld)
 	ev.Mprotect = m
 	return nil

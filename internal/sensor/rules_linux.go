@@ -7,7 +7,6 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vigil-sec/vigil/internal/bpfobj"
-	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/policy"
 )
@@ -88,6 +87,13 @@ func (m *Manager) canEnforce(k *policy.KernelRules) error {
 		if set.Deny != 0 && !m.lsmTypes[t] {
 			return fmt.Errorf("a %s deny rule needs BPF LSM on %s, which this run did not attach: restart vigil to apply the policy", t, t)
 		}
+		// Mappings are watched, and reported, by the mprotect sensor.
+		if set.Map != 0 && m.byKind[kindMprotect] == nil {
+			return fmt.Errorf("a %s rule on files also stops mapping them executable, which needs the mprotect sensor this run did not start: restart vigil to apply the policy", t)
+		}
+		if set.Map&set.Deny != 0 && !m.lsmMap {
+			return fmt.Errorf("a %s deny rule on files needs BPF LSM on mappings, which this run did not attach: restart vigil to apply the policy", t)
+		}
 	}
 	return nil
 }
@@ -104,6 +110,7 @@ func ruleSetOf(s *policy.KernelSet, shift uint32) bpfobj.ProcessRuleSet {
 		MemfdTrue: s.MemfdTrue << shift, MemfdFalse: s.MemfdFalse << shift,
 		DeletedTrue: s.DeletedTrue << shift, DeletedFalse: s.DeletedFalse << shift,
 		WxTrue: s.WXTrue << shift, WxFalse: s.WXFalse << shift, UseProt: s.UseProt << shift, UseFlags: s.UseFlags << shift,
+		Map: s.Map << shift, MapKill: s.MapKill << shift,
 	}
 }
 
@@ -223,17 +230,22 @@ func (m *Manager) ruleVerdict(h *hdr) *event.Verdict {
 		return nil
 	}
 	name := fmt.Sprintf("rule#%d", h.Rule)
+	ruleAction := policy.ActionKill
 	m.rulesMu.RLock()
 	if gen, id := h.Rule/ruleGenBits, int(h.Rule%ruleGenBits); gen < 2 {
 		if k := m.gens[gen]; k != nil && id < len(k.Rules) {
 			name = k.Rules[id].Name
+			ruleAction = k.Rules[id].Action
 		}
 	}
 	m.rulesMu.RUnlock()
 	enforced := h.Flags&hdrEnforced != 0
+	// h.Action is what the kernel did; the verdict's action is the rule's.
+	// They differ where a deny exec rule without BPF LSM stopped a mapping
+	// of its file by SIGKILL: action deny, mechanism bpf_send_signal.
 	switch h.Action {
 	case actKill:
-		return policy.Verdict(name, policy.ActionKill, policy.MechKill, enforced)
+		return policy.Verdict(name, ruleAction, policy.MechKill, enforced)
 	case actDeny:
 		return policy.Verdict(name, policy.ActionDeny, policy.MechLSM, enforced)
 	}
@@ -246,54 +258,3 @@ const (
 	actKill = uint32(bpfobj.ProcessActionACT_KILL)
 	actDeny = uint32(bpfobj.ProcessActionACT_DENY)
 )
-
-// lsmPrograms are the BPF LSM programs (bpf/lsm.c) that carry out deny
-// rules, per event type.
-var lsmPrograms = map[event.Type][]string{
-	event.TypeExec:     {"deny_exec"},
-	event.TypeOpen:     {"deny_open"},
-	event.TypeMprotect: {"deny_mprotect"},
-	event.TypeModule:   {"deny_module_file", "deny_module_data"},
-}
-
-// startLSM loads and attaches the BPF LSM programs of the event types
-// that have deny rules.
-func (m *Manager) startLSM() error {
-	k := m.cfg.Rules
-	if k == nil {
-		return nil
-	}
-	var progs []string
-	var types []event.Type
-	for _, t := range event.KernelTypes {
-		if set, ok := k.Sets[t]; ok && set.Deny != 0 {
-			progs = append(progs, lsmPrograms[t]...)
-			types = append(types, t)
-		}
-	}
-	if len(progs) == 0 {
-		return nil
-	}
-	// The hooks are the same; the object is the compat build where the
-	// kernel lacks what the default one uses (bpf/include/common.h).
-	load, suffix := bpfobj.LoadLsm, ""
-	for _, probe := range []string{"bpf-loop", "atomics"} {
-		if _, err := doctor.Check(probe); err != nil {
-			load, suffix = bpfobj.LoadLsmCompat, " ("+doctor.CompatLoops+")"
-		}
-	}
-	spec, err := load()
-	if err != nil {
-		return fmt.Errorf("reading the BPF LSM object: %w", err)
-	}
-	l, err := loadProgs(spec, progs, &m.sh, baseVars(m.cfg.SelfTgid), nil)
-	if err != nil {
-		return fmt.Errorf("starting BPF LSM deny rules: %w", err)
-	}
-	m.loaded = append(m.loaded, l)
-	for _, t := range types {
-		m.lsmTypes[t] = true
-		m.choices = append(m.choices, Choice{Type: "deny " + t, Mechanism: doctor.RungNamed("deny "+string(t), "lsm/") + suffix})
-	}
-	return nil
-}
