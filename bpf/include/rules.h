@@ -265,9 +265,12 @@ static __always_inline __u64 args_hits(__u64 mask, __u32 kind, struct match_in *
 {
 	struct args_walk w = {.mask = mask, .kind = kind, .in = in};
 #ifdef VIGIL_COMPAT
+	/* A rule set's masks hold one generation's rules: 32 bits of the 64
+	 * (see rule_sets above), so half the steps, each checked apart. */
+	__u32 base = (mask & 0xffffffffULL) ? 0 : RULE_GEN_BITS;
 	COMPAT_UNROLL
-	for (__u32 i = 0; i < 64; i++)
-		if (args_step(i, &w))
+	for (__u32 j = 0; j < RULE_GEN_BITS; j++)
+		if (args_step(base + j, &w))
 			break;
 #else
 	bpf_loop(64, args_step, &w, 0);
