@@ -36,6 +36,9 @@ type rung struct {
 	needs []string
 }
 
+// ForceCompat is the Config.ForceMechanism that loads only compat twins.
+const ForceCompat = "compat"
+
 // compat returns r's twin built with VIGIL_COMPAT (doctor.Ladders names
 // it "<mechanism> (<what>)"), loading its programs from spec.
 func compat(r rung, what string, spec func() (*ebpf.CollectionSpec, error)) rung {
@@ -100,7 +103,7 @@ func (sh *shared) replacements(spec *ebpf.CollectionSpec) map[string]*ebpf.Map {
 func climb(spec *ebpf.CollectionSpec, ladder []rung, sh *shared, vars map[string]any, force string) (*loaded, rung, []string, error) {
 	var refused []string
 	for _, r := range ladder {
-		if force != "" && r.kind != force {
+		if force != "" && r.kind != force && (force != ForceCompat || r.spec == nil) {
 			continue
 		}
 		if err := precheck(spec, r); err != nil {
