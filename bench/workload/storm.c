@@ -93,8 +93,7 @@ static int uring_opens(long n, const char *path)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: storm exec|open|uring|getpid|mprotect|mmap|rate N [...]
-");
+		fprintf(stderr, "usage: storm exec|open|uring|getpid|mprotect|mmap|rate N [...]\n");
 		return 2;
 	}
 	long n = atol(argv[2]);

@@ -14,6 +14,7 @@ package bpfobj
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type mprotect_event Mprotect ../../bpf/mprotect.c -- -I../../bpf/include -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type open_event -type open_xflags Open ../../bpf/open.c -- -I../../bpf/include -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 Lsm ../../bpf/lsm.c -- -I../../bpf/include -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type hook_event -type hook_mech -type hook_kind -type hook_action -type hook_op -type hook_flags Hook ../../bpf/hook.c -- -I../../bpf/include -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem process_compat -tags linux -target amd64 ProcessCompat ../../bpf/process.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem module_compat -tags linux -target amd64 ModuleCompat ../../bpf/module.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem mprotect_compat -tags linux -target amd64 MprotectCompat ../../bpf/mprotect.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT

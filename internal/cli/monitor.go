@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/monitor"
 	"github.com/vigil-sec/vigil/internal/output"
 	"github.com/vigil-sec/vigil/internal/sensor"
+	"github.com/vigil-sec/vigil/internal/ui"
 )
 
 func newMonitorCmd(s *streams) *cobra.Command {
@@ -28,6 +29,8 @@ func newMonitorCmd(s *streams) *cobra.Command {
 		lostInterval time.Duration
 		mechanism    string
 		policies     []string
+		uiAddr       string
+		uiExpose     bool
 		ops          monitorOps
 	)
 	cmd := &cobra.Command{
@@ -72,6 +75,11 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 				LostInterval: lostInterval,
 				Policies:     policies,
 			}
+			if uiAddr != "" {
+				if opts.UIAddr, err = ui.ListenAddr(uiAddr, uiExpose); err != nil {
+					return usagef("--ui: %v", err)
+				}
+			}
 			log := slog.New(slog.NewTextHandler(s.errOut, nil))
 			if err := ops.apply(&opts, log); err != nil {
 				return err
@@ -90,6 +98,8 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 	f.IntVar(&ringMB, "ring-mb", sensor.DefaultRingBytes>>20, "ring buffer size in MiB (a power of two)")
 	f.DurationVar(&lostInterval, "lost-interval", 10*time.Second, "how often to report events the kernel could not queue")
 	f.StringArrayVar(&policies, "policy", nil, "enforce a policy: a YAML file, a directory of them, or builtin:baseline (repeatable)")
+	f.StringVar(&uiAddr, "ui", "", "serve the live view at ADDR (host:port, or a port for loopback); read-only, no authentication")
+	f.BoolVar(&uiExpose, "ui-expose", false, "allow --ui on an address other hosts can reach (put an authenticating proxy in front)")
 	f.StringVar(&mechanism, "mechanism", "", "use only this kind of mechanism (fentry, tp_btf, tracepoint, raw_syscall); for testing fallbacks")
 	_ = f.MarkHidden("mechanism")
 	ops.register(f)

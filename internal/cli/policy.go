@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-sec/vigil/internal/dynhook"
 	"github.com/vigil-sec/vigil/internal/policy"
 )
 
@@ -26,7 +27,8 @@ func newPolicyCheckCmd(s *streams) *cobra.Command {
 		Long: `Validate policies without loading anything into the kernel.
 
 Every problem is printed as file:line:col: field: message, all at once, and
-the exit status is 1. A valid policy prints a summary and what it needs
+the exit status is 1. The names in a hooks section (tracepoints, functions,
+arguments, members) are checked against this kernel's BTF. A valid policy prints a summary and what it needs
 from the kernel, and the exit status is 0. Embedded policies: ` + strings.Join(policy.Builtins(), ", ") + ".",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -34,6 +36,16 @@ from the kernel, and the exit status is 0. Embedded policies: ` + strings.Join(p
 			if err != nil {
 				fmt.Fprintln(s.errOut, err)
 				return exitError{1}
+			}
+			if len(set.Hooks) > 0 {
+				checked, err := dynhook.Check(set.Hooks)
+				switch {
+				case !checked:
+					fmt.Fprintf(s.errOut, "hooks: names not checked against this kernel: %v\n", err)
+				case err != nil:
+					fmt.Fprintln(s.errOut, err)
+					return exitError{1}
+				}
 			}
 			return printPolicySummary(s, args, set)
 		},
@@ -45,6 +57,13 @@ func printPolicySummary(s *streams, args []string, set *policy.Set) error {
 	fmt.Fprintf(s.out, "%s: %d rules, valid\n", strings.Join(args, " "), len(set.Rules))
 	for _, r := range set.Rules {
 		fmt.Fprintf(s.out, "  %-8s %-5s %s (%s:%d)\n", r.Event, r.Action, r.Name, r.Pos.File, r.Pos.Line)
+	}
+	for _, h := range set.Hooks {
+		var as []string
+		for _, a := range h.Actions {
+			as = append(as, string(a))
+		}
+		fmt.Fprintf(s.out, "  hook     %-5s %s on %s (%s:%d)\n", strings.Join(as, ","), h.Name, h.TargetString(), h.Pos.File, h.Pos.Line)
 	}
 	for _, n := range set.Needs() {
 		var opts []string

@@ -138,6 +138,11 @@ func TestMonitorPolicyDeny(t *testing.T) {
 	if v := ev.Verdict; v.Rule != "no-exec-from-test-dir" || !v.Enforced {
 		t.Errorf("verdict %+v", v)
 	}
+	// Whichever mechanism denied it (BPF LSM through the reader, or the
+	// fanotify engine), the alert says who led to it: this test.
+	if anc := ev.Process.Ancestors; len(anc) == 0 || anc[0].Pid != uint32(os.Getpid()) {
+		t.Errorf("deny event's ancestors %+v, want this test (%d) first", anc, os.Getpid())
+	}
 	if out, err := exec.Command("sh", "-c", "echo allowed").Output(); err != nil || string(out) != "allowed\n" {
 		t.Errorf("an allowed exec: %q, %v", out, err)
 	}

@@ -96,6 +96,7 @@ var subcommands = []func(*streams) *cobra.Command{
 	newHooksCmd,
 	newRunCmd,
 	newShimCmd,
+	newTreeCmd,
 }
 
 // isCobraUsage reports cobra's own argument errors (unknown command,

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +39,11 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		}
 		if pd.err != nil {
 			return pd.err
+		}
+		if raw, ok := pd.m["ancestors"]; ok {
+			if e.Process.Ancestors, err = decodeAncestors(raw); err != nil {
+				return err
+			}
 		}
 	}
 	switch e.Type {
@@ -81,6 +87,24 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 			}
 			copy(e.Syscall.Args[:], a)
 		}
+	case TypeHook, TypeHookCount:
+		e.Hook = &Hook{Name: d.str("hook"), Target: d.str("target"), Mechanism: d.str("mechanism"),
+			Ret: d.i64("ret"), Killed: d.bool("killed"), Count: d.u64("count")}
+		_, e.Hook.HasRet = d.m["ret"]
+		if raw, ok := d.m["interval_s"]; ok {
+			f, err := strconv.ParseFloat(string(raw), 64)
+			if err != nil {
+				return fmt.Errorf("decoding interval_s: %w", err)
+			}
+			e.Hook.Interval = time.Duration(f * float64(time.Second))
+		}
+		if raw, ok := d.m["args"]; ok {
+			args, err := hookArgs(raw)
+			if err != nil {
+				return fmt.Errorf("decoding args: %w", err)
+			}
+			e.Hook.Args = args
+		}
 	case TypeLost:
 		e.Lost = &Lost{Counts: map[Type]uint64{}}
 		if raw, ok := d.m["lost"]; ok {
@@ -98,6 +122,37 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 			Enforced: d.bool("enforced"), Mechanism: d.str("mechanism")}
 	}
 	return d.err
+}
+
+func decodeAncestors(raw []byte) ([]Ancestor, error) {
+	var objs []json.RawMessage
+	if err := json.Unmarshal(raw, &objs); err != nil {
+		return nil, fmt.Errorf("decoding ancestors: %w", err)
+	}
+	out := make([]Ancestor, 0, len(objs))
+	for _, o := range objs {
+		d, err := newDecoder(o)
+		if err != nil {
+			return nil, fmt.Errorf("decoding ancestor: %w", err)
+		}
+		a := Ancestor{Pid: d.u32("pid"), Comm: d.str("comm"), Exe: d.str("exe")}
+		if _, ok := d.m["args"]; ok {
+			a.Args = d.strs("args")
+			if a.Args == nil {
+				a.Args = []string{}
+			}
+		}
+		if t := d.str("start_time"); t != "" {
+			if a.Start, err = time.Parse(time.RFC3339Nano, t); err != nil {
+				return nil, fmt.Errorf("decoding ancestor start_time: %w", err)
+			}
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 func protFromNames(ns []string) uint32 {
@@ -246,4 +301,45 @@ func hex4(b []byte) (rune, error) {
 		return 0, fmt.Errorf("bad \\u escape: %w", err)
 	}
 	return rune(v), nil
+}
+
+// hookArgs decodes a hook event's args object, keeping the order of its
+// members (the order of the hook's args) and the exact bytes of strings.
+func hookArgs(raw []byte) ([]HookArg, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	var out []HookArg
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		a := HookArg{Name: k.(string)}
+		switch {
+		case len(v) > 0 && v[0] == '"':
+			a.IsStr = true
+			if a.Str, err = UnquoteString(v); err != nil {
+				return nil, err
+			}
+		case len(v) > 0 && v[0] == '-':
+			n, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil {
+				return nil, err
+			}
+			a.Int, a.Signed = uint64(n), true
+		default:
+			if a.Int, err = strconv.ParseUint(string(v), 10, 64); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

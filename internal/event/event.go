@@ -22,14 +22,16 @@ type Type string
 
 // The event types.
 const (
-	TypeFork     Type = "fork"
-	TypeExec     Type = "exec"
-	TypeExit     Type = "exit"
-	TypeModule   Type = "module"
-	TypeMprotect Type = "mprotect"
-	TypeOpen     Type = "open"
-	TypeSyscall  Type = "syscall" // a call intercepted by vigil run that is not an open
-	TypeLost     Type = "lost"    // periodic report of events the kernel could not queue
+	TypeFork      Type = "fork"
+	TypeExec      Type = "exec"
+	TypeExit      Type = "exit"
+	TypeModule    Type = "module"
+	TypeMprotect  Type = "mprotect"
+	TypeOpen      Type = "open"
+	TypeSyscall   Type = "syscall"    // a call intercepted by vigil run that is not an open
+	TypeLost      Type = "lost"       // periodic report of events the kernel could not queue
+	TypeHook      Type = "hook"       // a policy hook (docs/hooks.md) fired with action log
+	TypeHookCount Type = "hook_count" // a count hook's matches over one interval
 )
 
 // KernelTypes are the event types the monitor's sensors produce, in the
@@ -66,6 +68,7 @@ type Event struct {
 	Open     *Open
 	Syscall  *Syscall
 	Lost     *Lost
+	Hook     *Hook
 
 	// Verdict is set when a policy rule matched the event.
 	Verdict *Verdict
@@ -85,6 +88,28 @@ type Process struct {
 	// table; empty when the parent is unknown.
 	ParentComm string
 	ParentExe  string
+	// Ancestors is the chain above the process, parent first, from the
+	// process table: up to MaxAncestors entries, ending early at pid 1
+	// or at a process the table does not know.
+	Ancestors []Ancestor
+}
+
+// MaxAncestors bounds Process.Ancestors: deep enough for init ->
+// service manager -> service -> shell -> ... -> the actor on a
+// container host, short enough to keep events small.
+const MaxAncestors = 8
+
+// Ancestor is one process above the acting one.
+type Ancestor struct {
+	Pid  uint32
+	Comm string
+	Exe  string // "" when unknown (kernel threads)
+	// Start is when the process was forked (or, for processes older
+	// than vigil, started); zero when unknown.
+	Start time.Time
+	// Args is the argv of its last exec, bounded; nil when the table
+	// has not seen one. Shared, never modified: do not write to it.
+	Args []string
 }
 
 // Fork is a new task: a process or a thread.
@@ -212,4 +237,30 @@ type Verdict struct {
 type Sink interface {
 	Emit(ev *Event) error
 	Flush() error
+}
+
+// Hook is a dynamic hook's record (docs/hooks.md): the hook that fired,
+// the values of its arguments and, with return: true, the return value.
+// For a TypeHookCount event, only Name, Target, Mechanism, Count and
+// Interval are set.
+type Hook struct {
+	Name      string    // the hook's name in the policy
+	Target    string    // "tracepoint:signal/signal_generate", "function:do_init_module"
+	Mechanism string    // "tp_btf", "raw_tp", "fentry", "fexit", "kprobe", "kretprobe", "fmod_ret"
+	Args      []HookArg // in the order of the hook's args
+	HasRet    bool
+	Ret       int64
+	Killed    bool // the hook sent SIGKILL to the acting process
+	Count     uint64
+	Interval  time.Duration
+}
+
+// HookArg is one argument's value: a string (Str, IsStr) or an integer
+// (Int; Signed says how to read it).
+type HookArg struct {
+	Name   string // as written in the policy: "sig", "mod->name"
+	IsStr  bool
+	Str    string
+	Int    uint64
+	Signed bool
 }

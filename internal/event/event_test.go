@@ -59,6 +59,7 @@ func TestEventRoundTrip(t *testing.T) {
 		{Type: TypeOpen, Time: ts, Process: proc, Open: &Open{Syscall: "openat2", Path: "/etc/x", Dirfd: -100, Result: 5, Via: ViaIOUring, Unresolved: true}},
 		{Type: TypeOpen, Time: ts, Process: proc, Open: &Open{Syscall: "openat", Path: "/etc/y", Dirfd: 3, Via: ViaIOUring, FixedFile: true, NoResult: true}},
 		{Type: TypeSyscall, Time: ts, Process: proc, Syscall: &Syscall{Name: "getpid", Nr: 39, Args: [6]uint64{1, 2}, Result: -1}},
+		{Type: TypeExec, Time: ts, Process: withAncestors(proc), Exec: &Exec{Path: "/bin/cat", Args: []string{"cat"}}, Verdict: &Verdict{Rule: "r", Action: "log"}},
 		{Type: TypeLost, Time: ts, Lost: &Lost{Counts: map[Type]uint64{TypeExec: 3}}},
 	}
 	for i, want := range cases {
@@ -95,6 +96,31 @@ func TestGoldenMmap(t *testing.T) {
 		Mprotect: &Mprotect{Syscall: "mmap", Len: 16384, Prot: 5, MapFlags: 0x812, Fd: 3, HasFile: true, Dev: 2049, Ino: 1234, Result: 140737353981952},
 		Verdict:  &Verdict{Rule: "no-exec-from-tmp", Action: "deny", Enforced: true, Mechanism: "bpf_send_signal"}}
 	const want = `{"schema":1,"type":"mprotect","time":"2026-01-02T03:04:05.000000006Z","process":{"pid":7,"tid":7,"ppid":1,"uid":0,"gid":0,"comm":"ld-linux-x86-64","exe":"/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"},"syscall":"mmap","addr":0,"len":16384,"prot":["READ","EXEC"],"prot_raw":5,"wx":false,"map_flags":["PRIVATE","FIXED","DENYWRITE"],"map_flags_raw":2066,"fd":3,"dev":2049,"ino":1234,"result":140737353981952,"rule":"no-exec-from-tmp","action":"deny","enforced":true,"mechanism":"bpf_send_signal"}`
+	if got := string(e.AppendJSON(nil)); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+func withAncestors(p Process) Process {
+	p.Ancestors = []Ancestor{
+		{Pid: 1, Comm: "sh", Exe: "/bin/sh", Start: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Args: []string{"sh", "-c", "x\xff"}},
+		{Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd", Args: []string{}},
+		{Pid: 2, Comm: "kthreadd"},
+	}
+	return p
+}
+
+// TestGoldenAncestors: the shape of process.ancestors, as docs/events.md
+// shows it: start_time and args only when known.
+func TestGoldenAncestors(t *testing.T) {
+	e := Event{Type: TypeExit, Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		Process: Process{Pid: 9, Tid: 9, Ppid: 8, Comm: "cat", Exe: "/usr/bin/cat", ParentComm: "sh", ParentExe: "/usr/bin/dash",
+			Ancestors: []Ancestor{
+				{Pid: 8, Comm: "sh", Exe: "/usr/bin/dash", Start: time.Date(2026, 1, 2, 3, 4, 4, 0, time.UTC), Args: []string{"sh", "-c", "cat /etc/shadow"}},
+				{Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd", Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+			}},
+		Exit: &Exit{Code: 0}}
+	const want = `{"schema":1,"type":"exit","time":"2026-01-02T03:04:05.000000006Z","process":{"pid":9,"tid":9,"ppid":8,"uid":0,"gid":0,"comm":"cat","exe":"/usr/bin/cat","parent_comm":"sh","parent_exe":"/usr/bin/dash","ancestors":[{"pid":8,"comm":"sh","exe":"/usr/bin/dash","start_time":"2026-01-02T03:04:04Z","args":["sh","-c","cat /etc/shadow"]},{"pid":1,"comm":"systemd","exe":"/usr/lib/systemd/systemd","start_time":"2026-01-01T00:00:00Z"}]},"exit_code":0,"signal":0,"thread":false,"core_dumped":false}`
 	if got := string(e.AppendJSON(nil)); got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
@@ -141,6 +167,23 @@ func BenchmarkAppendJSON(b *testing.B) {
 	e := Event{Type: TypeExec, Time: time.Now(), Process: Process{Pid: 1, Comm: "bash", Exe: "/bin/bash"},
 		Exec: &Exec{Filename: "/bin/ls", Path: "/usr/bin/ls", Args: []string{"ls", "-la", "/tmp"}}}
 	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = e.AppendJSON(buf[:0])
+	}
+}
+
+// BenchmarkAppendJSONAncestors: an exec with a full chain of ancestors
+// (MaxAncestors, each with args and a start time) must not allocate
+// beyond the reused buffer either.
+func BenchmarkAppendJSONAncestors(b *testing.B) {
+	anc := make([]Ancestor, MaxAncestors)
+	for i := range anc {
+		anc[i] = Ancestor{Pid: uint32(100 - i), Comm: "bash", Exe: "/usr/bin/bash", Start: time.Now(), Args: []string{"bash", "-c", "make -j8 all"}}
+	}
+	e := Event{Type: TypeExec, Time: time.Now(), Process: Process{Pid: 1, Comm: "bash", Exe: "/bin/bash", Ancestors: anc},
+		Exec: &Exec{Filename: "/bin/ls", Path: "/usr/bin/ls", Args: []string{"ls", "-la", "/tmp"}}}
+	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = e.AppendJSON(buf[:0])

@@ -129,6 +129,8 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		}
 		w.b = append(w.b, ']')
 		w.result(s.Result)
+	case e.Hook != nil:
+		e.Hook.appendJSON(&w, e.Type == TypeHookCount)
 	case e.Lost != nil:
 		w.key("lost")
 		lw := objWriter{b: w.b}
@@ -169,8 +171,38 @@ func (e *Event) appendProcess(w *objWriter) {
 		pw.str("parent_comm", p.ParentComm)
 		pw.str("parent_exe", p.ParentExe)
 	}
+	if len(p.Ancestors) > 0 {
+		pw.key("ancestors")
+		pw.b = append(pw.b, '[')
+		for i := range p.Ancestors {
+			if i > 0 {
+				pw.b = append(pw.b, ',')
+			}
+			pw.b = appendAncestor(pw.b, &p.Ancestors[i])
+		}
+		pw.b = append(pw.b, ']')
+	}
 	pw.close()
 	w.b = pw.b
+}
+
+func appendAncestor(dst []byte, a *Ancestor) []byte {
+	w := objWriter{b: dst}
+	w.open()
+	w.uint("pid", uint64(a.Pid))
+	w.str("comm", a.Comm)
+	w.str("exe", a.Exe)
+	if !a.Start.IsZero() {
+		w.key("start_time")
+		w.b = append(w.b, '"')
+		w.b = a.Start.UTC().AppendFormat(w.b, time.RFC3339Nano)
+		w.b = append(w.b, '"')
+	}
+	if a.Args != nil {
+		w.strs("args", a.Args)
+	}
+	w.close()
+	return w.b
 }
 
 // objWriter appends the members of one JSON object.
@@ -274,4 +306,38 @@ func AppendString(dst []byte, s string) []byte {
 		i += size
 	}
 	return append(dst, '"')
+}
+
+// appendJSON writes a hook's members; count selects the hook_count form.
+func (h *Hook) appendJSON(w *objWriter, count bool) {
+	w.str("hook", h.Name)
+	w.str("target", h.Target)
+	w.str("mechanism", h.Mechanism)
+	if count {
+		w.uint("count", h.Count)
+		w.key("interval_s")
+		w.b = strconv.AppendFloat(w.b, h.Interval.Seconds(), 'f', -1, 64)
+		return
+	}
+	w.key("args")
+	aw := objWriter{b: w.b}
+	aw.open()
+	for _, a := range h.Args {
+		switch {
+		case a.IsStr:
+			aw.str(a.Name, a.Str)
+		case a.Signed:
+			aw.int(a.Name, int64(a.Int))
+		default:
+			aw.uint(a.Name, a.Int)
+		}
+	}
+	aw.close()
+	w.b = aw.b
+	if h.HasRet {
+		w.int("ret", h.Ret)
+	}
+	if h.Killed {
+		w.bool("killed", true)
+	}
 }

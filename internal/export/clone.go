@@ -11,6 +11,8 @@ import (
 // keep: a sink must not keep the event it is given.
 func cloneEvent(ev *event.Event) *event.Event {
 	c := *ev
+	// The reader reuses the ancestors' array from event to event.
+	c.Process.Ancestors = slices.Clone(ev.Process.Ancestors)
 	if ev.Fork != nil {
 		x := *ev.Fork
 		c.Fork = &x
@@ -53,6 +55,9 @@ func cloneEvent(ev *event.Event) *event.Event {
 // eventSize estimates the memory an event clone holds, for queue bounds.
 func eventSize(ev *event.Event) int64 {
 	n := 256 + len(ev.Process.Comm) + len(ev.Process.Exe) + len(ev.Process.ParentComm) + len(ev.Process.ParentExe)
+	// An ancestor's strings are shared with the process table; only the
+	// array is the clone's.
+	n += len(ev.Process.Ancestors) * 88 // unsafe.Sizeof(event.Ancestor{}) on 64-bit
 	if x := ev.Exec; x != nil {
 		n += len(x.Filename) + len(x.Path)
 		for _, a := range x.Args {

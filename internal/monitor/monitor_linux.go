@@ -38,6 +38,9 @@ type Options struct {
 	Outputs Outputs
 	// MetricsAddr, when set, serves Prometheus metrics at /metrics.
 	MetricsAddr string
+	// UIAddr, when set, serves the live view (internal/ui) there: a
+	// host:port already checked by ui.ListenAddr.
+	UIAddr string
 	// Metrics, when set, is the registry to fill (for enforcement code
 	// that observes into it too); otherwise one is made for MetricsAddr.
 	Metrics *metrics.Metrics
@@ -82,7 +85,7 @@ func Run(ctx context.Context, opts Options, out io.Writer, summary io.Writer, lo
 	logChoices(log, m.Choices())
 	var pr *policyRun
 	if enf != nil {
-		pr = &policyRun{paths: opts.Policies, m: m, ctx: ctx, log: log}
+		pr = &policyRun{paths: opts.Policies, m: m, ctx: ctx, log: log, interval: opts.LostInterval, table: table}
 		prev := opts.Reload
 		opts.Reload = func() error {
 			if prev != nil {
@@ -93,7 +96,7 @@ func Run(ctx context.Context, opts Options, out io.Writer, summary io.Writer, lo
 			return pr.reload()
 		}
 	}
-	svc, err := startServices(&opts, m, w, log)
+	svc, err := startServices(&opts, m, table, w, log)
 	if err != nil {
 		return err
 	}

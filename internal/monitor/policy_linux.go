@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
@@ -10,9 +11,10 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/doctor"
-	"github.com/vigil-sec/vigil/internal/permission"
+	"github.com/vigil-sec/vigil/internal/dynhook"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/metrics"
+	"github.com/vigil-sec/vigil/internal/permission"
 	"github.com/vigil-sec/vigil/internal/policy"
 	"github.com/vigil-sec/vigil/internal/proc"
 	"github.com/vigil-sec/vigil/internal/sensor"
@@ -26,6 +28,7 @@ type enforcement struct {
 	shadow []*policy.Rule      // kill rules fanotify also carries out (scripts)
 	log    *policy.Set         // log rules, matched in userspace
 	types  []event.Type        // event types the sensors must watch
+	hooks  []*dynhook.Hook     // the policy's hooks section, resolved
 }
 
 // loadPolicy loads the policy files, plans a mechanism for every rule
@@ -49,7 +52,11 @@ func loadPolicy(paths []string, log *slog.Logger) (*enforcement, error) {
 	for _, w := range k.Warnings {
 		log.Warn("policy", "warning", w)
 	}
-	e := &enforcement{set: set, kernel: k, log: &policy.Set{}}
+	hooks, err := resolveHooks(set)
+	if err != nil {
+		return nil, err
+	}
+	e := &enforcement{set: set, kernel: k, log: &policy.Set{}, hooks: hooks}
 	for _, r := range set.Rules {
 		// A kill rule on files is also given to fanotify where it can
 		// take it: FAN_OPEN_EXEC_PERM sees a script itself, where the
@@ -159,7 +166,16 @@ func (s *verdictSink) Flush() error {
 }
 
 // emitAsync hands an event from another goroutine (the fanotify engine).
+// Those events do not pass the reader's enrichment, so they get their
+// ancestors here (in a fresh array: this is off the reader's path, and
+// the denials are few).
 func (s *verdictSink) emitAsync(ev *event.Event) {
+	if a, ok := s.anc.(ancestry); ok && len(ev.Process.Ancestors) == 0 && ev.Process.Pid != 0 {
+		// Get reads /proc for a process the table has not seen (its fork
+		// is not watched, its exec is the one denied).
+		a.t.Get(ev.Process.Pid)
+		ev.Process.Ancestors = a.t.AppendAncestors(nil, ev.Process.Pid, event.MaxAncestors)
+	}
 	_ = s.Emit(ev)
 }
 
@@ -184,6 +200,10 @@ type policyRun struct {
 	vs    *verdictSink
 	ctx   context.Context
 	log   *slog.Logger
+	// interval is how often count hooks report.
+	interval time.Duration
+	// table gives hook events their executables.
+	table *proc.Table
 
 	mu   sync.Mutex // one reload at a time
 	enf  *enforcement
@@ -200,6 +220,14 @@ func (p *policyRun) start(enf *enforcement) error {
 		cancel()
 		return err
 	}
+	hookWait, err := startHooks(ctx, enf.hooks, p.table, p.vs.emitAsync, p.interval, p.log)
+	if err != nil {
+		cancel()
+		_ = wait()
+		return err
+	}
+	fanWait := wait
+	wait = func() error { return errors.Join(fanWait(), hookWait()) }
 	p.vs.setRules(enf.log)
 	p.enf, p.stop, p.wait = enf, cancel, wait
 	return nil

@@ -13,7 +13,9 @@ import (
 	"github.com/vigil-sec/vigil/internal/export"
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/output"
+	"github.com/vigil-sec/vigil/internal/proc"
 	"github.com/vigil-sec/vigil/internal/sensor"
+	"github.com/vigil-sec/vigil/internal/ui"
 )
 
 // Outputs are the destinations of events besides standard output; each
@@ -43,6 +45,7 @@ type services struct {
 	exporters map[string]exporter
 	met       *metrics.Metrics
 	srv       *metrics.Server
+	ui        *ui.Server
 	hup       *hupWatcher
 	drain     time.Duration
 }
@@ -51,7 +54,7 @@ type services struct {
 // writer on standard output (left out when opts.Format is none), and
 // when asked for, the metrics endpoint and the SIGHUP handler. On error
 // nothing is left open.
-func startServices(opts *Options, m *sensor.Manager, stdout event.Sink, log *slog.Logger) (_ *services, err error) {
+func startServices(opts *Options, m *sensor.Manager, table *proc.Table, stdout event.Sink, log *slog.Logger) (_ *services, err error) {
 	s := &services{exporters: map[string]exporter{}, drain: opts.Outputs.DrainTimeout, met: opts.Metrics, sink: &fanout{}}
 	if s.drain <= 0 {
 		s.drain = 5 * time.Second
@@ -101,6 +104,14 @@ func startServices(opts *Options, m *sensor.Manager, stdout event.Sink, log *slo
 			return nil, err
 		}
 		log.Info("serving metrics", "addr", s.srv.Addr().String(), "path", "/metrics")
+	}
+	if opts.UIAddr != "" {
+		if s.ui, err = ui.Serve(ui.Config{Addr: opts.UIAddr, Table: table, Log: log}); err != nil {
+			return nil, err
+		}
+		// Last in the fanout: it only queues, and sees what the outputs saw.
+		s.sink.ws = append(s.sink.ws, s.ui)
+		log.Info("serving the ui", "addr", s.ui.Addr().String(), "url", "http://"+s.ui.Addr().String()+"/")
 	}
 	s.hup = watchHUP(func() { s.reload(opts.Reload, log) })
 	return s, nil
@@ -163,6 +174,13 @@ func (s *services) close(summary io.Writer, log *slog.Logger) {
 		if err := s.srv.Close(); err != nil {
 			log.Warn("stopping metrics server", "err", err)
 		}
+	}
+	if s.ui != nil {
+		if err := s.ui.Close(); err != nil {
+			log.Warn("stopping the ui server", "err", err)
+		}
+		st := s.ui.Stats()
+		fmt.Fprintf(summary, "ui: %d events streamed, %d dropped for slow clients\n", st.Sent, st.Dropped)
 	}
 }
 

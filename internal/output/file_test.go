@@ -195,3 +195,25 @@ func TestFileReopen(t *testing.T) {
 		t.Fatalf("new file holds %v", seqs)
 	}
 }
+
+func TestTextChain(t *testing.T) {
+	cases := []struct {
+		name string
+		anc  []string
+		want string
+	}{
+		{"one", []string{"bash"}, "bash"},
+		{"three", []string{"sh", "bash", "sshd"}, "sshd>bash>sh"},
+		{"cut", []string{"a", "b", "c", "d", "e", "systemd"}, "…>d>c>b>a"},
+		{"odd comm", []string{"my sh"}, `"my sh"`},
+	}
+	for _, c := range cases {
+		var anc []event.Ancestor
+		for _, n := range c.anc {
+			anc = append(anc, event.Ancestor{Comm: n})
+		}
+		if got := ancestry(anc); got != c.want {
+			t.Errorf("%s: ancestry = %q, want %q", c.name, got, c.want)
+		}
+	}
+}

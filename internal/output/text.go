@@ -124,6 +124,30 @@ func details(ev *event.Event) string {
 	if v := ev.Verdict; v != nil {
 		fmt.Fprintf(&b, " [%s %s enforced=%v]", v.Action, v.Rule, v.Enforced)
 	}
+	if anc := ev.Process.Ancestors; len(anc) > 0 {
+		b.WriteString(" from=")
+		b.WriteString(ancestry(anc))
+	}
+	return b.String()
+}
+
+// textChain is how many ancestors a text line shows.
+const textChain = 4
+
+// ancestry returns the nearest ancestors' comms, oldest first:
+// "sshd>bash>sh", with "…>" in front when there are more.
+func ancestry(anc []event.Ancestor) string {
+	var b strings.Builder
+	n := min(len(anc), textChain)
+	if len(anc) > n {
+		b.WriteString("…>")
+	}
+	for i := n - 1; i >= 0; i-- {
+		b.WriteString(q(anc[i].Comm))
+		if i > 0 {
+			b.WriteByte('>')
+		}
+	}
 	return b.String()
 }
 

@@ -120,9 +120,12 @@ func compile(srcs []source) (*Set, error) {
 	var errs yamldoc.List
 	set := &Set{}
 	for _, s := range srcs {
-		set.Rules = append(set.Rules, parseFile(s, &errs)...)
+		rules, hooks := parseFile(s, &errs)
+		set.Rules = append(set.Rules, rules...)
+		set.Hooks = append(set.Hooks, hooks...)
 	}
 	checkNames(set.Rules, &errs)
+	checkHookNames(set.Hooks, &errs)
 	if len(errs) > 0 {
 		return nil, joinSorted(errs)
 	}

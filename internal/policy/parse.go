@@ -28,20 +28,20 @@ var words = yamldoc.Words{
 	IntRange:     "expected a number, got {value}",
 }
 
-// parseFile parses one policy document into rules. Rules with errors are
-// still returned (so that duplicate names are found), but any error makes
-// compile fail.
-func parseFile(s source, errs *yamldoc.List) []*Rule {
+// parseFile parses one policy document into rules and hooks. Rules and
+// hooks with errors are still returned (so that duplicate names are
+// found), but any error makes compile fail.
+func parseFile(s source, errs *yamldoc.List) ([]*Rule, []*Hook) {
 	p := &parser{yamldoc.Walker{File: s.name, Errs: errs, Words: words}}
 	dec := yaml.NewDecoder(bytes.NewReader(s.data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			errs.Add(Pos{File: s.name, Line: 1, Col: 1}, "", "empty policy: expected a mapping with a rules list")
-			return nil
+			return nil, nil
 		}
 		p.syntaxError(err)
-		return nil
+		return nil, nil
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -51,15 +51,16 @@ func parseFile(s source, errs *yamldoc.List) []*Rule {
 	}
 	if len(doc.Content) == 0 {
 		errs.Add(Pos{File: s.name, Line: 1, Col: 1}, "", "empty policy: expected a mapping with a rules list")
-		return nil
+		return nil, nil
 	}
 	if bad := yamldoc.FindAlias(&doc); bad != nil {
 		p.Errorf(bad, "", "YAML aliases are not supported in policies; write the value out")
-		return nil
+		return nil, nil
 	}
 	root := doc.Content[0]
 	var rules []*Rule
-	sawRules := false
+	var hooks []*Hook
+	sawRules, sawHooks := false, false
 	for _, kv := range p.Mapping(root, "", nil) {
 		switch kv.Key {
 		case "version":
@@ -78,14 +79,23 @@ func parseFile(s source, errs *yamldoc.List) []*Rule {
 			for i, n := range kv.Value.Content {
 				rules = append(rules, p.rule(n, i))
 			}
+		case "hooks":
+			sawHooks = true
+			if kv.Value.Kind != yaml.SequenceNode || len(kv.Value.Content) == 0 {
+				p.Errorf(kv.Value, "hooks", "expected a list of hooks, got %s", yamldoc.Describe(kv.Value))
+				continue
+			}
+			for i, n := range kv.Value.Content {
+				hooks = append(hooks, p.hook(n, i))
+			}
 		default:
-			p.Errorf(kv.KeyNode, kv.Key, "unknown field %q (expected rules or version)", kv.Key)
+			p.Errorf(kv.KeyNode, kv.Key, "unknown field %q (expected rules, hooks or version)", kv.Key)
 		}
 	}
-	if !sawRules && root.Kind == yaml.MappingNode {
+	if !sawRules && !sawHooks && root.Kind == yaml.MappingNode {
 		p.Errorf(root, "", "missing rules: expected a mapping with a rules list")
 	}
-	return rules
+	return rules, hooks
 }
 
 // syntaxError reports a YAML syntax error at the line it names.

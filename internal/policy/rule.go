@@ -139,6 +139,9 @@ type Set struct {
 	// Rules are all rules, in the order of the files and of the rules in
 	// each file.
 	Rules []*Rule
+	// Hooks are the dynamic hooks (docs/hooks.md), in the same order;
+	// internal/dynhook resolves them against the kernel's BTF.
+	Hooks []*Hook
 }
 
 // ByEvent returns the rules for event type t, in order.

@@ -1,11 +1,14 @@
 package proc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // FS is a procfs mount point: Host on a running system, a directory laid
@@ -116,9 +119,87 @@ func ReadEntry(fs FS, pid uint32) (Entry, error) {
 		return Entry{}, fmt.Errorf("parsing status of %d: %w", pid, err)
 	}
 	e.Pid = pid
-	// Kernel threads have no executable; Exe stays "".
+	// Kernel threads have no executable; Exe stays "" and Args nil.
 	e.Exe = fs.Exe(pid)
+	e.Start = fs.StartTime(pid)
+	if e.Exe != "" {
+		e.Args = boundArgs(fs.Cmdline(pid))
+	}
 	return e, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on
+// every architecture Linux runs vigil on (include/asm-generic/param.h).
+const clockTicks = 100
+
+// StartTime returns when pid started, from field 22 (starttime, clock
+// ticks after boot) of /proc/PID/stat and btime of /proc/stat; zero when
+// either cannot be read.
+func (fs FS) StartTime(pid uint32) time.Time {
+	b, err := os.ReadFile(fs.path(pid, "stat"))
+	if err != nil {
+		return time.Time{}
+	}
+	// comm (field 2) may hold spaces and parentheses: count fields after
+	// its last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return time.Time{}
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3 (state)
+	if len(f) < 20 {
+		return time.Time{}
+	}
+	ticks, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	bt := fs.bootTime()
+	if bt.IsZero() {
+		return time.Time{}
+	}
+	return bt.Add(time.Duration(ticks) * time.Second / clockTicks)
+}
+
+// bootTimes caches btime per FS: seeding asks once per process, and
+// /proc/stat is long on hosts with many CPUs.
+var bootTimes sync.Map // FS -> time.Time
+
+// bootTime returns btime of /proc/stat; zero when unknown.
+func (fs FS) bootTime() time.Time {
+	if v, ok := bootTimes.Load(fs); ok {
+		return v.(time.Time)
+	}
+	bt := fs.readBootTime()
+	if !bt.IsZero() {
+		bootTimes.Store(fs, bt)
+	}
+	return bt
+}
+
+func (fs FS) readBootTime() time.Time {
+	b, err := os.ReadFile(string(fs) + "/stat")
+	if err != nil {
+		return time.Time{}
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			if s, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+				return time.Unix(s, 0)
+			}
+		}
+	}
+	return time.Time{}
+}
+
+// Cmdline returns the argv in /proc/PID/cmdline; nil when it cannot be
+// read or is empty (kernel threads, zombies).
+func (fs FS) Cmdline(pid uint32) []string {
+	b, err := os.ReadFile(fs.path(pid, "cmdline"))
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 }
 
 // entryOf takes an Entry's Comm, Ppid and Uid (the real one) from st.

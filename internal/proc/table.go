@@ -18,7 +18,11 @@
 package proc
 
 import (
+	"strings"
 	"sync"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/event"
 )
 
 // Entry is what the table knows of one process (thread group).
@@ -28,7 +32,20 @@ type Entry struct {
 	Uid  uint32
 	Comm string
 	Exe  string
+	// Start is when the process was forked (from the fork event, or
+	// /proc/PID/stat for processes older than vigil); zero when unknown.
+	Start time.Time
+	// Args is the argv of its last exec, bounded by MaxArgs and
+	// MaxArgBytes; nil when unknown. Never modified once stored.
+	Args []string
 }
+
+// The bounds on Entry.Args: with DefaultCapacity entries the args take
+// at most 128 MiB, and a host's few thousand processes a few MiB.
+const (
+	MaxArgs     = 16
+	MaxArgBytes = 512
+)
 
 // Table maps pids to entries. It is safe for concurrent use.
 type Table struct {
@@ -79,28 +96,86 @@ func (t *Table) Get(pid uint32) (Entry, bool) {
 	return fresh, true
 }
 
-// Fork records a new process child of parent: it starts with the
-// parent's executable and comm, as fork does.
-func (t *Table) Fork(parent, child uint32) {
+// Fork records a new process child of parent, started at start: it
+// starts with the parent's executable, comm and args, as fork does.
+func (t *Table) Fork(parent, child uint32, start time.Time) {
 	t.mu.Lock()
-	e := &Entry{Pid: child, Ppid: parent}
+	e := &Entry{Pid: child, Ppid: parent, Start: start}
 	if p, ok := t.m[parent]; ok {
-		e.Comm, e.Exe, e.Uid = p.Comm, p.Exe, p.Uid
+		e.Comm, e.Exe, e.Uid, e.Args = p.Comm, p.Exe, p.Uid, p.Args
 	}
 	t.putLocked(e)
 	t.mu.Unlock()
 }
 
-// Exec records that pid now runs exe under the given comm.
-func (t *Table) Exec(pid, ppid, uid uint32, comm, exe string) {
+// Exec records that pid now runs exe under the given comm with args
+// (copied, within MaxArgs and MaxArgBytes; the caller may reuse them).
+func (t *Table) Exec(pid, ppid, uid uint32, comm, exe string, args []string) {
+	kept := boundArgs(args)
 	t.mu.Lock()
 	e, ok := t.m[pid]
 	if !ok {
 		e = &Entry{Pid: pid}
 		t.putLocked(e)
 	}
-	e.Ppid, e.Uid, e.Comm, e.Exe = ppid, uid, comm, exe
+	e.Ppid, e.Uid, e.Comm, e.Exe, e.Args = ppid, uid, comm, exe, kept
 	t.mu.Unlock()
+}
+
+// boundArgs copies args, all their bytes in one string, cutting at
+// MaxArgs arguments and MaxArgBytes bytes.
+func boundArgs(args []string) []string {
+	if args == nil {
+		return nil
+	}
+	n, size := 0, 0
+	for _, a := range args {
+		if n == MaxArgs || size+len(a) > MaxArgBytes {
+			break
+		}
+		n++
+		size += len(a)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, a := range args[:n] {
+		b.WriteString(a)
+	}
+	all := b.String()
+	out := make([]string, n)
+	off := 0
+	for i, a := range args[:n] {
+		out[i] = all[off : off+len(a)]
+		off += len(a)
+	}
+	return out
+}
+
+// AppendAncestors appends to dst up to max ancestors of pid, parent
+// first, stopping after pid 1 or at a process the table does not hold.
+// Unlike Get it never reads /proc and, given room in dst, never
+// allocates: it is meant for every event.
+func (t *Table) AppendAncestors(dst []event.Ancestor, pid uint32, max int) []event.Ancestor {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	e, ok := t.m[pid]
+	for n := 0; ok && n < max && e.Ppid != 0 && e.Ppid != e.Pid; n++ {
+		if e, ok = t.m[e.Ppid]; ok {
+			dst = append(dst, event.Ancestor{Pid: e.Pid, Comm: e.Comm, Exe: e.Exe, Start: e.Start, Args: e.Args})
+		}
+	}
+	return dst
+}
+
+// Snapshot returns a copy of every entry, in no particular order.
+func (t *Table) Snapshot() []Entry {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]Entry, 0, len(t.m))
+	for _, e := range t.m {
+		out = append(out, *e)
+	}
+	return out
 }
 
 // Exit removes pid: its whole thread group has ended.

@@ -4,8 +4,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/event"
 )
 
 func TestParseStatus(t *testing.T) {
@@ -25,7 +29,7 @@ func TestParseStatus(t *testing.T) {
 			t.Errorf("%s: err = %v, wantErr %v", c.name, err, c.wantErr)
 			continue
 		}
-		if err == nil && got != c.want {
+		if err == nil && !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
 		}
 	}
@@ -76,11 +80,23 @@ func TestTableLifecycle(t *testing.T) {
 	if tb.Len() != 3 {
 		t.Fatalf("Len after seed = %d, want 3", tb.Len())
 	}
-	tb.Fork(200, 300)
-	if e, _ := tb.Get(300); e.Exe != "/bin/bash" || e.Ppid != 200 || e.Uid != 1000 {
-		t.Fatalf("forked child = %+v, want bash's exe, ppid 200, uid 1000", e)
+	born := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tb.Fork(200, 300, born)
+	if e, _ := tb.Get(300); e.Exe != "/bin/bash" || e.Ppid != 200 || e.Uid != 1000 || !e.Start.Equal(born) {
+		t.Fatalf("forked child = %+v, want bash's exe, ppid 200, uid 1000, start %v", e, born)
 	}
-	tb.Exec(300, 200, 1000, "ls", "/usr/bin/ls")
+	tb.Exec(300, 200, 1000, "ls", "/usr/bin/ls", []string{"ls", "-l"})
+	tb.Fork(300, 400, born.Add(time.Second))
+	chain := tb.AppendAncestors(nil, 400, 8)
+	if len(chain) != 4 || chain[0].Pid != 300 || !reflect.DeepEqual(chain[0].Args, []string{"ls", "-l"}) || !chain[0].Start.Equal(born) || chain[3].Pid != 1 {
+		t.Fatalf("AppendAncestors(400) = %+v, want ls -l (300), bash, sshd, init", chain)
+	}
+	if got := tb.AppendAncestors(nil, 400, 2); len(got) != 2 {
+		t.Fatalf("AppendAncestors(400, max 2) gave %d", len(got))
+	}
+	if got := tb.AppendAncestors(nil, 999, 8); len(got) != 0 {
+		t.Fatalf("AppendAncestors of an unknown pid = %+v, want none (and no /proc read)", got)
+	}
 	anc := tb.Ancestors(300, 8)
 	var names []string
 	for _, a := range anc {
@@ -99,7 +115,7 @@ func TestTableBounded(t *testing.T) {
 	root := fakeProc(t, Entry{Pid: 1, Comm: "init"})
 	tb := NewTable(root, 64)
 	for pid := uint32(1000); pid < 1000+10*64; pid++ {
-		tb.Fork(1, pid)
+		tb.Fork(1, pid, time.Time{})
 	}
 	if n := tb.Len(); n > 64 {
 		t.Fatalf("Len = %d, above capacity 64", n)
@@ -124,5 +140,53 @@ func TestSeedRealProc(t *testing.T) {
 	wantExe, _ = filepath.EvalSymlinks(wantExe)
 	if e.Comm != "sleep" || e.Exe != wantExe || e.Ppid != uint32(os.Getpid()) {
 		t.Fatalf("entry = %+v, want comm sleep, exe %s, ppid %d", e, wantExe, os.Getpid())
+	}
+	if !reflect.DeepEqual(e.Args, []string{"sleep", "5"}) {
+		t.Errorf("args = %q, want sleep 5", e.Args)
+	}
+	if d := time.Since(e.Start); d < 0 || d > time.Minute {
+		t.Errorf("start %v is not just now", e.Start)
+	}
+}
+
+func TestBoundArgs(t *testing.T) {
+	long := make([]string, 40)
+	for i := range long {
+		long[i] = "0123456789"
+	}
+	cases := []struct {
+		name string
+		in   []string
+		want int
+	}{
+		{"nil", nil, -1},
+		{"empty", []string{}, 0},
+		{"short", []string{"a", "b"}, 2},
+		{"many", long, MaxArgs},
+		{"one huge", []string{"x", string(make([]byte, MaxArgBytes))}, 1},
+	}
+	for _, c := range cases {
+		got := boundArgs(c.in)
+		if c.want < 0 {
+			if got != nil {
+				t.Errorf("%s: got %q, want nil", c.name, got)
+			}
+			continue
+		}
+		if len(got) != c.want || !reflect.DeepEqual(got, c.in[:c.want]) {
+			t.Errorf("%s: got %d args, want the first %d", c.name, len(got), c.want)
+		}
+	}
+}
+
+func BenchmarkAppendAncestors(b *testing.B) {
+	tb := NewTable(FS(b.TempDir()), 0)
+	for pid := uint32(2); pid < 10; pid++ {
+		tb.Exec(pid, pid-1, 0, "bash", "/usr/bin/bash", []string{"bash", "-c", "x"})
+	}
+	buf := make([]event.Ancestor, 0, event.MaxAncestors)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = tb.AppendAncestors(buf[:0], 9, event.MaxAncestors)
 	}
 }

@@ -41,13 +41,14 @@ type configurer interface {
 // Manager owns the sensors of one monitor: their programs, maps, links
 // and the ring buffer reader.
 type Manager struct {
-	cfg     Config
-	table   *proc.Table
-	sh      shared
-	byKind  [kindMax]sensor
-	loaded  []*loaded
-	choices []Choice
-	reader  *ringbuf.Reader
+	cfg       Config
+	table     *proc.Table
+	ancestors []event.Ancestor // reused by enrich, on the reader goroutine
+	sh        shared
+	byKind    [kindMax]sensor
+	loaded    []*loaded
+	choices   []Choice
+	reader    *ringbuf.Reader
 
 	// wallOffset turns the kernel's monotonic clock into wall time.
 	wallOffset int64
@@ -336,10 +337,10 @@ func (m *Manager) enrich(ev *event.Event) {
 	p := &ev.Process
 	switch ev.Type {
 	case event.TypeExec:
-		m.table.Exec(p.Pid, p.Ppid, p.Uid, p.Comm, ev.Exec.Path)
+		m.table.Exec(p.Pid, p.Ppid, p.Uid, p.Comm, ev.Exec.Path, ev.Exec.Args)
 	case event.TypeFork:
 		if !ev.Fork.Thread {
-			m.table.Fork(p.Pid, ev.Fork.ChildPid)
+			m.table.Fork(p.Pid, ev.Fork.ChildPid, ev.Time)
 		}
 	}
 	if e, ok := m.table.Get(p.Pid); ok {
@@ -350,6 +351,9 @@ func (m *Manager) enrich(ev *event.Event) {
 			p.ParentComm, p.ParentExe = e.Comm, e.Exe
 		}
 	}
+	// The buffer is reused: a sink must not keep the event (event.Sink).
+	m.ancestors = m.table.AppendAncestors(m.ancestors[:0], p.Pid, event.MaxAncestors)
+	p.Ancestors = m.ancestors
 	if ev.Type == event.TypeExit && !ev.Exit.Thread {
 		m.table.Exit(p.Pid)
 	}

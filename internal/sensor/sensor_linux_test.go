@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +31,8 @@ type collector struct {
 func (c *collector) Emit(ev *event.Event) error {
 	c.mu.Lock()
 	c.evs = append(c.evs, *ev)
+	// The reader reuses the ancestors' array: a sink must not keep it.
+	c.evs[len(c.evs)-1].Process.Ancestors = slices.Clone(ev.Process.Ancestors)
 	c.mu.Unlock()
 	return nil
 }
@@ -178,6 +181,14 @@ func testProcessLifecycle(t *testing.T, force string) {
 	}
 	if x.Process.Exe != self {
 		t.Errorf("exec process.exe = %q, want %q", x.Process.Exe, self)
+	}
+	// The chain starts at this test (seeded from /proc: its cmdline and
+	// start time) and goes up to pid 1 or MaxAncestors.
+	if anc := x.Process.Ancestors; len(anc) == 0 || anc[0].Pid != me || anc[0].Exe != self || anc[0].Start.IsZero() ||
+		len(anc[0].Args) == 0 || anc[0].Args[0] != os.Args[0] {
+		t.Errorf("exec ancestors = %+v, want this test (%d, %s, with args and start time) first", anc, me, self)
+	} else if last := anc[len(anc)-1]; last.Pid != 1 && len(anc) != event.MaxAncestors {
+		t.Errorf("exec ancestors end at %d after %d, want pid 1 or %d of them", last.Pid, len(anc), event.MaxAncestors)
 	}
 	exits := c.waitFor(t, 1, 5*time.Second, "exit of the helper", func(e *event.Event) bool {
 		return e.Type == event.TypeExit && e.Process.Pid == child && !e.Exit.Thread

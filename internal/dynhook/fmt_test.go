@@ -1,0 +1,5 @@
+package dynhook
+
+import "fmt"
+
+func fmtv(v any) string { return fmt.Sprintf("%v", v) }
