@@ -4,7 +4,8 @@
  * mmap calls that ask for PROT_EXEC.
  *
  * syscalls:sys_enter_{mprotect,pkey_mprotect} record the request and the
- * protection of the mapping at addr before the call (bpf_find_vma, 5.17+);
+ * protection of the mapping at addr before the call (bpf_find_vma, 5.17+;
+ * the compat build walks the mm's red-black tree of mappings instead);
  * syscalls:sys_exit_* emit the event with the result. A call that turns a
  * writable mapping executable, or an executable one writable, or asks for
  * both at once, is what the "wx" marker in userspace flags.
@@ -51,6 +52,96 @@ struct mprot_req {
 	struct event_hdr verdict; /* flags, rule and action of a kill */
 };
 
+#ifdef VIGIL_COMPAT
+/* The request between sys_enter and sys_exit, by thread id: no
+ * task-local storage before 5.11. Deleted at exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct mprot_req);
+} mprot_inflight SEC(".maps");
+
+static __always_inline struct mprot_req *req_get(int create)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mprot_req *req = bpf_map_lookup_elem(&mprot_inflight, &tid);
+	if (req || !create)
+		return req;
+	struct mprot_req zero = {};
+	bpf_map_update_elem(&mprot_inflight, &tid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&mprot_inflight, &tid);
+}
+
+static __always_inline void req_free(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&mprot_inflight, &tid); /* no task to free it with */
+}
+
+/*
+ * Before the maple tree (6.1) an mm kept its mappings in a red-black
+ * tree, mm->mm_rb, ordered by address; find_vma() (mm/mmap.c) walks it
+ * down from the root. Without bpf_find_vma (5.17) the compat build does
+ * the same walk, 40 steps at most: the tree's height is at most
+ * 2 log2(n + 1), 32 for the default vm.max_map_count of 65530. It reads
+ * the tree without mmap_lock, as any tracing read does: a mapping another
+ * thread changes at that moment can be missed, as bpf_find_vma misses
+ * one when mmap_lock is contended, and then the event has no old_prot.
+ */
+struct mm_struct___rb {
+	struct rb_root mm_rb;
+} __attribute__((preserve_access_index));
+
+struct vm_area_struct___rb {
+	unsigned long vm_start;
+	unsigned long vm_end;
+	struct rb_node vm_rb;
+	unsigned long vm_flags;
+	struct file *vm_file;
+} __attribute__((preserve_access_index));
+
+/* vma_at returns the current task's mapping that holds addr, or NULL. */
+static __always_inline struct vm_area_struct___rb *vma_at(__u64 addr)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct___rb *mm = (void *)BPF_CORE_READ(task, mm);
+	struct vm_area_struct___rb *v;
+	struct rb_node *node;
+
+	if (!bpf_core_field_exists(mm->mm_rb))
+		return NULL; /* a maple-tree kernel, which has bpf_find_vma */
+	node = BPF_CORE_READ(mm, mm_rb.rb_node);
+	/* Unrolled by hand: clang will not unroll this loop, and 5.10's
+	 * verifier refuses it as clang lays it out (see COMPAT_UNROLL). */
+#define RB_STEP                                                                      \
+	if (!node)                                                                   \
+		return NULL;                                                         \
+	v = (void *)node - bpf_core_field_offset(struct vm_area_struct___rb, vm_rb); \
+	if (BPF_CORE_READ(v, vm_end) > addr) {                                       \
+		if (BPF_CORE_READ(v, vm_start) <= addr)                              \
+			return v;                                                    \
+		node = BPF_CORE_READ(node, rb_left);                                 \
+	} else {                                                                     \
+		node = BPF_CORE_READ(node, rb_right);                                \
+	}
+#define RB_STEP4 RB_STEP RB_STEP RB_STEP RB_STEP
+	RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4 RB_STEP4
+#undef RB_STEP4
+#undef RB_STEP
+	return NULL;
+}
+
+static __always_inline void old_prot_of(__u64 addr, struct mprot_req *old)
+{
+	struct vm_area_struct___rb *v = vma_at(addr);
+	if (v) {
+		/* VM_READ, VM_WRITE and VM_EXEC have the PROT_* values. */
+		old->old_prot = BPF_CORE_READ(v, vm_flags) & 7;
+		old->flags |= MPROT_HAS_OLD;
+	}
+}
+#else
 /* The request between sys_enter and sys_exit, in the task itself. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -58,6 +149,16 @@ struct {
 	__type(key, int);
 	__type(value, struct mprot_req);
 } mprot_inflight SEC(".maps");
+
+static __always_inline struct mprot_req *req_get(int create)
+{
+	return bpf_task_storage_get(&mprot_inflight, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+static __always_inline void req_free(void)
+{
+}
 
 static long vma_prot(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
 {
@@ -68,6 +169,12 @@ static long vma_prot(struct task_struct *task, struct vm_area_struct *vma, void 
 	return 0;
 }
 
+static __always_inline void old_prot_of(__u64 addr, struct mprot_req *old)
+{
+	bpf_find_vma(bpf_get_current_task_btf(), addr, vma_prot, old, 0);
+}
+#endif
+
 /*
  * eff_prot is the protection the kernel applies: under the personality
  * READ_IMPLIES_EXEC (setarch -X, any user may set it) PROT_READ brings
@@ -77,7 +184,7 @@ static long vma_prot(struct task_struct *task, struct vm_area_struct *vma, void 
 static __always_inline __u32 eff_prot(__u32 prot)
 {
 	if ((prot & (PROT_READ | PROT_EXEC)) == PROT_READ &&
-	    (BPF_CORE_READ(bpf_get_current_task_btf(), personality) & READ_IMPLIES_EXEC))
+	    (BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), personality) & READ_IMPLIES_EXEC))
 		prot |= PROT_EXEC;
 	return prot;
 }
@@ -116,6 +223,45 @@ static __always_inline int file_kill(struct mprot_req *req, struct file *f)
 	return 1;
 }
 
+#ifdef VIGIL_COMPAT
+/*
+ * COMPAT_VMAS: the mappings of an mprotect range the compat build checks
+ * for files under exec rules. Each costs a walk of the mm's tree and a
+ * match_rules the verifier checks at every call; past them the event
+ * says the rest went unchecked (MPROT_UNCHECKED).
+ */
+#define COMPAT_VMAS 2
+
+/* range_step checks the mapping at *addr; 1 ends the walk of the range. */
+static __always_inline int range_step(struct mprot_req *req, __u64 *addr, __u64 end, __u64 skip)
+{
+	struct vm_area_struct___rb *v = vma_at(*addr);
+	if (!v)
+		return 1;
+	__u64 next = BPF_CORE_READ(v, vm_end);
+	struct file *f = BPF_CORE_READ(v, vm_file);
+	if (f && (__u64)f != skip) {
+		if (!(req->flags & MPROT_FILE))
+			set_file(req, f);
+		if (file_kill(req, f))
+			return 1;
+	}
+	if (next <= *addr || next >= end)
+		return 1;
+	*addr = next;
+	return 0;
+}
+
+/* range_kill applies the exec rules on files to the first COMPAT_VMAS
+ * mappings of a range but skip's, and flags the request if there are more. */
+static __always_inline void range_kill(struct mprot_req *req, __u64 addr, __u64 len, __u64 skip)
+{
+	__u64 end = addr + len;
+	if (range_step(req, &addr, end, skip) || range_step(req, &addr, end, skip))
+		return;
+	req->flags |= MPROT_UNCHECKED;
+}
+#else
 /* vma_walk: the state of the walk over the mappings of a range. */
 struct vma_walk {
 	struct mprot_req *req;
@@ -167,6 +313,8 @@ static __always_inline void range_kill(struct mprot_req *req, __u64 addr, __u64 
 	bpf_loop(MAX_VMAS, range_step, &w, 0);
 }
 
+#endif
+
 /* prot_kill applies the mprotect rules (wx, prot) to a request. */
 static __always_inline int prot_kill(struct mprot_req *req)
 {
@@ -183,12 +331,11 @@ static __always_inline int prot_kill(struct mprot_req *req)
 
 static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 pkey)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct mprot_req *req, old;
 
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
-	req = bpf_task_storage_get(&mprot_inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	req = req_get(1);
 	if (!req)
 		return 0;
 	req->addr = ctx->args[0];
@@ -201,7 +348,7 @@ static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 pk
 	old.flags = pkey | MPROT_PENDING;
 	/* The old protection only decides W^X when W or X is requested. */
 	if (req->prot & 6)
-		bpf_find_vma(task, req->addr, vma_prot, &old, 0);
+		old_prot_of(req->addr, &old);
 	req->old_prot = old.old_prot;
 	req->flags = old.flags;
 	req->verdict.flags = 0;
@@ -214,7 +361,7 @@ static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 pk
 
 static __always_inline int leave(struct trace_event_raw_sys_exit *ctx)
 {
-	struct mprot_req *req = bpf_task_storage_get(&mprot_inflight, bpf_get_current_task_btf(), 0, 0);
+	struct mprot_req *req = req_get(0);
 	struct mprotect_event ev = {};
 
 	if (!req || !(req->flags & MPROT_PENDING))
@@ -244,6 +391,7 @@ static __always_inline int leave(struct trace_event_raw_sys_exit *ctx)
 	ev.fd = req->fd;
 	ev.result = ctx->ret;
 	req->flags = 0;
+	req_free();
 	submit(&ev, sizeof(ev), EV_MPROTECT);
 	return 0;
 }
@@ -262,7 +410,6 @@ int pkey_mprotect_enter(struct trace_event_raw_sys_enter *ctx) { return enter(ct
 SEC("tracepoint/syscalls/sys_enter_mmap")
 int mmap_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	struct task_struct *task;
 	struct mprot_req *req;
 	struct file *f = NULL;
 	__u32 prot = eff_prot(ctx->args[2]);
@@ -271,8 +418,7 @@ int mmap_enter(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
-	task = bpf_get_current_task_btf();
-	req = bpf_task_storage_get(&mprot_inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	req = req_get(1);
 	if (!req)
 		return 0;
 	req->addr = ctx->args[0];

@@ -60,6 +60,33 @@ struct open_req {
 	__u32 _pad;
 };
 
+#ifdef VIGIL_COMPAT
+/* The open between sys_enter and sys_exit, by thread id: no task-local
+ * storage before 5.11. Deleted at exit, so only opens in flight use it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct open_req);
+} open_inflight SEC(".maps");
+
+static __always_inline struct open_req *req_get(int create)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct open_req *req = bpf_map_lookup_elem(&open_inflight, &tid);
+	if (req || !create)
+		return req;
+	struct open_req zero = {};
+	bpf_map_update_elem(&open_inflight, &tid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&open_inflight, &tid);
+}
+
+static __always_inline void req_done(struct open_req *req)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&open_inflight, &tid);
+}
+#else
 /*
  * The open between sys_enter and sys_exit, in the task itself: an exit
  * with nothing pending costs one pointer read, not a hash lookup.
@@ -71,8 +98,55 @@ struct {
 	__type(value, struct open_req);
 } open_inflight SEC(".maps");
 
+static __always_inline struct open_req *req_get(int create)
+{
+	return bpf_task_storage_get(&open_inflight, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+static __always_inline void req_done(struct open_req *req)
+{
+	req->syscall = 0;
+}
+#endif
+
+#ifdef VIGIL_COMPAT
+/* Unrolled by hand: clang will not unroll 128 steps (see COMPAT_UNROLL). */
+#define PFX_STEP(j)                        \
+	if ((j) >= len)                    \
+		return 1;                  \
+	if (name[(j)] != p->s[(j)])        \
+		return 0;
+#define PFX_STEP4(j) PFX_STEP(j) PFX_STEP((j) + 1) PFX_STEP((j) + 2) PFX_STEP((j) + 3)
+#define PFX_STEP16(j) PFX_STEP4(j) PFX_STEP4((j) + 4) PFX_STEP4((j) + 8) PFX_STEP4((j) + 12)
+#define PFX_STEP64(j) PFX_STEP16(j) PFX_STEP16((j) + 16) PFX_STEP16((j) + 32) PFX_STEP16((j) + 48)
+
+/* prefix_eq reports whether name starts with the prefix p. */
+static __always_inline int prefix_eq(const char *name, struct prefix *p)
+{
+	__u32 len = p->len;
+	PFX_STEP64(0)
+	PFX_STEP64(64)
+	return 1;
+}
+#else
+/* prefix_eq reports whether name starts with the prefix p. */
+static __always_inline int prefix_eq(const char *name, struct prefix *p)
+{
+	__u32 len = p->len;
+	for (__u32 j = 0; j < PREFIX_LEN; j++) {
+		if (j >= len)
+			break;
+		if (name[j] != p->s[j])
+			return 0;
+	}
+	return 1;
+}
+#endif
+
 static __always_inline int prefix_match(const char *name)
 {
+	COMPAT_UNROLL
 	for (__u32 i = 0; i < MAX_PREFIXES; i++) {
 		if (i >= n_prefixes)
 			return 0;
@@ -80,21 +154,11 @@ static __always_inline int prefix_match(const char *name)
 		struct prefix *p = bpf_map_lookup_elem(&open_prefixes, &key);
 		if (!p)
 			return 0;
-		__u32 len = p->len;
 		/* Not written yet (the programs attach before the loader fills
 		 * the map): an empty prefix would match every name. */
-		if (!len)
+		if (!p->len)
 			continue;
-		int ok = 1;
-		for (__u32 j = 0; j < PREFIX_LEN; j++) {
-			if (j >= len)
-				break;
-			if (name[j] != p->s[j]) {
-				ok = 0;
-				break;
-			}
-		}
-		if (ok)
+		if (prefix_eq(name, p))
 			return 1;
 	}
 	return 0;
@@ -148,7 +212,7 @@ static __always_inline void enter(__u32 syscall, __s32 dirfd, __u64 filename, __
 		if (!rs || !rs->rules)
 			return;
 	}
-	req = bpf_task_storage_get(&open_inflight, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	req = req_get(1);
 	if (!req)
 		return;
 	req->filename = filename;
@@ -161,7 +225,7 @@ static __always_inline void enter(__u32 syscall, __s32 dirfd, __u64 filename, __
 
 static __always_inline void leave(long ret)
 {
-	struct open_req *req = bpf_task_storage_get(&open_inflight, bpf_get_current_task_btf(), 0, 0);
+	struct open_req *req = req_get(0);
 	struct scratch *slot;
 	struct open_event *ev;
 	__u32 off = 0;
@@ -170,12 +234,12 @@ static __always_inline void leave(long ret)
 	if (!req || !req->syscall)
 		return;
 	if (!req->wanted && ret < 0) {
-		req->syscall = 0; /* a failed open cannot match a file rule */
+		req_done(req); /* a failed open cannot match a file rule */
 		return;
 	}
 	slot = scratch_claim();
 	if (!slot) {
-		req->syscall = 0;
+		req_done(req);
 		count_lost(EV_OPEN);
 		return;
 	}
@@ -190,7 +254,7 @@ static __always_inline void leave(long ret)
 	ev->xflags = 0;
 	n = bpf_probe_read_user_str(ev->data, FILENAME_LEN, (void *)req->filename);
 	__u32 want = req->wanted;
-	req->syscall = 0;
+	req_done(req);
 	off = n > 0 ? n : 0;
 	ev->filename_len = off;
 	ev->path_len = 0;

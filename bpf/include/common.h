@@ -18,6 +18,31 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
+/*
+ * VIGIL_COMPAT builds the same sensors for kernels that lack what the
+ * default build uses: bpf_loop() (5.17), task-local storage and
+ * bpf_get_current_task_btf() (5.11), pointer arguments of global
+ * functions (5.12) and bpf_find_vma() (5.17). internal/bpfobj compiles
+ * each object twice (the *Compat objects); the ladders in
+ * internal/doctor/plan.go choose between them by probing ("bpf-loop",
+ * "task-storage", "find-vma", "atomics"), never by kernel version. The
+ * compat build walks with bounded loops, keeps in-flight syscalls in hash
+ * maps keyed by thread, and makes every function static.
+ */
+#ifdef VIGIL_COMPAT
+#define VIGIL_GLOBAL static __noinline
+/*
+ * Loops are unrolled in full: 5.10's check_cfg refuses a loop that clang
+ * enters past its first instruction (the fall-through edge of a
+ * non-branch instruction may not close a loop), which is how clang lays
+ * out most of them.
+ */
+#define COMPAT_UNROLL _Pragma("unroll")
+#else
+#define VIGIL_GLOBAL __noinline
+#define COMPAT_UNROLL
+#endif
+
 /* Set by the loader before the programs are loaded. */
 const volatile __u32 self_tgid = 0;   /* vigil itself; excluded from noisy types */
 const volatile __u64 wakeup_bytes = 0; /* wake the reader only past this much data */
@@ -41,6 +66,18 @@ struct {
  * tasks may build records on one CPU at once: each claims a slot with an
  * atomic compare-and-swap and releases it after copying the record into
  * the ring. The largest record fits; only the filled bytes are copied.
+ *
+ * Kernels without compare-and-swap (BPF atomics, 5.12) predate faultable
+ * tracepoints: there a tracepoint calls its programs with preemption
+ * disabled (__DO_TRACE in include/linux/tracepoint.h holds
+ * rcu_read_lock_sched_notrace(), which disables preemption, around the
+ * probes, and both perf_trace_run_bpf_submit() and __bpf_trace_run() run
+ * the program inside it), and none of vigil's tracepoints fires in
+ * interrupt context, so no claim would be needed there. The compat build
+ * claims anyway, with the atomic add every kernel has (BPF_XADD): each
+ * claimant adds 1 to busy and owns the slot only if it then reads 1, so
+ * two can never both own it (they may both give up; that is a lost
+ * record, counted). It thus stays right wherever it is loaded.
  */
 #define SCRATCH_SLOTS 4
 
@@ -63,21 +100,34 @@ struct {
 /* scratch_claim returns a free slot of this CPU, or NULL when all are busy. */
 static __always_inline struct scratch *scratch_claim(void)
 {
+	COMPAT_UNROLL
 	for (__u32 i = 0; i < SCRATCH_SLOTS; i++) {
 		__u32 key = i;
 		struct scratch *s = bpf_map_lookup_elem(&heap, &key);
 		if (!s)
 			return NULL;
+#ifdef VIGIL_COMPAT
+		__sync_fetch_and_add(&s->busy, 1);
+		if (*(volatile __u64 *)&s->busy == 1)
+			return s;
+		__sync_fetch_and_add(&s->busy, -1);
+#else
 		if (__sync_val_compare_and_swap(&s->busy, 0, 1) == 0)
 			return s;
+#endif
 	}
 	return NULL;
 }
 
 static __always_inline void scratch_release(struct scratch *s)
 {
+#ifdef VIGIL_COMPAT
+	__sync_fetch_and_add(&s->busy, -1);
+#else
 	__sync_lock_test_and_set(&s->busy, 0);
+#endif
 }
+
 
 static __always_inline void count_lost(__u32 type)
 {
@@ -128,12 +178,15 @@ struct path_walk {
 	__u32 done;
 };
 
-/* path_step walks one dentry up; bpf_loop() calls it. 1 stops the loop. */
+/* path_step walks one dentry up; bpf_loop() calls it (the compat build:
+ * a bounded loop). 1 stops the loop. */
 static long path_step(__u32 i, void *ctx)
 {
 	struct path_walk *w = ctx;
 	struct dentry *d = w->d;
 	struct mount *m = w->m;
+	if (!d || !m)
+		return 1;
 	struct vfsmount *vm = (void *)m + bpf_core_field_offset(struct mount, mnt);
 	struct dentry *root = BPF_CORE_READ(vm, mnt_root);
 	struct dentry *parent = BPF_CORE_READ(d, d_parent);
@@ -169,6 +222,16 @@ static long path_step(__u32 i, void *ctx)
 	if (n <= 0)
 		return 1;
 	w->off += n;
+#ifdef VIGIL_COMPAT
+	/*
+	 * In a bounded loop the verifier carries off's range from step to
+	 * step, so no two steps' states match and it walks every mix of
+	 * paths (over a million instructions). Read back through a helper,
+	 * off is just a number again: masked where it indexes buf, it needs
+	 * no range, and steps' states prune.
+	 */
+	bpf_probe_read_kernel(&w->off, sizeof(w->off), &w->off);
+#endif
 	if (w->off - w->start > PATH_LEN)
 		return 1;
 	w->d = parent;
@@ -180,7 +243,9 @@ static long path_step(__u32 i, void *ctx)
  * first, each NUL-terminated, crossing mount points up to the root of the
  * task's namespace. It returns the new offset and sets FILE_PATH_TRUNC or
  * FILE_INTERNAL in *flags. buf must hold DATA_LEN bytes. The walk runs in
- * bpf_loop() (5.17+), so the verifier checks one step, not every depth.
+ * bpf_loop() (5.17+), so the verifier checks one step, not every depth;
+ * the compat build calls the same step from a loop unrolled in full,
+ * which the verifier checks once per depth.
  */
 static __always_inline __u32 read_path(const struct path *path, __u8 *buf, __u32 off, __u32 *flags)
 {
@@ -193,7 +258,14 @@ static __always_inline __u32 read_path(const struct path *path, __u8 *buf, __u32
 		.start = off,
 	};
 
+#ifdef VIGIL_COMPAT
+	COMPAT_UNROLL
+	for (__u32 i = 0; i < MAX_PATH_DEPTH; i++)
+		if (path_step(i, &w))
+			break;
+#else
 	bpf_loop(MAX_PATH_DEPTH, path_step, &w, 0);
+#endif
 	*flags |= w.flags;
 	if (!w.done)
 		*flags |= FILE_PATH_TRUNC;

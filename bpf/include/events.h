@@ -137,6 +137,7 @@ enum mprotect_flags {
 	MPROT_PKEY = 1 << 1,
 	MPROT_MMAP = 1 << 2, /* an mmap asking for PROT_EXEC, not an mprotect */
 	MPROT_FILE = 1 << 3, /* dev and ino name the file mapped */
+	MPROT_UNCHECKED = 1 << 4, /* exec rules on files: mappings of the range past the first two not checked (no bpf_find_vma) */
 	MPROT_PENDING = 1 << 31, /* in-kernel only: enter seen, exit not yet */
 };
 

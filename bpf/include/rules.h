@@ -165,6 +165,8 @@ static long dir_step(__u32 i, void *ctx)
 	struct dir_walk *w = ctx;
 	struct dentry *d = w->d;
 	struct mount *m = w->m;
+	if (!d || !m)
+		return 1;
 	struct vfsmount *vm = (void *)m + bpf_core_field_offset(struct mount, mnt);
 	struct dentry *root = BPF_CORE_READ(vm, mnt_root);
 	struct dentry *parent = BPF_CORE_READ(d, d_parent);
@@ -195,12 +197,20 @@ static __always_inline __u64 dir_hits(__u64 fp)
 		.d = BPF_CORE_READ(f, f_path.dentry),
 		.m = (void *)vm - bpf_core_field_offset(struct mount, mnt),
 	};
+#ifdef VIGIL_COMPAT
+	COMPAT_UNROLL
+	for (__u32 i = 0; i < MAX_PATH_DEPTH; i++)
+		if (dir_step(i, &w))
+			break;
+#else
 	bpf_loop(MAX_PATH_DEPTH, dir_step, &w, 0);
+#endif
 	return w.hits;
 }
 
 static __always_inline int sets_match(struct rule_arg *rs, __u32 kind, struct match_in *in)
 {
+	COMPAT_UNROLL
 	for (__u32 j = 0; j < MAX_SETS; j++) {
 		if (j >= rs->n)
 			break;
@@ -239,8 +249,14 @@ static long args_step(__u32 i, void *ctx)
 		return 0;
 	__u32 key = i;
 	struct rule_arg *rs = bpf_map_lookup_elem(&rule_args, &key);
-	if (rs && sets_match(rs, w->kind, w->in))
+	if (rs && sets_match(rs, w->kind, w->in)) {
 		w->hits |= 1ULL << i;
+#ifdef VIGIL_COMPAT
+		/* Forget hits' known bits, or no two steps' states match
+		 * (see read_path's step in common.h). */
+		bpf_probe_read_kernel(&w->hits, sizeof(w->hits), &w->hits);
+#endif
+	}
 	return 0;
 }
 
@@ -248,7 +264,17 @@ static long args_step(__u32 i, void *ctx)
 static __always_inline __u64 args_hits(__u64 mask, __u32 kind, struct match_in *in)
 {
 	struct args_walk w = {.mask = mask, .kind = kind, .in = in};
+#ifdef VIGIL_COMPAT
+	/* A rule set's masks hold one generation's rules: 32 bits of the 64
+	 * (see rule_sets above), so half the steps, each checked apart. */
+	__u32 base = (mask & 0xffffffffULL) ? 0 : RULE_GEN_BITS;
+	COMPAT_UNROLL
+	for (__u32 j = 0; j < RULE_GEN_BITS; j++)
+		if (args_step(base + j, &w))
+			break;
+#else
 	bpf_loop(64, args_step, &w, 0);
+#endif
 	return w.hits;
 }
 
@@ -266,9 +292,11 @@ static __always_inline void fill_match(struct match_in *in)
  * match_rules finds the kernel rules of event kind that match: it returns
  * non-zero when any does and sets in->kill and in->deny to the matching
  * kill and deny rules. A global function, so the verifier checks it once
- * rather than along every path of every hook that calls it.
+ * rather than along every path of every hook that calls it; static in the
+ * compat build, for kernels that take no pointer arguments to global
+ * functions (before 5.12).
  */
-__noinline int match_rules(__u32 kind, struct match_in *in)
+VIGIL_GLOBAL int match_rules(__u32 kind, struct match_in *in)
 {
 	struct rule_set *rs;
 	__u64 m;

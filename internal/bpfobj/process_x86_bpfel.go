@@ -137,11 +137,12 @@ const (
 type ProcessMprotectFlags uint32
 
 const (
-	ProcessMprotectFlagsMPROT_HAS_OLD ProcessMprotectFlags = 1
-	ProcessMprotectFlagsMPROT_PKEY    ProcessMprotectFlags = 2
-	ProcessMprotectFlagsMPROT_MMAP    ProcessMprotectFlags = 4
-	ProcessMprotectFlagsMPROT_FILE    ProcessMprotectFlags = 8
-	ProcessMprotectFlagsMPROT_PENDING ProcessMprotectFlags = 2147483648
+	ProcessMprotectFlagsMPROT_HAS_OLD   ProcessMprotectFlags = 1
+	ProcessMprotectFlagsMPROT_PKEY      ProcessMprotectFlags = 2
+	ProcessMprotectFlagsMPROT_MMAP      ProcessMprotectFlags = 4
+	ProcessMprotectFlagsMPROT_FILE      ProcessMprotectFlags = 8
+	ProcessMprotectFlagsMPROT_UNCHECKED ProcessMprotectFlags = 16
+	ProcessMprotectFlagsMPROT_PENDING   ProcessMprotectFlags = 2147483648
 )
 
 type ProcessOpenSyscall uint32

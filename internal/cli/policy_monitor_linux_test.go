@@ -47,7 +47,15 @@ func startAgent(t *testing.T, args ...string) *agent {
 			t.Error("vigil monitor did not stop on SIGTERM")
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
+	// Start-up is mostly the kernel verifying the programs. Under the
+	// matrix's software emulation that takes tens of seconds where the
+	// sensors load their compat build (5.10: unrolled walks, a verifier
+	// without bpf_loop), so the guest waits longer.
+	ready := 20 * time.Second
+	if vmtest.InGuest() {
+		ready = 2 * time.Minute
+	}
+	deadline := time.Now().Add(ready)
 	for !strings.Contains(a.err.String(), "msg=ready") {
 		select {
 		case err := <-a.done:

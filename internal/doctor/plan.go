@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -67,46 +68,48 @@ var Ladders = []Ladder{
 		{"fexit/kernel_clone", []string{"fexit"}, []Point{{BTFFunc, "kernel_clone", false}}},
 		{"tp_btf/sched_process_fork", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_fork", false}}},
 	}},
-	{Name: "exec", Kind: Event, IfNone: "no exec events", Rungs: []Rung{
-		{"tp_btf/sched_process_exec", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_exec", false}}},
-	}},
+	{Name: "exec", Kind: Event, IfNone: "no exec events", Rungs: withCompat(CompatLoops,
+		Rung{"tp_btf/sched_process_exec", []string{"tp-btf", "bpf-loop", "atomics"}, []Point{{BTFTracepoint, "sched_process_exec", false}}},
+	)},
 	{Name: "exit", Kind: Event, IfNone: "no exit events", Rungs: []Rung{
 		// acct_collect(code, group_dead) is do_exit()'s first call after it
 		// knows whether the thread ends the process.
 		{"fentry/acct_collect (in do_exit)", []string{"fentry"}, []Point{{BTFFunc, "acct_collect", false}}},
 		{"tp_btf/sched_process_exit", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_exit", false}}},
 	}},
-	{Name: "module", Kind: Event, IfNone: "no module events", Rungs: []Rung{
-		{"tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module", []string{"tracepoint", "syscall-tracepoints"},
+	{Name: "module", Kind: Event, IfNone: "no module events", Rungs: withCompat(CompatLoops,
+		Rung{"tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module", []string{"tracepoint", "syscall-tracepoints", "bpf-loop", "atomics"},
 			syscallPoints("both", "init_module", "finit_module")},
 		// Kernels without CONFIG_MODULES have no module syscall tracepoints;
 		// the raw sys_enter tracepoint, filtered by number, still sees the
 		// calls, whose only possible result there is ENOSYS (sys_ni_syscall).
-		{"tp_btf/sys_enter (filtered by syscall number; no modules: ENOSYS)", []string{"tp-btf", "!modules"},
+		Rung{"tp_btf/sys_enter (filtered by syscall number; no modules: ENOSYS)", []string{"tp-btf", "!modules", "bpf-loop", "atomics"},
 			[]Point{{BTFTracepoint, "sys_enter", false}}},
-		{"tp_btf/sys_enter+sys_exit (filtered by syscall number)", []string{"tp-btf"},
+		Rung{"tp_btf/sys_enter+sys_exit (filtered by syscall number)", []string{"tp-btf", "bpf-loop", "atomics"},
 			[]Point{{BTFTracepoint, "sys_enter", false}, {BTFTracepoint, "sys_exit", false}}},
-	}},
-	{Name: "mprotect", Kind: Event, IfNone: "no mprotect events", Rungs: []Rung{
+	)},
+	{Name: "mprotect", Kind: Event, IfNone: "no mprotect events", Rungs: withCompat(CompatMprotect,
 		// mmap only where it asks for PROT_EXEC, filtered at sys_enter_mmap.
-		{"tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect,mmap}", []string{"tracepoint", "syscall-tracepoints"},
+		Rung{"tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect,mmap}", []string{"tracepoint", "syscall-tracepoints", "task-storage", "find-vma", "bpf-loop"},
 			syscallPoints("both", "mprotect", "pkey_mprotect", "mmap")},
-	}},
-	{Name: "open", Kind: Event, IfNone: "no open events", Rungs: []Rung{
+	)},
+	{Name: "open", Kind: Event, IfNone: "no open events", Rungs: append([]Rung{
 		// The system calls, and io_uring's IORING_OP_OPENAT and _OPENAT2
 		// (io_submit_sqe() traces a request once prepared, struct io_open
 		// in req->cmd since 6.0; the tracepoint is io_uring_submit_req
 		// since 6.3, io_uring_submit_sqe(req, ...) before).
-		{OpenSyscalls + " + " + OpenIOUringReq, []string{"tracepoint", "syscall-tracepoints", "tp-btf"},
+		{OpenSyscalls + " + " + OpenIOUringReq, []string{"tracepoint", "syscall-tracepoints", "tp-btf", "task-storage", "bpf-loop", "atomics"},
 			append(openPoints(), Point{BTFTracepoint, "io_uring_submit_req", false}, Point{BTFTracepoint, "io_uring_req_failed", false},
 				Point{BTFTracepoint, "io_uring_complete", false}, Point{BTFField, "io_kiocb.cmd", false}, Point{BTFField, "io_open.filename", false})},
-		{OpenSyscalls + " + " + OpenIOUringSqe, []string{"tracepoint", "syscall-tracepoints", "tp-btf"},
+		{OpenSyscalls + " + " + OpenIOUringSqe, []string{"tracepoint", "syscall-tracepoints", "tp-btf", "task-storage", "bpf-loop", "atomics"},
 			append(openPoints(), Point{BTFTracepoint, "io_uring_submit_sqe", false}, Point{BTFTracepoint, "io_uring_req_failed", false},
 				Point{BTFTracepoint, "io_uring_complete", false}, Point{BTFField, "io_kiocb.cmd", false}, Point{BTFField, "io_open.filename", false})},
+		// Every kernel with io_uring's req->cmd (6.0) passes the compat
+		// probes: these two have no compat twins.
+	},
 		// Without io_uring's tracepoints (CONFIG_IO_URING off, or before
 		// 6.0), opens through io_uring are not seen.
-		{OpenSyscalls, []string{"tracepoint", "syscall-tracepoints"}, openPoints()},
-	}},
+		withCompat(CompatOpen, Rung{OpenSyscalls, []string{"tracepoint", "syscall-tracepoints", "task-storage", "bpf-loop", "atomics"}, openPoints()})...)},
 	{Name: "kill", Kind: Action, IfNone: "policy with kill refused", Rungs: []Rung{
 		{"bpf_send_signal(SIGKILL) from the event's hook", []string{"bpf-send-signal"}, nil},
 	}},
@@ -149,6 +152,40 @@ const (
 func openPoints() []Point {
 	return append(syscallPoints("both", "openat", "openat2"),
 		Point{Tracepoint, "syscalls/sys_enter_open", true}, Point{Tracepoint, "syscalls/sys_exit_open", true})
+}
+
+// What each sensor's compat build (bpf/include/common.h, VIGIL_COMPAT)
+// does instead, as its rungs' names say it.
+const (
+	CompatLoops    = "compat: bounded loops"
+	CompatMprotect = "compat: bounded loops, in-flight by thread, old protection from the mm's rb-tree"
+	CompatOpen     = "compat: bounded loops, in-flight by thread"
+)
+
+// CompatProbes are the probes that decide between a sensor's default
+// object and its compat build: a default rung needs those of them its
+// object uses; its compat twin needs none of them.
+var CompatProbes = []string{"bpf-loop", "find-vma", "task-storage", "atomics"}
+
+// withCompat returns rungs followed, after each that needs one of
+// CompatProbes, by its twin built with VIGIL_COMPAT: the same hooks,
+// named "<mechanism> (<what>)", needing none of those probes.
+func withCompat(what string, rungs ...Rung) []Rung {
+	var out []Rung
+	for _, r := range rungs {
+		out = append(out, r)
+		var needs []string
+		for _, n := range r.Needs {
+			if !slices.Contains(CompatProbes, n) {
+				needs = append(needs, n)
+			}
+		}
+		if len(needs) == len(r.Needs) {
+			continue
+		}
+		out = append(out, Rung{Mechanism: r.Mechanism + " (" + what + ")", Needs: needs, Points: r.Points})
+	}
+	return out
 }
 
 // syscallPoints returns the syscall tracepoints sys_enter_<name> and

@@ -65,7 +65,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	case TypeMprotect:
 		e.Mprotect = &Mprotect{Syscall: d.str("syscall"), Addr: d.u64("addr"), Len: d.u64("len"),
 			Prot: d.u32("prot_raw"), WX: d.bool("wx"), MapFlags: d.u32("map_flags_raw"), Fd: int32(d.i64("fd")),
-			Dev: d.u64("dev"), Ino: d.u64("ino"), Result: d.i64("result")}
+			Dev: d.u64("dev"), Ino: d.u64("ino"), FilesUnchecked: d.bool("files_unchecked"), Result: d.i64("result")}
 		_, e.Mprotect.HasFile = d.m["ino"]
 		if names, ok := d.m["old_prot"]; ok {
 			var ns []string

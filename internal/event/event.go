@@ -171,7 +171,12 @@ type Mprotect struct {
 	HasFile bool
 	Dev     uint64
 	Ino     uint64
-	Result  int64 // 0 (mmap: the address mapped) or -errno
+	// FilesUnchecked says exec rules on files were checked against only
+	// the first mappings of an mprotect range that spans more: kernels
+	// without bpf_find_vma (before 5.17) give vigil no bounded walk of
+	// them all.
+	FilesUnchecked bool
+	Result         int64 // 0 (mmap: the address mapped) or -errno
 }
 
 // Open is an open, openat or openat2 call, or an io_uring request that

@@ -86,6 +86,9 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 			w.uint("dev", m.Dev)
 			w.uint("ino", m.Ino)
 		}
+		if m.FilesUnchecked {
+			w.bool("files_unchecked", true)
+		}
 		w.result(m.Result)
 	case e.Open != nil:
 		o := e.Open

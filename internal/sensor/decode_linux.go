@@ -44,6 +44,7 @@ const (
 	mprotPkey         = uint32(bpfobj.ProcessMprotectFlagsMPROT_PKEY)
 	mprotMmap         = uint32(bpfobj.ProcessMprotectFlagsMPROT_MMAP)
 	mprotFile         = uint32(bpfobj.ProcessMprotectFlagsMPROT_FILE)
+	mprotUnchecked    = uint32(bpfobj.ProcessMprotectFlagsMPROT_UNCHECKED)
 )
 
 type hdr = bpfobj.ProcessEventHdr

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/vmtest"
 )
@@ -30,6 +31,13 @@ func requireIOUring(t *testing.T) {
 		t.Skipf("no io_uring here: %v", err)
 	}
 	r.close()
+	// io_uring's open requests are readable (struct io_open in req->cmd)
+	// since 6.0; before, the open sensor cannot see them.
+	ok, err := doctor.PointExists(doctor.Point{Kind: doctor.BTFField, Name: "io_kiocb.cmd"})
+	if err == nil && !ok {
+		err = fmt.Errorf("no io_kiocb.cmd in the kernel's BTF: %w", os.ErrNotExist)
+	}
+	vmtest.Require(t, "io_uring opens need io_kiocb.cmd", err)
 }
 
 // requireIOUringRung fails unless the open sensor covers io_uring: every

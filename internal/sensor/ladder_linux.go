@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
@@ -19,6 +20,11 @@ func ladderFor(t event.Type, impl []rung) ([]rung, error) {
 			found := false
 			for _, im := range impl {
 				if im.mechanism == r.Mechanism {
+					for _, n := range r.Needs {
+						if slices.Contains(doctor.CompatProbes, n) {
+							im.needs = append(im.needs, n)
+						}
+					}
 					out = append(out, im)
 					found = true
 				}

@@ -28,6 +28,23 @@ type rung struct {
 	also map[string][]string
 	// precond, when set, must return nil for the rung to be tried.
 	precond func() error
+	// spec, when set, loads the rung's object instead of the sensor's
+	// (the compat build of a twin rung).
+	spec func() (*ebpf.CollectionSpec, error)
+	// needs are the probes of doctor.CompatProbes the rung's doctor
+	// ladder rung needs; precheck asks them.
+	needs []string
+}
+
+// ForceCompat is the Config.ForceMechanism that loads only compat twins.
+const ForceCompat = "compat"
+
+// compat returns r's twin built with VIGIL_COMPAT (doctor.Ladders names
+// it "<mechanism> (<what>)"), loading its programs from spec.
+func compat(r rung, what string, spec func() (*ebpf.CollectionSpec, error)) rung {
+	r.mechanism += " (" + what + ")"
+	r.spec = spec
+	return r
 }
 
 // sections returns every attach point of the rung's programs.
@@ -86,14 +103,22 @@ func (sh *shared) replacements(spec *ebpf.CollectionSpec) map[string]*ebpf.Map {
 func climb(spec *ebpf.CollectionSpec, ladder []rung, sh *shared, vars map[string]any, force string) (*loaded, rung, []string, error) {
 	var refused []string
 	for _, r := range ladder {
-		if force != "" && r.kind != force {
+		if force != "" && r.kind != force && (force != ForceCompat || r.spec == nil) {
 			continue
 		}
 		if err := precheck(spec, r); err != nil {
 			refused = append(refused, fmt.Sprintf("%s: %v", r.mechanism, err))
 			continue
 		}
-		l, err := loadRung(spec, r, sh, vars)
+		s := spec
+		if r.spec != nil {
+			var err error
+			if s, err = r.spec(); err != nil {
+				refused = append(refused, fmt.Sprintf("%s: reading object: %v", r.mechanism, err))
+				continue
+			}
+		}
+		l, err := loadRung(s, r, sh, vars)
 		if err == nil {
 			return l, r, refused, nil
 		}

@@ -47,22 +47,30 @@ func (m *Manager) startLSM() error {
 	if len(progs) == 0 {
 		return nil
 	}
-	spec, err := bpfobj.LoadLsm()
+	// The hooks are the same; the object is the compat build where the
+	// kernel lacks what the default one uses (bpf/include/common.h).
+	load, suffix := bpfobj.LoadLsm, ""
+	for _, probe := range []string{"bpf-loop", "atomics"} {
+		if _, err := doctor.Check(probe); err != nil {
+			load, suffix = bpfobj.LoadLsmCompat, " ("+doctor.CompatLoops+")"
+		}
+	}
+	spec, err := load()
 	if err != nil {
 		return fmt.Errorf("reading the BPF LSM object: %w", err)
 	}
-	l, err := loadProgs(spec, progs, &m.sh, map[string]any{"self_tgid": m.cfg.SelfTgid, "wakeup_bytes": uint64(wakeupBytes)}, nil)
+	l, err := loadProgs(spec, progs, &m.sh, baseVars(m.cfg.SelfTgid), nil)
 	if err != nil {
 		return fmt.Errorf("starting BPF LSM deny rules: %w", err)
 	}
 	m.loaded = append(m.loaded, l)
 	for _, t := range types {
 		m.lsmTypes[t] = true
-		m.choices = append(m.choices, Choice{Type: "deny " + t, Mechanism: doctor.RungNamed("deny "+string(t), "lsm/")})
+		m.choices = append(m.choices, Choice{Type: "deny " + t, Mechanism: doctor.RungNamed("deny "+string(t), "lsm/") + suffix})
 	}
 	if mapDeny {
 		m.lsmMap = true
-		m.choices = append(m.choices, Choice{Type: "deny exec mapping", Mechanism: doctor.RungNamed("deny exec mapping", "lsm/")})
+		m.choices = append(m.choices, Choice{Type: "deny exec mapping", Mechanism: doctor.RungNamed("deny exec mapping", "lsm/") + suffix})
 	}
 	return nil
 }

@@ -205,7 +205,7 @@ func (m *Manager) start() error {
 
 // load climbs one job's ladder and configures what it loaded.
 func (m *Manager) load(j *job) {
-	vars := map[string]any{"self_tgid": m.cfg.SelfTgid, "wakeup_bytes": uint64(wakeupBytes)}
+	vars := baseVars(m.cfg.SelfTgid)
 	c, _ := j.s.(configurer)
 	if c != nil {
 		for k, v := range c.vars(&m.cfg) {
@@ -225,6 +225,11 @@ func (m *Manager) load(j *job) {
 		}
 	}
 	j.choice = Choice{Type: j.t, Mechanism: r.mechanism, Refused: refused}
+}
+
+// baseVars are the constants of bpf/include/common.h every object gets.
+func baseVars(self uint32) map[string]any {
+	return map[string]any{"self_tgid": self, "wakeup_bytes": uint64(wakeupBytes)}
 }
 
 func kindOf(t event.Type) int {

@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vigil-sec/vigil/internal/bpfobj"
+	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/proc"
 )
@@ -19,7 +20,7 @@ type moduleSensor struct {
 	rec bpfobj.ModuleModuleEvent
 }
 
-var moduleRungs = []rung{
+var moduleRungs = withModuleCompat([]rung{
 	{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module", kind: "tracepoint",
 		progs:    []string{"init_module_enter", "finit_module_enter", "module_exit"},
 		also:     map[string][]string{"module_exit": {"tracepoint/syscalls/sys_exit_finit_module"}},
@@ -37,6 +38,15 @@ var moduleRungs = []rung{
 	{mechanism: "tp_btf/sys_enter+sys_exit (filtered by syscall number)", kind: "raw_syscall",
 		progs:    []string{"module_raw_enter", "module_raw_exit"},
 		optional: []string{"module_fentry"}},
+})
+
+// withModuleCompat adds after each of the module rungs its compat twin.
+func withModuleCompat(rungs []rung) []rung {
+	var out []rung
+	for _, r := range rungs {
+		out = append(out, r, compat(r, doctor.CompatLoops, bpfobj.LoadModuleCompat))
+	}
+	return out
 }
 
 func (s *moduleSensor) name() string                            { return "module" }

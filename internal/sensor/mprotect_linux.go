@@ -6,6 +6,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vigil-sec/vigil/internal/bpfobj"
+	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
@@ -16,10 +17,13 @@ type mprotectSensor struct {
 	rec bpfobj.MprotectMprotectEvent
 }
 
+var mprotectTracepoints = rung{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect,mmap}", kind: "tracepoint",
+	progs: []string{"mprotect_enter", "pkey_mprotect_enter", "mmap_enter", "mprotect_exit"},
+	also:  map[string][]string{"mprotect_exit": {"tracepoint/syscalls/sys_exit_pkey_mprotect", "tracepoint/syscalls/sys_exit_mmap"}}}
+
 var mprotectRungs = []rung{
-	{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect,mmap}", kind: "tracepoint",
-		progs: []string{"mprotect_enter", "pkey_mprotect_enter", "mmap_enter", "mprotect_exit"},
-		also:  map[string][]string{"mprotect_exit": {"tracepoint/syscalls/sys_exit_pkey_mprotect", "tracepoint/syscalls/sys_exit_mmap"}}},
+	mprotectTracepoints,
+	compat(mprotectTracepoints, doctor.CompatMprotect, bpfobj.LoadMprotectCompat),
 }
 
 func (s *mprotectSensor) name() string                            { return "mprotect" }
@@ -44,6 +48,7 @@ func (s *mprotectSensor) decode(kind uint32, raw []byte, ev *event.Event) error 
 	if r.Flags&mprotFile != 0 {
 		m.HasFile, m.Dev, m.Ino = true, uint64(r.Dev), r.Ino
 	}
+	m.FilesUnchecked = r.Flags&mprotUnchecked != 0
 	m.WX = event.IsWX(m.Prot, m.OldProt, m.HasOld)
 	ev.Mprotect = m
 	return nil

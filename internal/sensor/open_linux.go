@@ -23,14 +23,17 @@ var openSyscallProgs = []string{"open_enter", "openat_enter", "openat2_enter", "
 
 var openExits = map[string][]string{"open_exit": {"tracepoint/syscalls/sys_exit_open", "tracepoint/syscalls/sys_exit_openat2"}}
 
+var openTracepoints = rung{mechanism: doctor.OpenSyscalls, kind: "tracepoint", progs: openSyscallProgs, also: openExits}
+
 // openRungs: the system calls with io_uring's opens (two tracepoint
-// generations), then the system calls alone.
+// generations), then the system calls alone, then their compat build.
 var openRungs = []rung{
 	{mechanism: doctor.OpenSyscalls + " + " + doctor.OpenIOUringReq, kind: "tracepoint",
 		progs: append(slices.Clone(openSyscallProgs), "iou_submit_req", "iou_req_failed", "iou_complete"), also: openExits},
 	{mechanism: doctor.OpenSyscalls + " + " + doctor.OpenIOUringSqe, kind: "tracepoint",
 		progs: append(slices.Clone(openSyscallProgs), "iou_submit_sqe", "iou_req_failed", "iou_complete"), also: openExits},
-	{mechanism: doctor.OpenSyscalls, kind: "tracepoint", progs: openSyscallProgs, also: openExits},
+	openTracepoints,
+	compat(openTracepoints, doctor.CompatOpen, bpfobj.LoadOpenCompat),
 }
 
 func (s *openSensor) name() string                            { return "open" }

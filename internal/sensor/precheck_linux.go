@@ -10,12 +10,18 @@ import (
 )
 
 // precheck refuses a rung cheaply, before its object is loaded, when a
-// probe already shows the kernel cannot take it: a tracepoint missing
-// from tracefs, or a kind of program the kernel refuses outright.
+// probe already shows the kernel cannot take it: a helper or map type its
+// object uses (doctor.CompatProbes), a tracepoint missing from tracefs,
+// or a kind of program the kernel refuses outright.
 func precheck(spec *ebpf.CollectionSpec, r rung) error {
 	if r.precond != nil {
 		if err := r.precond(); err != nil {
 			return err
+		}
+	}
+	for _, n := range r.needs {
+		if _, err := doctor.Check(n); err != nil {
+			return fmt.Errorf("%s: %w", n, err)
 		}
 	}
 	for _, p := range r.progs {

@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vigil-sec/vigil/internal/bpfobj"
+	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
 )
 
@@ -21,6 +22,8 @@ var processRungs = []rung{
 	{mechanism: "fexit/kernel_clone", kind: "fentry", progs: []string{"fork_fexit"}},
 	{mechanism: "tp_btf/sched_process_fork", kind: "tp_btf", progs: []string{"fork_tp_btf"}},
 	{mechanism: "tp_btf/sched_process_exec", kind: "tp_btf", progs: []string{"exec_tp_btf"}},
+	compat(rung{mechanism: "tp_btf/sched_process_exec", kind: "tp_btf", progs: []string{"exec_tp_btf"}},
+		doctor.CompatLoops, bpfobj.LoadProcessCompat),
 	{mechanism: "fentry/acct_collect (in do_exit)", kind: "fentry", progs: []string{"exit_fentry"}},
 	{mechanism: "tp_btf/sched_process_exit", kind: "tp_btf", progs: []string{"exit_tp_btf"}},
 }

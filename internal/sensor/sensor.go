@@ -52,7 +52,9 @@ type Config struct {
 	// Types.
 	Rules *policy.KernelRules
 	// ForceMechanism, when not empty, skips every rung of each ladder
-	// whose mechanism is not this one (for tests of the fallbacks).
+	// whose mechanism is not this one (for tests of the fallbacks):
+	// "fentry", "tp_btf", "tracepoint", "raw_syscall", or "compat" for the
+	// compat build's rungs (bpf/include/common.h).
 	ForceMechanism string
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/proc"
 	"github.com/vigil-sec/vigil/internal/vmtest"
@@ -95,12 +96,30 @@ func startMonitor(t *testing.T, cfg Config) (*Manager, *collector) {
 		if _, isEvent := event.ParseType(string(ch.Type)); cfg.ForceMechanism == "" && isEvent {
 			vmtest.Mechanism(t, "event "+string(ch.Type), ch.Mechanism)
 			// The matrix kernels offer fentry/fexit: vigil must prefer them.
-			if want, ok := guestBest[ch.Type]; ok && vmtest.InGuest() && ch.Mechanism != want {
+			if want, ok := guestBest[ch.Type]; ok && vmtest.InGuest() && !bestOrItsCompat(ch.Mechanism, want) {
 				t.Errorf("%s events use %s in the guest, want %s (refused: %v)", ch.Type, ch.Mechanism, want, ch.Refused)
 			}
 		}
 	}
 	return m, c
+}
+
+// bestOrItsCompat reports whether got is want, or want's compat twin
+// (doctor.Ladders) where a probe of doctor.CompatProbes says the kernel
+// lacks what want's default object uses.
+func bestOrItsCompat(got, want string) bool {
+	if got == want {
+		return true
+	}
+	if !strings.HasPrefix(got, want+" (compat: ") {
+		return false
+	}
+	for _, p := range doctor.CompatProbes {
+		if _, err := doctor.Check(p); err != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // guestBest is the mechanism each event type must use on the matrix

@@ -8,8 +8,10 @@
 //
 // The contract for kernel features: on a developer's host a test may skip
 // when a probe shows the kernel lacks or refuses a mechanism; inside the
-// matrix every kernel is expected to offer every mechanism, so Require fails
-// the test instead. A skip is always justified by the probe's error.
+// matrix every kernel is expected to offer every mechanism but those its
+// pin in test/vm/kernels.txt declares it lacks (vigil.lacks=, e.g. 5.10's
+// seccomp-addfd), so Require fails the test instead. A skip is always
+// justified by the probe's error.
 package vmtest
 
 import (
@@ -42,14 +44,41 @@ func Refused(err error) bool {
 		errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, os.ErrNotExist)
 }
 
+// Lacks reports whether the guest kernel is pinned as lacking the
+// mechanism named name (a doctor probe, or a doctor point such as
+// io_kiocb.cmd): test/vm/kernels.txt's vigil.lacks= for it. It is false
+// on a host.
+func Lacks(name string) bool {
+	for _, n := range strings.Split(os.Getenv("VIGIL_VM_LACKS"), ",") {
+		if n != "" && n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// lacked reports whether what names, as one of its words, a mechanism
+// the guest kernel is pinned as lacking.
+func lacked(what string) bool {
+	for _, w := range strings.Fields(what) {
+		if Lacks(strings.Trim(w, ":,()")) {
+			return true
+		}
+	}
+	return false
+}
+
 // Require passes when err is nil. Otherwise, in the guest it fails the test:
-// the matrix kernels must offer what is asked. On a host it skips when the
-// kernel refused the mechanism (see Refused), naming what and why, and fails
-// on any other error, which means "could not tell".
+// the matrix kernels must offer what is asked, unless its pin declares the
+// kernel lacks it (Lacks, a word of what) and the kernel refused it. On a
+// host it skips when the kernel refused the mechanism (see Refused), naming
+// what and why, and fails on any other error, which means "could not tell".
 func Require(t testing.TB, what string, err error) {
 	t.Helper()
 	switch {
 	case err == nil:
+	case InGuest() && Refused(err) && lacked(what):
+		t.Skipf("%s: refused by %s, which test/vm/kernels.txt pins as lacking it: %v", what, Kernel(), err)
 	case InGuest():
 		t.Fatalf("%s: must work in the VM matrix kernel %s: %+v", what, Kernel(), err)
 	case Refused(err):

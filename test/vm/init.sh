@@ -46,6 +46,13 @@ fi
 echo 1 > /proc/sys/kernel/printk
 
 . /vm/env
+# vigil.lacks=a,b on the kernel command line (test/vm/kernels.txt): the
+# mechanisms this kernel is pinned as lacking, which vmtest.Require skips.
+lacks=
+for w in $(cat /proc/cmdline); do
+	case $w in vigil.lacks=*) lacks=${w#vigil.lacks=} ;; esac
+done
+export VIGIL_VM_LACKS="$lacks"
 export VIGIL_VM=1 VIGIL_VM_KERNEL="$(uname -r)" VIGIL_VM_SRC=/src \
        VIGIL_VM_HELPERS=/vm/helpers VIGIL_VM_EXTRA=/extra \
        VIGIL_VM_MODULES="/lib/modules/$(uname -r)" VIGIL_VM_EXT4="$ext4"

@@ -81,11 +81,12 @@ done
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(./test/vm/selftest)
 
 # pinned NAME -> "PACKAGE VERSION"
-declare -A pin
+declare -A pin cmdline
 pinned=()
-while read -r name pkg ver; do
+while read -r name pkg ver args; do
 	case $name in ''|'#'*) continue ;; esac
 	pin[$name]="$pkg $ver"
+	cmdline[$name]=$args
 	pinned+=("$name")
 done < "$here/kernels.txt"
 
@@ -344,7 +345,7 @@ boot() {
 		local qrc=0
 		timeout -k 10 "$qemu_timeout" qemu-system-x86_64 -accel tcg,thread=single -cpu max -smp 2 -m "$mem" \
 			-nographic -nic none -no-reboot -kernel "$vmlinuz" -initrd "$work/$name.cpio" \
-			-append "console=ttyS0 panic=-1 oops=panic loglevel=1 edd=off no_timer_check rdinit=/init" \
+			-append "console=ttyS0 panic=-1 oops=panic loglevel=1 edd=off no_timer_check rdinit=/init${cmdline[$name]:+ ${cmdline[$name]}}" \
 			</dev/null 2>&1 || qrc=$?
 		echo $qrc > "$work/$name.qrc"
 	} | while IFS= read -r line; do
