@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/bpfobj"
+	"github.com/vigil-sec/vigil/internal/proc"
 	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
 
@@ -134,7 +135,7 @@ func newSet() (*Set, *ebpf.CollectionSpec, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading hook programs: %w", err)
 	}
-	s := &Set{wallOffset: wallOffset()}
+	s := &Set{wallOffset: proc.WallOffset()}
 	if s.ring, err = ebpf.NewMap(cs.Maps[bpfobj.HookMapHookEvents]); err != nil {
 		return nil, nil, fmt.Errorf("creating hook ring buffer: %w", err)
 	}
@@ -250,14 +251,4 @@ func (s *Set) Close() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// wallOffset returns wall-clock time minus CLOCK_MONOTONIC, the clock of
-// bpf_ktime_get_ns(), in nanoseconds.
-func wallOffset() int64 {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		return 0
-	}
-	return time.Now().UnixNano() - ts.Nano()
 }

@@ -128,14 +128,7 @@ func (s *Set) Kernel(plan map[*Rule]Mechanism, stat StatFunc) (*KernelRules, err
 			}
 			continue
 		}
-		id := len(k.Rules)
-		bit := uint64(1) << id
-		k.Rules = append(k.Rules, r)
-		set := k.Sets[r.Event]
-		if set == nil {
-			set = &KernelSet{}
-			k.Sets[r.Event] = set
-		}
+		id, bit, set := k.add(r)
 		set.Rules |= bit
 		if r.Action == ActionKill {
 			set.Kill |= bit
@@ -160,6 +153,19 @@ func (s *Set) Kernel(plan map[*Rule]Mechanism, stat StatFunc) (*KernelRules, err
 		return nil, joinSorted(errs)
 	}
 	return k, nil
+}
+
+// add gives r the next rule id and returns it, its bit and the set of
+// r's event type, which it creates if needed.
+func (k *KernelRules) add(r *Rule) (int, uint64, *KernelSet) {
+	id := len(k.Rules)
+	k.Rules = append(k.Rules, r)
+	set := k.Sets[r.Event]
+	if set == nil {
+		set = &KernelSet{}
+		k.Sets[r.Event] = set
+	}
+	return id, uint64(1) << id, set
 }
 
 // coversMapping reports whether r is an exec rule on files whose action
@@ -190,14 +196,7 @@ func (k *KernelRules) addMapOnly(r *Rule, stat StatFunc, errs *yamldoc.List) {
 		uncovered(fmt.Sprintf("the kernel already has %d rules", MaxKernelRules))
 		return
 	}
-	id := len(k.Rules)
-	bit := uint64(1) << id
-	k.Rules = append(k.Rules, r)
-	set := k.Sets[r.Event]
-	if set == nil {
-		set = &KernelSet{}
-		k.Sets[r.Event] = set
-	}
+	id, bit, set := k.add(r)
 	set.Map |= bit
 	set.MapKill |= bit
 	k.addMatchers(r, id, set, stat, errs)

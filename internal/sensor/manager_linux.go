@@ -12,7 +12,6 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/ringbuf"
-	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/policy"
@@ -113,7 +112,7 @@ func New(cfg Config, table *proc.Table) (*Manager, error) {
 		return nil, fmt.Errorf("opening ring buffer reader: %w", err)
 	}
 	m.reader = rd
-	m.wallOffset = wallOffset()
+	m.wallOffset = proc.WallOffset()
 	return m, nil
 }
 
@@ -279,7 +278,7 @@ func (m *Manager) Run(stop <-chan struct{}, sink event.Sink, lostEvery time.Dura
 		}
 		if lostEvery > 0 && time.Since(lastLost) >= lostEvery {
 			lastLost = time.Now()
-			m.wallOffset = wallOffset() // follow clock adjustments
+			m.wallOffset = proc.WallOffset() // follow clock adjustments
 			if err := m.reportLost(sink); err != nil {
 				return err
 			}
@@ -422,14 +421,4 @@ func (m *Manager) Close() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// wallOffset returns wall-clock time minus CLOCK_MONOTONIC, the clock of
-// bpf_ktime_get_ns(), in nanoseconds.
-func wallOffset() int64 {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		return 0
-	}
-	return time.Now().UnixNano() - ts.Nano()
 }
