@@ -130,7 +130,29 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("GET /api/alerts", s.serveAlerts)
 	mux.HandleFunc("GET /api/stats", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.Stats()) })
 	mux.HandleFunc("GET /api/events", s.serveEvents)
-	return readOnly(mux)
+	h := readOnly(mux)
+	if host, _, err := net.SplitHostPort(s.cfg.Addr); err == nil && loopback(host) {
+		h = loopbackHost(h)
+	}
+	return h
+}
+
+// loopbackHost refuses requests whose Host header is not a loopback name
+// or address, for a server listening on loopback only: a web page the
+// operator visits cannot then read the view through DNS rebinding (its
+// name resolving to 127.0.0.1 on a second look-up).
+func loopbackHost(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			host = hh
+		}
+		if !loopback(host) {
+			http.Error(w, "the view answers only to a loopback host name", http.StatusMisdirectedRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // readOnly answers only GET and HEAD (the mux's GET patterns match both),

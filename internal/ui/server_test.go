@@ -149,6 +149,27 @@ func TestReadOnly(t *testing.T) {
 	}
 }
 
+// TestLoopbackHost: a view on loopback refuses a request naming another
+// host (DNS rebinding) and answers one naming localhost.
+func TestLoopbackHost(t *testing.T) {
+	_, _, url := serve(t, 0)
+	for host, want := range map[string]int{"attacker.example:80": http.StatusMisdirectedRequest, "localhost": http.StatusOK} {
+		req, err := http.NewRequest(http.MethodGet, url+"/api/stats", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %s: %s, want %d", host, resp.Status, want)
+		}
+	}
+}
+
 // TestEventStream: a client gets the events it asked for as SSE.
 func TestEventStream(t *testing.T) {
 	s, tb, url := serve(t, 0)
