@@ -60,10 +60,33 @@ static __always_inline struct hook_slot *slot_claim(void)
 		struct hook_slot *s = bpf_map_lookup_elem(&hook_scratch, &key);
 		if (!s)
 			return NULL;
+#ifdef VIGIL_COMPAT
+		/*
+		 * No BPF_CMPXCHG before 5.12: add without fetch (BPF_XADD),
+		 * then look. Programs on one CPU nest last-in first-out, and
+		 * one that sees another's claim backs out before it returns,
+		 * so the first claimant reads 1 and every later one more.
+		 */
+		__sync_fetch_and_add(&s->busy, 1);
+		if (*(volatile __u64 *)&s->busy == 1)
+			return s;
+		__sync_fetch_and_add(&s->busy, -1);
+#else
 		if (__sync_val_compare_and_swap(&s->busy, 0, 1) == 0)
 			return s;
+#endif
 	}
 	return NULL;
+}
+
+/* slot_release gives back a slot slot_claim returned. */
+static __always_inline void slot_release(struct hook_slot *s)
+{
+#ifdef VIGIL_COMPAT
+	__sync_fetch_and_add(&s->busy, -1);
+#else
+	__sync_lock_test_and_set(&s->busy, 0);
+#endif
 }
 
 static __always_inline void bump(__u32 key)
@@ -250,7 +273,7 @@ static __always_inline int run(__u64 *ctx, int has_ret, __s64 ret)
 			break;
 		e->strs[k][0] = 0;
 		if (!fetch(ctx, k, e)) {
-			__sync_lock_test_and_set(&slot->busy, 0);
+			slot_release(slot);
 			return 0;
 		}
 	}
@@ -271,7 +294,7 @@ static __always_inline int run(__u64 *ctx, int has_ret, __s64 ret)
 		if (bpf_ringbuf_output(&hook_events, e, sizeof(*e), 0))
 			bump(cfg.id + 256);
 	}
-	__sync_lock_test_and_set(&slot->busy, 0);
+	slot_release(slot);
 	return 1;
 }
 

@@ -20,3 +20,4 @@ package bpfobj
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem mprotect_compat -tags linux -target amd64 MprotectCompat ../../bpf/mprotect.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem open_compat -tags linux -target amd64 OpenCompat ../../bpf/open.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem lsm_compat -tags linux -target amd64 LsmCompat ../../bpf/lsm.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem hook_compat -tags linux -target amd64 HookCompat ../../bpf/hook.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT

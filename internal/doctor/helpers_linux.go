@@ -41,17 +41,31 @@ func ProbeTaskStorage() error {
 // (BPF_ATOMIC BPF_CMPXCHG, Linux 5.12), the instruction the sensors claim
 // their per-CPU scratch slots with where programs can be preempted.
 func ProbeAtomics() error {
-	spec := &ebpf.ProgramSpec{Type: ebpf.SocketFilter, License: "GPL", Instructions: asm.Instructions{
-		asm.Mov.Imm(asm.R0, 0),
-		asm.StoreMem(asm.RFP, -8, asm.R0, asm.DWord),
-		asm.Mov.Imm(asm.R1, 1),
-		asm.CmpXchg.Mem(asm.RFP, asm.R1, asm.DWord, -8),
-		asm.Mov.Imm(asm.R0, 0),
-		asm.Return(),
-	}}
+	spec := &ebpf.ProgramSpec{Type: ebpf.SocketFilter, License: "GPL", Instructions: atomicsProbe()}
 	prog, err := ebpf.NewProgram(spec)
 	if err != nil {
 		return judge("loading a program with BPF_CMPXCHG", err)
 	}
 	return prog.Close()
+}
+
+// bpfCmpXchg is the immediate of BPF_ATOMIC's compare-and-exchange:
+// BPF_CMPXCHG (0xf0) | BPF_FETCH (0x01), include/uapi/linux/bpf.h.
+const bpfCmpXchg = 0xf1
+
+// atomicsProbe is ProbeAtomics' program. Its exchange is written with
+// its immediate spelled out: cilium/ebpf's asm.CmpXchg.Mem marshals an
+// immediate of 0, which is BPF_ADD, the BPF_XADD every kernel since 4.x
+// accepts, so a probe built with it passes on 5.10 and proves nothing.
+func atomicsProbe() asm.Instructions {
+	xchg := asm.CmpXchg.Mem(asm.RFP, asm.R1, asm.DWord, -8)
+	xchg.Constant = bpfCmpXchg
+	return asm.Instructions{
+		asm.Mov.Imm(asm.R0, 0),
+		asm.StoreMem(asm.RFP, -8, asm.R0, asm.DWord),
+		asm.Mov.Imm(asm.R1, 1),
+		xchg,
+		asm.Mov.Imm(asm.R0, 0),
+		asm.Return(),
+	}
 }

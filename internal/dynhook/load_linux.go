@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/bpfobj"
+	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/proc"
 	"github.com/vigil-sec/vigil/internal/yamldoc"
 )
@@ -36,9 +37,17 @@ var (
 	specErr  error
 )
 
-// hookSpec returns the parsed bpf/hook.c object; callers copy it.
+// hookSpec returns the parsed bpf/hook.c object; callers copy it. Where
+// the kernel refuses BPF_CMPXCHG (before 5.12) it is the compat build,
+// which claims its scratch slots with add-and-look instead.
 func hookSpec() (*ebpf.CollectionSpec, error) {
-	specOnce.Do(func() { spec, specErr = bpfobj.LoadHook() })
+	specOnce.Do(func() {
+		if doctor.ProbeAtomics() != nil {
+			spec, specErr = bpfobj.LoadHookCompat()
+			return
+		}
+		spec, specErr = bpfobj.LoadHook()
+	})
 	return spec, specErr
 }
 

@@ -15,7 +15,7 @@ func TestMeasureVerifier(t *testing.T) {
 		{"tp_btf log 1 arg", "hooks:\n  - name: m\n    tracepoint: signal/signal_generate\n    args: [sig]\n    action: log\n"},
 		{"tp_btf log 4 args + comm + eq", "hooks:\n  - name: m\n    tracepoint: signal/signal_generate\n    args: [sig, task, task->comm, result]\n    match: {comm: [x, y], args: {sig: [9, 15]}}\n    action: [log, kill]\n"},
 		{"raw_tp log 4 args + comm + eq", "hooks:\n  - name: m\n    raw_tracepoint: signal_generate\n    args: [sig, task, task->comm, result]\n    match: {comm: [x, y], args: {sig: [9, 15]}}\n    action: [log, kill]\n"},
-		{"tp_btf 6 args, prefix", "hooks:\n  - name: m\n    tracepoint: sched/sched_switch\n    args: [prev, next, prev->comm, next->comm, prev_state, preempt]\n    match: {args: {next->comm: {prefix: abc}}}\n    action: log\n"},
+		{"tp_btf 6 args, prefix", "hooks:\n  - name: m\n    tracepoint: sched/sched_switch\n    args: [prev, next, prev->comm, next->comm, preempt, prev->pid]\n    match: {args: {next->comm: {prefix: abc}}}\n    action: log\n"},
 	} {
 		s, err := start(t, tc.text)
 		if err != nil {

@@ -156,13 +156,18 @@ func (h *Hook) target(k *Kernel, errs *yamldoc.List, at yamldoc.Pos, field strin
 			errs.Add(at, field, "tracepoint %s is in group %s: write %s/%s", name, g, g, name)
 			return nil, 0, false
 		}
-		// The typedef's prototype has no parameter names; the probe
-		// function the kernel generates for the tracepoint has them.
+		// The typedef's prototype has no parameter names; the functions
+		// the kernel generates for the tracepoint have them: the probe
+		// (__bpf_trace_<name>), or, where BTF lacks it (5.10), the
+		// iterator (__traceiter_<name>, 5.10+), same parameters.
 		proto := funcProto(td.Type)
-		var probe *btf.Func
-		if err := k.BTF.TypeByName("__bpf_trace_"+name, &probe); err == nil {
-			if fp, ok := probe.Type.(*btf.FuncProto); ok {
-				proto = fp
+		for _, fn := range []string{"__bpf_trace_" + name, "__traceiter_" + name} {
+			var probe *btf.Func
+			if err := k.BTF.TypeByName(fn, &probe); err == nil {
+				if fp, ok := probe.Type.(*btf.FuncProto); ok && len(fp.Params) > 0 && fp.Params[len(fp.Params)-1].Name != "" {
+					proto = fp
+					break
+				}
 			}
 		}
 		if proto == nil || len(proto.Params) == 0 {

@@ -1,6 +1,8 @@
 package dynhook
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,9 +22,53 @@ func kernel(t *testing.T) *Kernel {
 	return &Kernel{BTF: spec, Groups: map[string]string{"signal_generate": "signal"}}
 }
 
+// moduleFunc returns a function of this kernel with a struct module
+// parameter named mod, and its parameters' names: __do_once_done (6.x,
+// with or without CONFIG_MODULES), else do_init_module (5.10, whose
+// __do_once_done has no mod and is not in BTF).
+func moduleFunc(t *testing.T, k *Kernel) (string, []string) {
+	t.Helper()
+	for _, name := range []string{"__do_once_done", "do_init_module"} {
+		var fn *btf.Func
+		if k.BTF.TypeByName(name, &fn) != nil {
+			continue
+		}
+		proto, _ := fn.Type.(*btf.FuncProto)
+		if proto == nil {
+			continue
+		}
+		var params []string
+		for _, p := range proto.Params {
+			params = append(params, p.Name)
+		}
+		if len(params) > 0 && params[len(params)-1] == "mod" {
+			return name, params
+		}
+	}
+	t.Fatal("no function with a struct module *mod parameter in this kernel's BTF")
+	return "", nil
+}
+
+// loadWithModuleFunc loads the policy at path with __do_once_done
+// replaced by fn, from a copy of the same base name (so that columns and
+// the file name in errors stay those of the testdata).
+func loadWithModuleFunc(t *testing.T, path, fn string) (*policy.Set, error) {
+	t.Helper()
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(t.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(copyPath, []byte(strings.ReplaceAll(string(text), "__do_once_done", fn)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return policy.Load(copyPath)
+}
+
 func TestResolve(t *testing.T) {
 	k := kernel(t)
-	set, err := policy.Load("testdata/resolve.yaml")
+	modFn, modParams := moduleFunc(t, k)
+	set, err := loadWithModuleFunc(t, "testdata/resolve.yaml", modFn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +89,7 @@ func TestResolve(t *testing.T) {
 		{"task->comm is a char array", sig.Args[2].IsStr, true},
 		{"equal matcher", [2]uint64{sig.Cfg.Args[0].Vals[0], sig.Cfg.Args[0].Vals[1]}, [2]uint64{9, 15}},
 		{"function with arguments and a return value", mod.Ladder, []Mech{Fexit}},
-		{"return value slot after the parameters", mod.Cfg.RetIndex, uint32(4)},
+		{"return value slot after the parameters", mod.Cfg.RetIndex, uint32(len(modParams))},
 		{"mod->name is a char array at an offset", mod.Cfg.Args[0].Kind, uint32(bpfobj.HookHookKindHOOK_STR_ARR)},
 		{"enum member", mod.Cfg.Args[1].Kind, uint32(bpfobj.HookHookKindHOOK_INT)},
 		{"fentry then kprobe", opens.Ladder, []Mech{Fentry, Kprobe}},
@@ -70,7 +116,8 @@ func equal(a, b any) bool {
 
 func TestResolveErrors(t *testing.T) {
 	k := kernel(t)
-	set, err := policy.Load("testdata/misspelled.yaml")
+	modFn, modParams := moduleFunc(t, k)
+	set, err := loadWithModuleFunc(t, "testdata/misspelled.yaml", modFn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,14 +127,14 @@ func TestResolveErrors(t *testing.T) {
 	}
 	got := err.Error()
 	for _, want := range []string{
-		`testdata/misspelled.yaml:3:17: hooks[0].tracepoint: no tracepoint "signal/signal_generat" in this kernel (did you mean signal/signal_generate`,
-		`testdata/misspelled.yaml:7:15: hooks[1].function: no function "commit_cred" in this kernel's BTF (did you mean commit_creds`,
-		`testdata/misspelled.yaml:11:12: hooks[2].args[0]: no argument "mdo" (did you mean mod?); the arguments are done, once_key, flags, mod`,
-		`testdata/misspelled.yaml:11:23: hooks[2].args[1]: mod (struct module) has no member "nmae" (did you mean name`,
-		`testdata/misspelled.yaml:11:34: hooks[2].args[2]: mod->name (char[56]) is not a struct or union`,
+		`misspelled.yaml:3:17: hooks[0].tracepoint: no tracepoint "signal/signal_generat" in this kernel (did you mean signal/signal_generate`,
+		`misspelled.yaml:7:15: hooks[1].function: no function "commit_cred" in this kernel's BTF (did you mean commit_creds`,
+		`misspelled.yaml:11:12: hooks[2].args[0]: no argument "mdo" (did you mean mod?); the arguments are ` + strings.Join(modParams, ", "),
+		`misspelled.yaml:11:23: hooks[2].args[1]: mod (struct module) has no member "nmae" (did you mean name`,
+		`misspelled.yaml:11:34: hooks[2].args[2]: mod->name (char[56]) is not a struct or union`,
 		`hooks[2].args[4]: mod->mkobj is struct module_kobject: name one of its members (kobj, mod, `,
-		`testdata/misspelled.yaml:18:9: hooks[3].match.args.sig: sig is an integer: match it with a number or a mask`,
-		`testdata/misspelled.yaml:19:9: hooks[3].match.args.task->comm: task->comm is a string: match it with a string or a prefix`,
+		`misspelled.yaml:18:9: hooks[3].match.args.sig: sig is an integer: match it with a number or a mask`,
+		`misspelled.yaml:19:9: hooks[3].match.args.task->comm: task->comm is a string: match it with a string or a prefix`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing error\n%s\nin\n%s", want, got)
