@@ -61,3 +61,15 @@ func (s *mprotectSensor) decode(kind uint32, raw []byte, ev *event.Event) error 
 	ev.Mprotect = m
 	return nil
 }
+
+// vars sets mprot_all, which turns off the kernel's filter of the
+// default events (Config.MprotectAll).
+func (s *mprotectSensor) vars(cfg *Config) map[string]any {
+	all := uint32(0)
+	if cfg.MprotectAll {
+		all = 1
+	}
+	return map[string]any{"mprot_all": all}
+}
+
+func (s *mprotectSensor) configure(*ebpf.Collection, *Config) error { return nil }
