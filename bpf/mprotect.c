@@ -46,6 +46,14 @@
 /* Keep the record types in BTF so bpf2go can generate their Go mirrors. */
 const struct mprotect_event *unused_mprotect_event __attribute__((unused));
 
+/* The old protection of a mapping, as old_prot_of finds it: on the stack,
+ * as bpf_find_vma's callback context must be, and small, for the stack
+ * the verifier allows a program and its callbacks together (512 bytes). */
+struct old_prot {
+	__u32 prot;
+	__u32 flags;
+};
+
 struct mprot_req {
 	__u64 addr;
 	__u64 len;
@@ -140,12 +148,12 @@ static __always_inline struct vm_area_struct___rb *vma_at(__u64 addr)
 	return NULL;
 }
 
-static __always_inline void old_prot_of(__u64 addr, struct mprot_req *old)
+static __always_inline void old_prot_of(__u64 addr, struct old_prot *old)
 {
 	struct vm_area_struct___rb *v = vma_at(addr);
 	if (v) {
 		/* VM_READ, VM_WRITE and VM_EXEC have the PROT_* values. */
-		old->old_prot = BPF_CORE_READ(v, vm_flags) & 7;
+		old->prot = BPF_CORE_READ(v, vm_flags) & 7;
 		old->flags |= MPROT_HAS_OLD;
 	}
 }
@@ -170,14 +178,14 @@ static __always_inline void req_free(void)
 
 static long vma_prot(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
 {
-	struct mprot_req *req = ctx;
+	struct old_prot *old = ctx;
 	/* VM_READ, VM_WRITE and VM_EXEC have the PROT_* values. */
-	req->old_prot = BPF_CORE_READ(vma, vm_flags) & 7;
-	req->flags |= MPROT_HAS_OLD;
+	old->prot = BPF_CORE_READ(vma, vm_flags) & 7;
+	old->flags |= MPROT_HAS_OLD;
 	return 0;
 }
 
-static __always_inline void old_prot_of(__u64 addr, struct mprot_req *old)
+static __always_inline void old_prot_of(__u64 addr, struct old_prot *old)
 {
 	bpf_find_vma(bpf_get_current_task_btf(), addr, vma_prot, old, 0);
 }
@@ -374,7 +382,8 @@ static __always_inline int relevant(struct mprot_req *req)
  * and applies the kill rules to it. */
 static __always_inline int enter(__u64 addr, __u64 len, __u32 prot, __u32 pkey)
 {
-	struct mprot_req *req, old;
+	struct mprot_req *req;
+	struct old_prot old;
 
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
@@ -391,12 +400,12 @@ static __always_inline int enter(__u64 addr, __u64 len, __u32 prot, __u32 pkey)
 	req->map_flags = 0;
 	req->file = 0;
 	req->fd = -1;
-	old.old_prot = 0;
+	old.prot = 0;
 	old.flags = pkey | MPROT_PENDING;
 	/* The old protection only decides W^X when W or X is requested. */
 	if (req->prot & 6)
 		old_prot_of(req->addr, &old);
-	req->old_prot = old.old_prot;
+	req->old_prot = old.prot;
 	req->flags = old.flags;
 	req->verdict.flags = 0;
 
