@@ -3,6 +3,7 @@ package bench
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -35,12 +36,17 @@ func BenchmarkDefaults(b *testing.B) {
 	n := func(calls int) string { return strconv.Itoa(calls / scale) }
 	bare := peer{name: "bare"}
 	vigil := peer{"vigil", func(b *testing.B, v string) *monitor { return startVigil(b, v) }}
+	peers := []peer{bare, vigil}
+	// VIGIL_BENCH_BASE: another vigil binary (say, main's) beside this one.
+	if base := os.Getenv("VIGIL_BENCH_BASE"); base != "" {
+		peers = append(peers, peer{"vigil-base", func(b *testing.B, _ string) *monitor { return startVigil(b, base) }})
+	}
+	all := peer{"vigil-mprotect-all", func(b *testing.B, v string) *monitor { return startVigil(b, v, "--mprotect-all") }}
 	overhead(b, []storm{
-		{name: "getpid", args: func(string) []string { return []string{"getpid", n(2000000)} }, peers: []peer{bare, vigil}},
-		{name: "openat", args: func(dir string) []string { return []string{"open", n(300000), filepath.Join(dir, "target")} }, peers: []peer{bare, vigil}},
-		{name: "exec", args: func(string) []string { return []string{"exec", n(1500)} }, peers: []peer{bare, vigil}},
-		{name: "mprotect", args: func(string) []string { return []string{"mprotect", n(300000)} }, peers: []peer{bare, vigil,
-			{"vigil-mprotect-all", func(b *testing.B, v string) *monitor { return startVigil(b, v, "--mprotect-all") }}}},
+		{name: "getpid", args: func(string) []string { return []string{"getpid", n(2000000)} }, peers: peers},
+		{name: "openat", args: func(dir string) []string { return []string{"open", n(300000), filepath.Join(dir, "target")} }, peers: peers},
+		{name: "exec", args: func(string) []string { return []string{"exec", n(1500)} }, peers: peers},
+		{name: "mprotect", args: func(string) []string { return []string{"mprotect", n(300000)} }, peers: append(slices.Clone(peers), all)},
 	})
 }
 
