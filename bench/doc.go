@@ -7,6 +7,13 @@
 //
 //	go test -run '^$' -bench . -benchtime 1x ./bench
 //
+// BenchmarkDefaults is the plain `vigil monitor` against bare on the
+// getpid, openat, exec and mprotect storms; it also runs inside the
+// test/vm guests (its doc comment has the command), where only the ratio
+// within one guest run means anything under qemu's emulation.
+// BenchmarkMprotectHooks weighs a hook off the system-call path for
+// mprotect (the mmap_lock tracepoints) against the syscall tracepoints.
+//
 // The package has no tests of its own, so `go test ./...` builds it and
 // runs nothing here.
 package bench

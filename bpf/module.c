@@ -8,8 +8,11 @@
  * such tracepoints (the calls are sys_ni_syscall and fail with ENOSYS), so
  * the raw_syscalls sys_enter/sys_exit programs, filtered by number, report
  * the attempts there (at sys_enter alone, since their result can only be
- * ENOSYS). fentry/do_init_module adds the module's name once the kernel
- * has parsed the image.
+ * ENOSYS). Where fentry/fexit load, the calls' own entry points
+ * (__x64_sys_{init,finit}_module) replace the syscall tracepoints, off
+ * the slow path they put every other system call on.
+ * fentry/do_init_module adds the module's name once the kernel has
+ * parsed the image.
  */
 #include "common.h"
 
@@ -139,6 +142,40 @@ int BPF_PROG(module_raw_exit, struct pt_regs *regs, long ret)
 	long id = BPF_CORE_READ(regs, orig_ax);
 	if (id == NR_INIT_MODULE || id == NR_FINIT_MODULE)
 		leave(ret);
+	return 0;
+}
+
+/*
+ * Off the system-call path: fentry/fexit on the calls' own entry points
+ * (__x64_sys_<name>(const struct pt_regs *regs)). A trampoline slows only
+ * these two calls, where the syscalls:* tracepoints set
+ * TIF_SYSCALL_TRACEPOINT and send every system call through the slow path.
+ */
+SEC("fentry/__x64_sys_init_module")
+int BPF_PROG(init_module_fentry, const struct pt_regs *regs)
+{
+	enter(MOD_INIT, -1, MECH_FENTRY);
+	return 0;
+}
+
+SEC("fentry/__x64_sys_finit_module")
+int BPF_PROG(finit_module_fentry, const struct pt_regs *regs)
+{
+	enter(MOD_FINIT, (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs), MECH_FENTRY);
+	return 0;
+}
+
+SEC("fexit/__x64_sys_init_module")
+int BPF_PROG(init_module_fexit, const struct pt_regs *regs, long ret)
+{
+	leave(ret);
+	return 0;
+}
+
+SEC("fexit/__x64_sys_finit_module")
+int BPF_PROG(finit_module_fexit, const struct pt_regs *regs, long ret)
+{
+	leave(ret);
 	return 0;
 }
 

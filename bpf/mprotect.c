@@ -14,6 +14,14 @@
  * is here, in the kernel: other mmaps are most of a process's calls) and
  * records the file behind fd; sys_exit_mmap emits the event.
  *
+ * Where fentry/fexit load, the same code runs from the system calls'
+ * entry points instead (at the end of this file), which keeps every
+ * other system call off the tracepoints' slow path.
+ *
+ * By default only the calls that matter for security are emitted (see
+ * relevant()); mprot_all, set by --mprotect-all, emits every call. Kill
+ * rules see every call either way.
+ *
  * Kill rules act at entry. Two kinds apply here: mprotect rules (wx,
  * prot), to mmap too; and exec rules on files (rules.h, rule_set.map),
  * which must also stop the file being mapped executable, or the dynamic
@@ -37,6 +45,14 @@
 
 /* Keep the record types in BTF so bpf2go can generate their Go mirrors. */
 const struct mprotect_event *unused_mprotect_event __attribute__((unused));
+
+/* The old protection of a mapping, as old_prot_of finds it: on the stack,
+ * as bpf_find_vma's callback context must be, and small, for the stack
+ * the verifier allows a program and its callbacks together (512 bytes). */
+struct old_prot {
+	__u32 prot;
+	__u32 flags;
+};
 
 struct mprot_req {
 	__u64 addr;
@@ -132,12 +148,12 @@ static __always_inline struct vm_area_struct___rb *vma_at(__u64 addr)
 	return NULL;
 }
 
-static __always_inline void old_prot_of(__u64 addr, struct mprot_req *old)
+static __always_inline void old_prot_of(__u64 addr, struct old_prot *old)
 {
 	struct vm_area_struct___rb *v = vma_at(addr);
 	if (v) {
 		/* VM_READ, VM_WRITE and VM_EXEC have the PROT_* values. */
-		old->old_prot = BPF_CORE_READ(v, vm_flags) & 7;
+		old->prot = BPF_CORE_READ(v, vm_flags) & 7;
 		old->flags |= MPROT_HAS_OLD;
 	}
 }
@@ -162,14 +178,14 @@ static __always_inline void req_free(void)
 
 static long vma_prot(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
 {
-	struct mprot_req *req = ctx;
+	struct old_prot *old = ctx;
 	/* VM_READ, VM_WRITE and VM_EXEC have the PROT_* values. */
-	req->old_prot = BPF_CORE_READ(vma, vm_flags) & 7;
-	req->flags |= MPROT_HAS_OLD;
+	old->prot = BPF_CORE_READ(vma, vm_flags) & 7;
+	old->flags |= MPROT_HAS_OLD;
 	return 0;
 }
 
-static __always_inline void old_prot_of(__u64 addr, struct mprot_req *old)
+static __always_inline void old_prot_of(__u64 addr, struct old_prot *old)
 {
 	bpf_find_vma(bpf_get_current_task_btf(), addr, vma_prot, old, 0);
 }
@@ -329,27 +345,67 @@ static __always_inline int prot_kill(struct mprot_req *req)
 	return 1;
 }
 
-static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 pkey)
+/*
+ * mprot_all: report every call (--mprotect-all). Otherwise only those
+ * that matter for security are queued (relevant below), so that a quiet
+ * host is not flooded by the dynamic loader's mprotect(PROT_READ) of its
+ * relocation tables; rules still see every call.
+ */
+const volatile __u32 mprot_all = 0;
+
+/* mprot_rules reports whether any kernel rule judges mprotect calls. */
+static __always_inline int mprot_rules(void)
 {
-	struct mprot_req *req, old;
+	struct rule_set *rs = rule_set_of(EV_MPROTECT);
+	return rs && rs->rules;
+}
+
+/*
+ * relevant reports whether a request is one the default events keep: an
+ * executable mapping made (mmap with PROT_EXEC), anything that adds EXEC,
+ * anything both writable and executable, anything that makes executable
+ * memory writable. An unknown old protection counts as the worst case.
+ */
+static __always_inline int relevant(struct mprot_req *req)
+{
+	__u32 w = req->prot & PROT_WRITE, x = req->prot & PROT_EXEC;
+	__u32 known = req->flags & MPROT_HAS_OLD, old = req->old_prot;
+
+	if (req->flags & MPROT_MMAP)
+		return 1;
+	if (x && (w || !known || !(old & PROT_EXEC)))
+		return 1;
+	return w && (!known || (old & PROT_EXEC));
+}
+
+/* enter records an mprotect or pkey_mprotect request (pkey: MPROT_PKEY)
+ * and applies the kill rules to it. */
+static __always_inline int enter(__u64 addr, __u64 len, __u32 prot, __u32 pkey)
+{
+	struct mprot_req *req;
+	struct old_prot old;
 
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+		return 0;
+	prot = eff_prot(prot);
+	/* Neither W nor X: never relevant, so only rules need it. */
+	if (!mprot_all && !(prot & (PROT_WRITE | PROT_EXEC)) && !mprot_rules())
 		return 0;
 	req = req_get(1);
 	if (!req)
 		return 0;
-	req->addr = ctx->args[0];
-	req->len = ctx->args[1];
-	req->prot = eff_prot(ctx->args[2]);
+	req->addr = addr;
+	req->len = len;
+	req->prot = prot;
 	req->map_flags = 0;
 	req->file = 0;
 	req->fd = -1;
-	old.old_prot = 0;
+	old.prot = 0;
 	old.flags = pkey | MPROT_PENDING;
 	/* The old protection only decides W^X when W or X is requested. */
 	if (req->prot & 6)
 		old_prot_of(req->addr, &old);
-	req->old_prot = old.old_prot;
+	req->old_prot = old.prot;
 	req->flags = old.flags;
 	req->verdict.flags = 0;
 
@@ -359,7 +415,8 @@ static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 pk
 	return 0;
 }
 
-static __always_inline int leave(struct trace_event_raw_sys_exit *ctx)
+/* leave emits the request in flight with the call's result. */
+static __always_inline int leave(long ret, __u32 mech)
 {
 	struct mprot_req *req = req_get(0);
 	struct mprotect_event ev = {};
@@ -371,12 +428,17 @@ static __always_inline int leave(struct trace_event_raw_sys_exit *ctx)
 	 * another thread may have changed since entry.
 	 */
 	if (!req->verdict.flags && (req->prot & PROT_EXEC) && exec_map_rules()) {
-		if (!(req->flags & MPROT_MMAP) && ctx->ret == 0)
+		if (!(req->flags & MPROT_MMAP) && ret == 0)
 			range_kill(req, req->addr, req->len, 0);
-		else if ((req->flags & MPROT_MMAP) && !(req->map_flags & MAP_ANONYMOUS) && (__u64)ctx->ret < (__u64)-4095)
-			range_kill(req, ctx->ret, 1, req->file);
+		else if ((req->flags & MPROT_MMAP) && !(req->map_flags & MAP_ANONYMOUS) && (__u64)ret < (__u64)-4095)
+			range_kill(req, ret, 1, req->file);
 	}
-	fill_hdr(&ev.hdr, EV_MPROTECT, MECH_TRACEPOINT);
+	if (!mprot_all && !req->verdict.flags && !relevant(req)) {
+		req->flags = 0;
+		req_free();
+		return 0;
+	}
+	fill_hdr(&ev.hdr, EV_MPROTECT, mech);
 	ev.addr = req->addr;
 	ev.len = req->len;
 	ev.prot = req->prot;
@@ -389,31 +451,21 @@ static __always_inline int leave(struct trace_event_raw_sys_exit *ctx)
 	ev.dev = req->dev;
 	ev.map_flags = req->map_flags;
 	ev.fd = req->fd;
-	ev.result = ctx->ret;
+	ev.result = ret;
 	req->flags = 0;
 	req_free();
 	submit(&ev, sizeof(ev), EV_MPROTECT);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_mprotect")
-int mprotect_enter(struct trace_event_raw_sys_enter *ctx) { return enter(ctx, 0); }
-
-/* Also attached to sys_exit_pkey_mprotect and sys_exit_mmap. */
-SEC("tracepoint/syscalls/sys_exit_mprotect")
-int mprotect_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx); }
-
-SEC("tracepoint/syscalls/sys_enter_pkey_mprotect")
-int pkey_mprotect_enter(struct trace_event_raw_sys_enter *ctx) { return enter(ctx, MPROT_PKEY); }
-
-/* mmap(addr, len, prot, flags, fd, off): only PROT_EXEC requests are kept. */
-SEC("tracepoint/syscalls/sys_enter_mmap")
-int mmap_enter(struct trace_event_raw_sys_enter *ctx)
+/* mmap_req records an mmap(addr, len, prot, flags, fd, off) request that
+ * asks for PROT_EXEC (others are most of a process's calls: not kept). */
+static __always_inline int mmap_req(__u64 addr, __u64 len, __u32 prot, __u32 flags, __s32 fd)
 {
 	struct mprot_req *req;
 	struct file *f = NULL;
-	__u32 prot = eff_prot(ctx->args[2]);
 
+	prot = eff_prot(prot);
 	if (!(prot & PROT_EXEC))
 		return 0;
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
@@ -421,17 +473,17 @@ int mmap_enter(struct trace_event_raw_sys_enter *ctx)
 	req = req_get(1);
 	if (!req)
 		return 0;
-	req->addr = ctx->args[0];
-	req->len = ctx->args[1];
+	req->addr = addr;
+	req->len = len;
 	req->prot = prot;
-	req->map_flags = ctx->args[3];
+	req->map_flags = flags;
 	req->fd = -1;
 	req->file = 0;
 	req->old_prot = 0;
 	req->flags = MPROT_MMAP | MPROT_PENDING;
 	req->verdict.flags = 0;
 	if (!(req->map_flags & MAP_ANONYMOUS)) {
-		req->fd = ctx->args[4];
+		req->fd = fd;
 		f = fd_file(req->fd);
 		req->file = (__u64)f;
 		if (f)
@@ -441,3 +493,64 @@ int mmap_enter(struct trace_event_raw_sys_enter *ctx)
 		file_kill(req, f);
 	return 0;
 }
+
+SEC("tracepoint/syscalls/sys_enter_mprotect")
+int mprotect_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(ctx->args[0], ctx->args[1], ctx->args[2], 0);
+}
+
+/* Also attached to sys_exit_pkey_mprotect and sys_exit_mmap. */
+SEC("tracepoint/syscalls/sys_exit_mprotect")
+int mprotect_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret, MECH_TRACEPOINT); }
+
+SEC("tracepoint/syscalls/sys_enter_pkey_mprotect")
+int pkey_mprotect_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(ctx->args[0], ctx->args[1], ctx->args[2], MPROT_PKEY);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int mmap_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return mmap_req(ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3], ctx->args[4]);
+}
+
+/*
+ * The same calls off the system-call path: fentry/fexit on the system
+ * calls' own entry points (arch/x86/include/asm/syscall_wrapper.h: each
+ * __x64_sys_<name>(const struct pt_regs *regs) reads its arguments from
+ * the caller's registers). A trampoline on one function slows that call
+ * alone, where any syscalls:* tracepoint sets TIF_SYSCALL_TRACEPOINT and
+ * sends every system call of every task through the slow path. fentry
+ * runs before the call does its work, so a kill there acts as at
+ * sys_enter; fexit has the result.
+ */
+#define SYS_ARG(regs, n) PT_REGS_PARM##n##_CORE_SYSCALL(regs)
+
+SEC("fentry/__x64_sys_mprotect")
+int BPF_PROG(mprotect_fentry, const struct pt_regs *regs)
+{
+	return enter(SYS_ARG(regs, 1), SYS_ARG(regs, 2), SYS_ARG(regs, 3), 0);
+}
+
+SEC("fexit/__x64_sys_mprotect")
+int BPF_PROG(mprotect_fexit, const struct pt_regs *regs, long ret) { return leave(ret, MECH_FENTRY); }
+
+SEC("fentry/__x64_sys_pkey_mprotect")
+int BPF_PROG(pkey_mprotect_fentry, const struct pt_regs *regs)
+{
+	return enter(SYS_ARG(regs, 1), SYS_ARG(regs, 2), SYS_ARG(regs, 3), MPROT_PKEY);
+}
+
+SEC("fexit/__x64_sys_pkey_mprotect")
+int BPF_PROG(pkey_mprotect_fexit, const struct pt_regs *regs, long ret) { return leave(ret, MECH_FENTRY); }
+
+SEC("fentry/__x64_sys_mmap")
+int BPF_PROG(mmap_fentry, const struct pt_regs *regs)
+{
+	return mmap_req(SYS_ARG(regs, 1), SYS_ARG(regs, 2), SYS_ARG(regs, 3), SYS_ARG(regs, 4), SYS_ARG(regs, 5));
+}
+
+SEC("fexit/__x64_sys_mmap")
+int BPF_PROG(mmap_fexit, const struct pt_regs *regs, long ret) { return leave(ret, MECH_FENTRY); }

@@ -8,6 +8,8 @@
  * and by path prefix of the name the caller passed (open_prefixes). What
  * passes is remembered per thread and emitted at syscalls:sys_exit_* with
  * the result and, for a new descriptor, the opened file's absolute path.
+ * Where fentry/fexit load, the same code runs from the system calls' entry
+ * points (__x64_sys_*) instead, off the tracepoints' slow path.
  */
 #include "common.h"
 #include "rules.h"
@@ -223,7 +225,7 @@ static __always_inline void enter(__u32 syscall, __s32 dirfd, __u64 filename, __
 	req->wanted = want;
 }
 
-static __always_inline void leave(long ret)
+static __always_inline void leave(long ret, __u32 mech)
 {
 	struct open_req *req = req_get(0);
 	struct scratch *slot;
@@ -244,7 +246,7 @@ static __always_inline void leave(long ret)
 		return;
 	}
 	ev = &slot->open;
-	fill_hdr(&ev->hdr, EV_OPEN, MECH_TRACEPOINT);
+	fill_hdr(&ev->hdr, EV_OPEN, mech);
 	ev->result = ret;
 	ev->dirfd = req->dirfd;
 	ev->flags = req->flags;
@@ -303,6 +305,48 @@ int openat2_enter(struct trace_event_raw_sys_enter *ctx)
 /* One program for the three exits: vigil attaches it to sys_exit_openat,
  * sys_exit_open and sys_exit_openat2, so the verifier checks it once. */
 SEC("tracepoint/syscalls/sys_exit_openat")
-int open_exit(struct trace_event_raw_sys_exit *ctx) { leave(ctx->ret); return 0; }
+int open_exit(struct trace_event_raw_sys_exit *ctx) { leave(ctx->ret, MECH_TRACEPOINT); return 0; }
+
+/*
+ * The same calls off the system-call path: fentry/fexit on the system
+ * calls' own entry points (__x64_sys_<name>(const struct pt_regs *regs),
+ * arch/x86/include/asm/syscall_wrapper.h). A trampoline slows only the
+ * call it is on, where a syscalls:* tracepoint sets TIF_SYSCALL_TRACEPOINT
+ * and sends every system call of every task through the slow path. One
+ * fexit program per function: a tracing program's target is fixed at load.
+ */
+#define SYS_ARG(regs, n) PT_REGS_PARM##n##_CORE_SYSCALL(regs)
+
+SEC("fentry/__x64_sys_openat")
+int BPF_PROG(openat_fentry, const struct pt_regs *regs)
+{
+	enter(OPEN_OPENAT, (__s32)SYS_ARG(regs, 1), SYS_ARG(regs, 2), SYS_ARG(regs, 3), SYS_ARG(regs, 4));
+	return 0;
+}
+
+SEC("fexit/__x64_sys_openat")
+int BPF_PROG(openat_fexit, const struct pt_regs *regs, long ret) { leave(ret, MECH_FENTRY); return 0; }
+
+SEC("fentry/__x64_sys_open")
+int BPF_PROG(open_fentry, const struct pt_regs *regs)
+{
+	enter(OPEN_OPEN, -100 /* AT_FDCWD */, SYS_ARG(regs, 1), SYS_ARG(regs, 2), SYS_ARG(regs, 3));
+	return 0;
+}
+
+SEC("fexit/__x64_sys_open")
+int BPF_PROG(open_fexit, const struct pt_regs *regs, long ret) { leave(ret, MECH_FENTRY); return 0; }
+
+SEC("fentry/__x64_sys_openat2")
+int BPF_PROG(openat2_fentry, const struct pt_regs *regs)
+{
+	struct open_how how = {};
+	bpf_probe_read_user(&how, sizeof(how), (void *)SYS_ARG(regs, 3));
+	enter(OPEN_OPENAT2, (__s32)SYS_ARG(regs, 1), SYS_ARG(regs, 2), (__u32)how.flags, (__u32)how.mode);
+	return 0;
+}
+
+SEC("fexit/__x64_sys_openat2")
+int BPF_PROG(openat2_fexit, const struct pt_regs *regs, long ret) { leave(ret, MECH_FENTRY); return 0; }
 
 #include "open_iouring.h"

@@ -59,20 +59,24 @@ type ModuleCompatScratch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	ModuleCompatMapEvents            = "events"
-	ModuleCompatMapHeap              = "heap"
-	ModuleCompatMapLost              = "lost"
-	ModuleCompatMapModInflight       = "mod_inflight"
-	ModuleCompatProgFinitModuleEnter = "finit_module_enter"
-	ModuleCompatProgInitModuleEnter  = "init_module_enter"
-	ModuleCompatProgModuleExit       = "module_exit"
-	ModuleCompatProgModuleFentry     = "module_fentry"
-	ModuleCompatProgModuleNomodEnter = "module_nomod_enter"
-	ModuleCompatProgModuleRawEnter   = "module_raw_enter"
-	ModuleCompatProgModuleRawExit    = "module_raw_exit"
-	ModuleCompatVarSelfTgid          = "self_tgid"
-	ModuleCompatVarUnusedModuleEvent = "unused_module_event"
-	ModuleCompatVarWakeupBytes       = "wakeup_bytes"
+	ModuleCompatMapEvents             = "events"
+	ModuleCompatMapHeap               = "heap"
+	ModuleCompatMapLost               = "lost"
+	ModuleCompatMapModInflight        = "mod_inflight"
+	ModuleCompatProgFinitModuleEnter  = "finit_module_enter"
+	ModuleCompatProgFinitModuleFentry = "finit_module_fentry"
+	ModuleCompatProgFinitModuleFexit  = "finit_module_fexit"
+	ModuleCompatProgInitModuleEnter   = "init_module_enter"
+	ModuleCompatProgInitModuleFentry  = "init_module_fentry"
+	ModuleCompatProgInitModuleFexit   = "init_module_fexit"
+	ModuleCompatProgModuleExit        = "module_exit"
+	ModuleCompatProgModuleFentry      = "module_fentry"
+	ModuleCompatProgModuleNomodEnter  = "module_nomod_enter"
+	ModuleCompatProgModuleRawEnter    = "module_raw_enter"
+	ModuleCompatProgModuleRawExit     = "module_raw_exit"
+	ModuleCompatVarSelfTgid           = "self_tgid"
+	ModuleCompatVarUnusedModuleEvent  = "unused_module_event"
+	ModuleCompatVarWakeupBytes        = "wakeup_bytes"
 )
 
 // LoadModuleCompat returns the embedded CollectionSpec for ModuleCompat.
@@ -117,13 +121,17 @@ type ModuleCompatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ModuleCompatProgramSpecs struct {
-	FinitModuleEnter *ebpf.ProgramSpec `ebpf:"finit_module_enter"`
-	InitModuleEnter  *ebpf.ProgramSpec `ebpf:"init_module_enter"`
-	ModuleExit       *ebpf.ProgramSpec `ebpf:"module_exit"`
-	ModuleFentry     *ebpf.ProgramSpec `ebpf:"module_fentry"`
-	ModuleNomodEnter *ebpf.ProgramSpec `ebpf:"module_nomod_enter"`
-	ModuleRawEnter   *ebpf.ProgramSpec `ebpf:"module_raw_enter"`
-	ModuleRawExit    *ebpf.ProgramSpec `ebpf:"module_raw_exit"`
+	FinitModuleEnter  *ebpf.ProgramSpec `ebpf:"finit_module_enter"`
+	FinitModuleFentry *ebpf.ProgramSpec `ebpf:"finit_module_fentry"`
+	FinitModuleFexit  *ebpf.ProgramSpec `ebpf:"finit_module_fexit"`
+	InitModuleEnter   *ebpf.ProgramSpec `ebpf:"init_module_enter"`
+	InitModuleFentry  *ebpf.ProgramSpec `ebpf:"init_module_fentry"`
+	InitModuleFexit   *ebpf.ProgramSpec `ebpf:"init_module_fexit"`
+	ModuleExit        *ebpf.ProgramSpec `ebpf:"module_exit"`
+	ModuleFentry      *ebpf.ProgramSpec `ebpf:"module_fentry"`
+	ModuleNomodEnter  *ebpf.ProgramSpec `ebpf:"module_nomod_enter"`
+	ModuleRawEnter    *ebpf.ProgramSpec `ebpf:"module_raw_enter"`
+	ModuleRawExit     *ebpf.ProgramSpec `ebpf:"module_raw_exit"`
 }
 
 // ModuleCompatMapSpecs contains maps before they are loaded into the kernel.
@@ -193,19 +201,27 @@ type ModuleCompatVariables struct {
 //
 // It can be passed to LoadModuleCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ModuleCompatPrograms struct {
-	FinitModuleEnter *ebpf.Program `ebpf:"finit_module_enter"`
-	InitModuleEnter  *ebpf.Program `ebpf:"init_module_enter"`
-	ModuleExit       *ebpf.Program `ebpf:"module_exit"`
-	ModuleFentry     *ebpf.Program `ebpf:"module_fentry"`
-	ModuleNomodEnter *ebpf.Program `ebpf:"module_nomod_enter"`
-	ModuleRawEnter   *ebpf.Program `ebpf:"module_raw_enter"`
-	ModuleRawExit    *ebpf.Program `ebpf:"module_raw_exit"`
+	FinitModuleEnter  *ebpf.Program `ebpf:"finit_module_enter"`
+	FinitModuleFentry *ebpf.Program `ebpf:"finit_module_fentry"`
+	FinitModuleFexit  *ebpf.Program `ebpf:"finit_module_fexit"`
+	InitModuleEnter   *ebpf.Program `ebpf:"init_module_enter"`
+	InitModuleFentry  *ebpf.Program `ebpf:"init_module_fentry"`
+	InitModuleFexit   *ebpf.Program `ebpf:"init_module_fexit"`
+	ModuleExit        *ebpf.Program `ebpf:"module_exit"`
+	ModuleFentry      *ebpf.Program `ebpf:"module_fentry"`
+	ModuleNomodEnter  *ebpf.Program `ebpf:"module_nomod_enter"`
+	ModuleRawEnter    *ebpf.Program `ebpf:"module_raw_enter"`
+	ModuleRawExit     *ebpf.Program `ebpf:"module_raw_exit"`
 }
 
 func (p *ModuleCompatPrograms) Close() error {
 	return _ModuleCompatClose(
 		p.FinitModuleEnter,
+		p.FinitModuleFentry,
+		p.FinitModuleFexit,
 		p.InitModuleEnter,
+		p.InitModuleFentry,
+		p.InitModuleFexit,
 		p.ModuleExit,
 		p.ModuleFentry,
 		p.ModuleNomodEnter,

@@ -85,20 +85,24 @@ type ModuleScratch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	ModuleMapEvents            = "events"
-	ModuleMapHeap              = "heap"
-	ModuleMapLost              = "lost"
-	ModuleMapModInflight       = "mod_inflight"
-	ModuleProgFinitModuleEnter = "finit_module_enter"
-	ModuleProgInitModuleEnter  = "init_module_enter"
-	ModuleProgModuleExit       = "module_exit"
-	ModuleProgModuleFentry     = "module_fentry"
-	ModuleProgModuleNomodEnter = "module_nomod_enter"
-	ModuleProgModuleRawEnter   = "module_raw_enter"
-	ModuleProgModuleRawExit    = "module_raw_exit"
-	ModuleVarSelfTgid          = "self_tgid"
-	ModuleVarUnusedModuleEvent = "unused_module_event"
-	ModuleVarWakeupBytes       = "wakeup_bytes"
+	ModuleMapEvents             = "events"
+	ModuleMapHeap               = "heap"
+	ModuleMapLost               = "lost"
+	ModuleMapModInflight        = "mod_inflight"
+	ModuleProgFinitModuleEnter  = "finit_module_enter"
+	ModuleProgFinitModuleFentry = "finit_module_fentry"
+	ModuleProgFinitModuleFexit  = "finit_module_fexit"
+	ModuleProgInitModuleEnter   = "init_module_enter"
+	ModuleProgInitModuleFentry  = "init_module_fentry"
+	ModuleProgInitModuleFexit   = "init_module_fexit"
+	ModuleProgModuleExit        = "module_exit"
+	ModuleProgModuleFentry      = "module_fentry"
+	ModuleProgModuleNomodEnter  = "module_nomod_enter"
+	ModuleProgModuleRawEnter    = "module_raw_enter"
+	ModuleProgModuleRawExit     = "module_raw_exit"
+	ModuleVarSelfTgid           = "self_tgid"
+	ModuleVarUnusedModuleEvent  = "unused_module_event"
+	ModuleVarWakeupBytes        = "wakeup_bytes"
 )
 
 // LoadModule returns the embedded CollectionSpec for Module.
@@ -143,13 +147,17 @@ type ModuleSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ModuleProgramSpecs struct {
-	FinitModuleEnter *ebpf.ProgramSpec `ebpf:"finit_module_enter"`
-	InitModuleEnter  *ebpf.ProgramSpec `ebpf:"init_module_enter"`
-	ModuleExit       *ebpf.ProgramSpec `ebpf:"module_exit"`
-	ModuleFentry     *ebpf.ProgramSpec `ebpf:"module_fentry"`
-	ModuleNomodEnter *ebpf.ProgramSpec `ebpf:"module_nomod_enter"`
-	ModuleRawEnter   *ebpf.ProgramSpec `ebpf:"module_raw_enter"`
-	ModuleRawExit    *ebpf.ProgramSpec `ebpf:"module_raw_exit"`
+	FinitModuleEnter  *ebpf.ProgramSpec `ebpf:"finit_module_enter"`
+	FinitModuleFentry *ebpf.ProgramSpec `ebpf:"finit_module_fentry"`
+	FinitModuleFexit  *ebpf.ProgramSpec `ebpf:"finit_module_fexit"`
+	InitModuleEnter   *ebpf.ProgramSpec `ebpf:"init_module_enter"`
+	InitModuleFentry  *ebpf.ProgramSpec `ebpf:"init_module_fentry"`
+	InitModuleFexit   *ebpf.ProgramSpec `ebpf:"init_module_fexit"`
+	ModuleExit        *ebpf.ProgramSpec `ebpf:"module_exit"`
+	ModuleFentry      *ebpf.ProgramSpec `ebpf:"module_fentry"`
+	ModuleNomodEnter  *ebpf.ProgramSpec `ebpf:"module_nomod_enter"`
+	ModuleRawEnter    *ebpf.ProgramSpec `ebpf:"module_raw_enter"`
+	ModuleRawExit     *ebpf.ProgramSpec `ebpf:"module_raw_exit"`
 }
 
 // ModuleMapSpecs contains maps before they are loaded into the kernel.
@@ -219,19 +227,27 @@ type ModuleVariables struct {
 //
 // It can be passed to LoadModuleObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ModulePrograms struct {
-	FinitModuleEnter *ebpf.Program `ebpf:"finit_module_enter"`
-	InitModuleEnter  *ebpf.Program `ebpf:"init_module_enter"`
-	ModuleExit       *ebpf.Program `ebpf:"module_exit"`
-	ModuleFentry     *ebpf.Program `ebpf:"module_fentry"`
-	ModuleNomodEnter *ebpf.Program `ebpf:"module_nomod_enter"`
-	ModuleRawEnter   *ebpf.Program `ebpf:"module_raw_enter"`
-	ModuleRawExit    *ebpf.Program `ebpf:"module_raw_exit"`
+	FinitModuleEnter  *ebpf.Program `ebpf:"finit_module_enter"`
+	FinitModuleFentry *ebpf.Program `ebpf:"finit_module_fentry"`
+	FinitModuleFexit  *ebpf.Program `ebpf:"finit_module_fexit"`
+	InitModuleEnter   *ebpf.Program `ebpf:"init_module_enter"`
+	InitModuleFentry  *ebpf.Program `ebpf:"init_module_fentry"`
+	InitModuleFexit   *ebpf.Program `ebpf:"init_module_fexit"`
+	ModuleExit        *ebpf.Program `ebpf:"module_exit"`
+	ModuleFentry      *ebpf.Program `ebpf:"module_fentry"`
+	ModuleNomodEnter  *ebpf.Program `ebpf:"module_nomod_enter"`
+	ModuleRawEnter    *ebpf.Program `ebpf:"module_raw_enter"`
+	ModuleRawExit     *ebpf.Program `ebpf:"module_raw_exit"`
 }
 
 func (p *ModulePrograms) Close() error {
 	return _ModuleClose(
 		p.FinitModuleEnter,
+		p.FinitModuleFentry,
+		p.FinitModuleFexit,
 		p.InitModuleEnter,
+		p.InitModuleFentry,
+		p.InitModuleFexit,
 		p.ModuleExit,
 		p.ModuleFentry,
 		p.ModuleNomodEnter,

@@ -132,9 +132,16 @@ const (
 	MprotectCompatMapRuleSets            = "rule_sets"
 	MprotectCompatMapRuleUids            = "rule_uids"
 	MprotectCompatProgMmapEnter          = "mmap_enter"
+	MprotectCompatProgMmapFentry         = "mmap_fentry"
+	MprotectCompatProgMmapFexit          = "mmap_fexit"
 	MprotectCompatProgMprotectEnter      = "mprotect_enter"
 	MprotectCompatProgMprotectExit       = "mprotect_exit"
+	MprotectCompatProgMprotectFentry     = "mprotect_fentry"
+	MprotectCompatProgMprotectFexit      = "mprotect_fexit"
 	MprotectCompatProgPkeyMprotectEnter  = "pkey_mprotect_enter"
+	MprotectCompatProgPkeyMprotectFentry = "pkey_mprotect_fentry"
+	MprotectCompatProgPkeyMprotectFexit  = "pkey_mprotect_fexit"
+	MprotectCompatVarMprotAll            = "mprot_all"
 	MprotectCompatVarSelfTgid            = "self_tgid"
 	MprotectCompatVarUnusedMprotectEvent = "unused_mprotect_event"
 	MprotectCompatVarWakeupBytes         = "wakeup_bytes"
@@ -182,10 +189,16 @@ type MprotectCompatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type MprotectCompatProgramSpecs struct {
-	MmapEnter         *ebpf.ProgramSpec `ebpf:"mmap_enter"`
-	MprotectEnter     *ebpf.ProgramSpec `ebpf:"mprotect_enter"`
-	MprotectExit      *ebpf.ProgramSpec `ebpf:"mprotect_exit"`
-	PkeyMprotectEnter *ebpf.ProgramSpec `ebpf:"pkey_mprotect_enter"`
+	MmapEnter          *ebpf.ProgramSpec `ebpf:"mmap_enter"`
+	MmapFentry         *ebpf.ProgramSpec `ebpf:"mmap_fentry"`
+	MmapFexit          *ebpf.ProgramSpec `ebpf:"mmap_fexit"`
+	MprotectEnter      *ebpf.ProgramSpec `ebpf:"mprotect_enter"`
+	MprotectExit       *ebpf.ProgramSpec `ebpf:"mprotect_exit"`
+	MprotectFentry     *ebpf.ProgramSpec `ebpf:"mprotect_fentry"`
+	MprotectFexit      *ebpf.ProgramSpec `ebpf:"mprotect_fexit"`
+	PkeyMprotectEnter  *ebpf.ProgramSpec `ebpf:"pkey_mprotect_enter"`
+	PkeyMprotectFentry *ebpf.ProgramSpec `ebpf:"pkey_mprotect_fentry"`
+	PkeyMprotectFexit  *ebpf.ProgramSpec `ebpf:"pkey_mprotect_fexit"`
 }
 
 // MprotectCompatMapSpecs contains maps before they are loaded into the kernel.
@@ -211,6 +224,7 @@ type MprotectCompatMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type MprotectCompatVariableSpecs struct {
+	MprotAll            *ebpf.VariableSpec `ebpf:"mprot_all"`
 	SelfTgid            *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedMprotectEvent *ebpf.VariableSpec `ebpf:"unused_mprotect_event"`
 	WakeupBytes         *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
@@ -273,6 +287,7 @@ func (m *MprotectCompatMaps) Close() error {
 //
 // It can be passed to LoadMprotectCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type MprotectCompatVariables struct {
+	MprotAll            *ebpf.Variable `ebpf:"mprot_all"`
 	SelfTgid            *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedMprotectEvent *ebpf.Variable `ebpf:"unused_mprotect_event"`
 	WakeupBytes         *ebpf.Variable `ebpf:"wakeup_bytes"`
@@ -282,18 +297,30 @@ type MprotectCompatVariables struct {
 //
 // It can be passed to LoadMprotectCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type MprotectCompatPrograms struct {
-	MmapEnter         *ebpf.Program `ebpf:"mmap_enter"`
-	MprotectEnter     *ebpf.Program `ebpf:"mprotect_enter"`
-	MprotectExit      *ebpf.Program `ebpf:"mprotect_exit"`
-	PkeyMprotectEnter *ebpf.Program `ebpf:"pkey_mprotect_enter"`
+	MmapEnter          *ebpf.Program `ebpf:"mmap_enter"`
+	MmapFentry         *ebpf.Program `ebpf:"mmap_fentry"`
+	MmapFexit          *ebpf.Program `ebpf:"mmap_fexit"`
+	MprotectEnter      *ebpf.Program `ebpf:"mprotect_enter"`
+	MprotectExit       *ebpf.Program `ebpf:"mprotect_exit"`
+	MprotectFentry     *ebpf.Program `ebpf:"mprotect_fentry"`
+	MprotectFexit      *ebpf.Program `ebpf:"mprotect_fexit"`
+	PkeyMprotectEnter  *ebpf.Program `ebpf:"pkey_mprotect_enter"`
+	PkeyMprotectFentry *ebpf.Program `ebpf:"pkey_mprotect_fentry"`
+	PkeyMprotectFexit  *ebpf.Program `ebpf:"pkey_mprotect_fexit"`
 }
 
 func (p *MprotectCompatPrograms) Close() error {
 	return _MprotectCompatClose(
 		p.MmapEnter,
+		p.MmapFentry,
+		p.MmapFexit,
 		p.MprotectEnter,
 		p.MprotectExit,
+		p.MprotectFentry,
+		p.MprotectFexit,
 		p.PkeyMprotectEnter,
+		p.PkeyMprotectFentry,
+		p.PkeyMprotectFexit,
 	)
 }
 

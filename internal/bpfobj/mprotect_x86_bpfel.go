@@ -163,9 +163,16 @@ const (
 	MprotectMapRuleSets            = "rule_sets"
 	MprotectMapRuleUids            = "rule_uids"
 	MprotectProgMmapEnter          = "mmap_enter"
+	MprotectProgMmapFentry         = "mmap_fentry"
+	MprotectProgMmapFexit          = "mmap_fexit"
 	MprotectProgMprotectEnter      = "mprotect_enter"
 	MprotectProgMprotectExit       = "mprotect_exit"
+	MprotectProgMprotectFentry     = "mprotect_fentry"
+	MprotectProgMprotectFexit      = "mprotect_fexit"
 	MprotectProgPkeyMprotectEnter  = "pkey_mprotect_enter"
+	MprotectProgPkeyMprotectFentry = "pkey_mprotect_fentry"
+	MprotectProgPkeyMprotectFexit  = "pkey_mprotect_fexit"
+	MprotectVarMprotAll            = "mprot_all"
 	MprotectVarSelfTgid            = "self_tgid"
 	MprotectVarUnusedMprotectEvent = "unused_mprotect_event"
 	MprotectVarWakeupBytes         = "wakeup_bytes"
@@ -213,10 +220,16 @@ type MprotectSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type MprotectProgramSpecs struct {
-	MmapEnter         *ebpf.ProgramSpec `ebpf:"mmap_enter"`
-	MprotectEnter     *ebpf.ProgramSpec `ebpf:"mprotect_enter"`
-	MprotectExit      *ebpf.ProgramSpec `ebpf:"mprotect_exit"`
-	PkeyMprotectEnter *ebpf.ProgramSpec `ebpf:"pkey_mprotect_enter"`
+	MmapEnter          *ebpf.ProgramSpec `ebpf:"mmap_enter"`
+	MmapFentry         *ebpf.ProgramSpec `ebpf:"mmap_fentry"`
+	MmapFexit          *ebpf.ProgramSpec `ebpf:"mmap_fexit"`
+	MprotectEnter      *ebpf.ProgramSpec `ebpf:"mprotect_enter"`
+	MprotectExit       *ebpf.ProgramSpec `ebpf:"mprotect_exit"`
+	MprotectFentry     *ebpf.ProgramSpec `ebpf:"mprotect_fentry"`
+	MprotectFexit      *ebpf.ProgramSpec `ebpf:"mprotect_fexit"`
+	PkeyMprotectEnter  *ebpf.ProgramSpec `ebpf:"pkey_mprotect_enter"`
+	PkeyMprotectFentry *ebpf.ProgramSpec `ebpf:"pkey_mprotect_fentry"`
+	PkeyMprotectFexit  *ebpf.ProgramSpec `ebpf:"pkey_mprotect_fexit"`
 }
 
 // MprotectMapSpecs contains maps before they are loaded into the kernel.
@@ -242,6 +255,7 @@ type MprotectMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type MprotectVariableSpecs struct {
+	MprotAll            *ebpf.VariableSpec `ebpf:"mprot_all"`
 	SelfTgid            *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedMprotectEvent *ebpf.VariableSpec `ebpf:"unused_mprotect_event"`
 	WakeupBytes         *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
@@ -304,6 +318,7 @@ func (m *MprotectMaps) Close() error {
 //
 // It can be passed to LoadMprotectObjects or ebpf.CollectionSpec.LoadAndAssign.
 type MprotectVariables struct {
+	MprotAll            *ebpf.Variable `ebpf:"mprot_all"`
 	SelfTgid            *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedMprotectEvent *ebpf.Variable `ebpf:"unused_mprotect_event"`
 	WakeupBytes         *ebpf.Variable `ebpf:"wakeup_bytes"`
@@ -313,18 +328,30 @@ type MprotectVariables struct {
 //
 // It can be passed to LoadMprotectObjects or ebpf.CollectionSpec.LoadAndAssign.
 type MprotectPrograms struct {
-	MmapEnter         *ebpf.Program `ebpf:"mmap_enter"`
-	MprotectEnter     *ebpf.Program `ebpf:"mprotect_enter"`
-	MprotectExit      *ebpf.Program `ebpf:"mprotect_exit"`
-	PkeyMprotectEnter *ebpf.Program `ebpf:"pkey_mprotect_enter"`
+	MmapEnter          *ebpf.Program `ebpf:"mmap_enter"`
+	MmapFentry         *ebpf.Program `ebpf:"mmap_fentry"`
+	MmapFexit          *ebpf.Program `ebpf:"mmap_fexit"`
+	MprotectEnter      *ebpf.Program `ebpf:"mprotect_enter"`
+	MprotectExit       *ebpf.Program `ebpf:"mprotect_exit"`
+	MprotectFentry     *ebpf.Program `ebpf:"mprotect_fentry"`
+	MprotectFexit      *ebpf.Program `ebpf:"mprotect_fexit"`
+	PkeyMprotectEnter  *ebpf.Program `ebpf:"pkey_mprotect_enter"`
+	PkeyMprotectFentry *ebpf.Program `ebpf:"pkey_mprotect_fentry"`
+	PkeyMprotectFexit  *ebpf.Program `ebpf:"pkey_mprotect_fexit"`
 }
 
 func (p *MprotectPrograms) Close() error {
 	return _MprotectClose(
 		p.MmapEnter,
+		p.MmapFentry,
+		p.MmapFexit,
 		p.MprotectEnter,
 		p.MprotectExit,
+		p.MprotectFentry,
+		p.MprotectFexit,
 		p.PkeyMprotectEnter,
+		p.PkeyMprotectFentry,
+		p.PkeyMprotectFexit,
 	)
 }
 

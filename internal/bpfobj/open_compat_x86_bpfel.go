@@ -157,8 +157,14 @@ const (
 	OpenCompatProgIouSubmitSqe    = "iou_submit_sqe"
 	OpenCompatProgOpenEnter       = "open_enter"
 	OpenCompatProgOpenExit        = "open_exit"
+	OpenCompatProgOpenFentry      = "open_fentry"
+	OpenCompatProgOpenFexit       = "open_fexit"
 	OpenCompatProgOpenat2Enter    = "openat2_enter"
+	OpenCompatProgOpenat2Fentry   = "openat2_fentry"
+	OpenCompatProgOpenat2Fexit    = "openat2_fexit"
 	OpenCompatProgOpenatEnter     = "openat_enter"
+	OpenCompatProgOpenatFentry    = "openat_fentry"
+	OpenCompatProgOpenatFexit     = "openat_fexit"
 	OpenCompatVarFilterComms      = "filter_comms"
 	OpenCompatVarFilterPids       = "filter_pids"
 	OpenCompatVarN_prefixes       = "n_prefixes"
@@ -210,14 +216,20 @@ type OpenCompatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type OpenCompatProgramSpecs struct {
-	IouComplete  *ebpf.ProgramSpec `ebpf:"iou_complete"`
-	IouReqFailed *ebpf.ProgramSpec `ebpf:"iou_req_failed"`
-	IouSubmitReq *ebpf.ProgramSpec `ebpf:"iou_submit_req"`
-	IouSubmitSqe *ebpf.ProgramSpec `ebpf:"iou_submit_sqe"`
-	OpenEnter    *ebpf.ProgramSpec `ebpf:"open_enter"`
-	OpenExit     *ebpf.ProgramSpec `ebpf:"open_exit"`
-	Openat2Enter *ebpf.ProgramSpec `ebpf:"openat2_enter"`
-	OpenatEnter  *ebpf.ProgramSpec `ebpf:"openat_enter"`
+	IouComplete   *ebpf.ProgramSpec `ebpf:"iou_complete"`
+	IouReqFailed  *ebpf.ProgramSpec `ebpf:"iou_req_failed"`
+	IouSubmitReq  *ebpf.ProgramSpec `ebpf:"iou_submit_req"`
+	IouSubmitSqe  *ebpf.ProgramSpec `ebpf:"iou_submit_sqe"`
+	OpenEnter     *ebpf.ProgramSpec `ebpf:"open_enter"`
+	OpenExit      *ebpf.ProgramSpec `ebpf:"open_exit"`
+	OpenFentry    *ebpf.ProgramSpec `ebpf:"open_fentry"`
+	OpenFexit     *ebpf.ProgramSpec `ebpf:"open_fexit"`
+	Openat2Enter  *ebpf.ProgramSpec `ebpf:"openat2_enter"`
+	Openat2Fentry *ebpf.ProgramSpec `ebpf:"openat2_fentry"`
+	Openat2Fexit  *ebpf.ProgramSpec `ebpf:"openat2_fexit"`
+	OpenatEnter   *ebpf.ProgramSpec `ebpf:"openat_enter"`
+	OpenatFentry  *ebpf.ProgramSpec `ebpf:"openat_fentry"`
+	OpenatFexit   *ebpf.ProgramSpec `ebpf:"openat_fexit"`
 }
 
 // OpenCompatMapSpecs contains maps before they are loaded into the kernel.
@@ -334,14 +346,20 @@ type OpenCompatVariables struct {
 //
 // It can be passed to LoadOpenCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type OpenCompatPrograms struct {
-	IouComplete  *ebpf.Program `ebpf:"iou_complete"`
-	IouReqFailed *ebpf.Program `ebpf:"iou_req_failed"`
-	IouSubmitReq *ebpf.Program `ebpf:"iou_submit_req"`
-	IouSubmitSqe *ebpf.Program `ebpf:"iou_submit_sqe"`
-	OpenEnter    *ebpf.Program `ebpf:"open_enter"`
-	OpenExit     *ebpf.Program `ebpf:"open_exit"`
-	Openat2Enter *ebpf.Program `ebpf:"openat2_enter"`
-	OpenatEnter  *ebpf.Program `ebpf:"openat_enter"`
+	IouComplete   *ebpf.Program `ebpf:"iou_complete"`
+	IouReqFailed  *ebpf.Program `ebpf:"iou_req_failed"`
+	IouSubmitReq  *ebpf.Program `ebpf:"iou_submit_req"`
+	IouSubmitSqe  *ebpf.Program `ebpf:"iou_submit_sqe"`
+	OpenEnter     *ebpf.Program `ebpf:"open_enter"`
+	OpenExit      *ebpf.Program `ebpf:"open_exit"`
+	OpenFentry    *ebpf.Program `ebpf:"open_fentry"`
+	OpenFexit     *ebpf.Program `ebpf:"open_fexit"`
+	Openat2Enter  *ebpf.Program `ebpf:"openat2_enter"`
+	Openat2Fentry *ebpf.Program `ebpf:"openat2_fentry"`
+	Openat2Fexit  *ebpf.Program `ebpf:"openat2_fexit"`
+	OpenatEnter   *ebpf.Program `ebpf:"openat_enter"`
+	OpenatFentry  *ebpf.Program `ebpf:"openat_fentry"`
+	OpenatFexit   *ebpf.Program `ebpf:"openat_fexit"`
 }
 
 func (p *OpenCompatPrograms) Close() error {
@@ -352,8 +370,14 @@ func (p *OpenCompatPrograms) Close() error {
 		p.IouSubmitSqe,
 		p.OpenEnter,
 		p.OpenExit,
+		p.OpenFentry,
+		p.OpenFexit,
 		p.Openat2Enter,
+		p.Openat2Fentry,
+		p.Openat2Fexit,
 		p.OpenatEnter,
+		p.OpenatFentry,
+		p.OpenatFexit,
 	)
 }
 

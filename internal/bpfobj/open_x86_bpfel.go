@@ -195,8 +195,14 @@ const (
 	OpenProgIouSubmitSqe    = "iou_submit_sqe"
 	OpenProgOpenEnter       = "open_enter"
 	OpenProgOpenExit        = "open_exit"
+	OpenProgOpenFentry      = "open_fentry"
+	OpenProgOpenFexit       = "open_fexit"
 	OpenProgOpenat2Enter    = "openat2_enter"
+	OpenProgOpenat2Fentry   = "openat2_fentry"
+	OpenProgOpenat2Fexit    = "openat2_fexit"
 	OpenProgOpenatEnter     = "openat_enter"
+	OpenProgOpenatFentry    = "openat_fentry"
+	OpenProgOpenatFexit     = "openat_fexit"
 	OpenVarFilterComms      = "filter_comms"
 	OpenVarFilterPids       = "filter_pids"
 	OpenVarN_prefixes       = "n_prefixes"
@@ -248,14 +254,20 @@ type OpenSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type OpenProgramSpecs struct {
-	IouComplete  *ebpf.ProgramSpec `ebpf:"iou_complete"`
-	IouReqFailed *ebpf.ProgramSpec `ebpf:"iou_req_failed"`
-	IouSubmitReq *ebpf.ProgramSpec `ebpf:"iou_submit_req"`
-	IouSubmitSqe *ebpf.ProgramSpec `ebpf:"iou_submit_sqe"`
-	OpenEnter    *ebpf.ProgramSpec `ebpf:"open_enter"`
-	OpenExit     *ebpf.ProgramSpec `ebpf:"open_exit"`
-	Openat2Enter *ebpf.ProgramSpec `ebpf:"openat2_enter"`
-	OpenatEnter  *ebpf.ProgramSpec `ebpf:"openat_enter"`
+	IouComplete   *ebpf.ProgramSpec `ebpf:"iou_complete"`
+	IouReqFailed  *ebpf.ProgramSpec `ebpf:"iou_req_failed"`
+	IouSubmitReq  *ebpf.ProgramSpec `ebpf:"iou_submit_req"`
+	IouSubmitSqe  *ebpf.ProgramSpec `ebpf:"iou_submit_sqe"`
+	OpenEnter     *ebpf.ProgramSpec `ebpf:"open_enter"`
+	OpenExit      *ebpf.ProgramSpec `ebpf:"open_exit"`
+	OpenFentry    *ebpf.ProgramSpec `ebpf:"open_fentry"`
+	OpenFexit     *ebpf.ProgramSpec `ebpf:"open_fexit"`
+	Openat2Enter  *ebpf.ProgramSpec `ebpf:"openat2_enter"`
+	Openat2Fentry *ebpf.ProgramSpec `ebpf:"openat2_fentry"`
+	Openat2Fexit  *ebpf.ProgramSpec `ebpf:"openat2_fexit"`
+	OpenatEnter   *ebpf.ProgramSpec `ebpf:"openat_enter"`
+	OpenatFentry  *ebpf.ProgramSpec `ebpf:"openat_fentry"`
+	OpenatFexit   *ebpf.ProgramSpec `ebpf:"openat_fexit"`
 }
 
 // OpenMapSpecs contains maps before they are loaded into the kernel.
@@ -372,14 +384,20 @@ type OpenVariables struct {
 //
 // It can be passed to LoadOpenObjects or ebpf.CollectionSpec.LoadAndAssign.
 type OpenPrograms struct {
-	IouComplete  *ebpf.Program `ebpf:"iou_complete"`
-	IouReqFailed *ebpf.Program `ebpf:"iou_req_failed"`
-	IouSubmitReq *ebpf.Program `ebpf:"iou_submit_req"`
-	IouSubmitSqe *ebpf.Program `ebpf:"iou_submit_sqe"`
-	OpenEnter    *ebpf.Program `ebpf:"open_enter"`
-	OpenExit     *ebpf.Program `ebpf:"open_exit"`
-	Openat2Enter *ebpf.Program `ebpf:"openat2_enter"`
-	OpenatEnter  *ebpf.Program `ebpf:"openat_enter"`
+	IouComplete   *ebpf.Program `ebpf:"iou_complete"`
+	IouReqFailed  *ebpf.Program `ebpf:"iou_req_failed"`
+	IouSubmitReq  *ebpf.Program `ebpf:"iou_submit_req"`
+	IouSubmitSqe  *ebpf.Program `ebpf:"iou_submit_sqe"`
+	OpenEnter     *ebpf.Program `ebpf:"open_enter"`
+	OpenExit      *ebpf.Program `ebpf:"open_exit"`
+	OpenFentry    *ebpf.Program `ebpf:"open_fentry"`
+	OpenFexit     *ebpf.Program `ebpf:"open_fexit"`
+	Openat2Enter  *ebpf.Program `ebpf:"openat2_enter"`
+	Openat2Fentry *ebpf.Program `ebpf:"openat2_fentry"`
+	Openat2Fexit  *ebpf.Program `ebpf:"openat2_fexit"`
+	OpenatEnter   *ebpf.Program `ebpf:"openat_enter"`
+	OpenatFentry  *ebpf.Program `ebpf:"openat_fentry"`
+	OpenatFexit   *ebpf.Program `ebpf:"openat_fexit"`
 }
 
 func (p *OpenPrograms) Close() error {
@@ -390,8 +408,14 @@ func (p *OpenPrograms) Close() error {
 		p.IouSubmitSqe,
 		p.OpenEnter,
 		p.OpenExit,
+		p.OpenFentry,
+		p.OpenFexit,
 		p.Openat2Enter,
+		p.Openat2Fentry,
+		p.Openat2Fexit,
 		p.OpenatEnter,
+		p.OpenatFentry,
+		p.OpenatFexit,
 	)
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,7 @@ func newMonitorCmd(s *streams) *cobra.Command {
 		policies     []string
 		uiAddr       string
 		uiExpose     bool
+		mprotectAll  bool
 		ops          monitorOps
 	)
 	cmd := &cobra.Command{
@@ -40,15 +42,29 @@ func newMonitorCmd(s *streams) *cobra.Command {
 it happens, until interrupted (or --duration/--count). Needs root.
 
 Event types: fork, exec, exit, module, mprotect, open (open is off unless
-asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
+asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).
+On a kernel without module support, module is off unless --events names it:
+seeing those attempts there costs a program on every system call.
+mprotect reports by default only the calls that matter for security (adding
+exec, writable and executable, making executable memory writable), filtered
+in the kernel; --mprotect-all reports every call. Kill rules see every call.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := ops.load(cmd.Flags(), monitorVars{&events, &format, &openPrefixes, &openPids, &openComms, &ringMB, &lostInterval, &policies}); err != nil {
 				return err
 			}
+			log := slog.New(slog.NewTextHandler(s.errOut, nil))
 			types, err := parseTypes(events)
 			if err != nil {
 				return err
+			}
+			// The defaults, not named by --events or the config file:
+			// those of this kernel.
+			if !cmd.Flags().Changed("events") && slices.Equal(events, typeNames(monitor.DefaultTypes)) {
+				var why string
+				if types, why = monitor.DefaultTypesHere(); why != "" {
+					log.Info("module events off by default", "reason", why)
+				}
 			}
 			if format == "" {
 				format = string(output.FormatJSON)
@@ -67,6 +83,7 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 					Types:          types,
 					Open:           sensor.OpenFilter{Pids: openPids, Comms: openComms, Prefixes: openPrefixes},
 					RingBytes:      ringMB << 20,
+					MprotectAll:    mprotectAll,
 					ForceMechanism: mechanism,
 				},
 				Format:       output.Format(format),
@@ -80,7 +97,6 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 					return usagef("--ui: %v", err)
 				}
 			}
-			log := slog.New(slog.NewTextHandler(s.errOut, nil))
 			if err := ops.apply(&opts, log); err != nil {
 				return err
 			}
@@ -100,6 +116,7 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 	f.StringArrayVar(&policies, "policy", nil, "enforce a policy: a YAML file, a directory of them, or builtin:baseline (repeatable)")
 	f.StringVar(&uiAddr, "ui", "", "serve the live view at ADDR (host:port, or a port for loopback); read-only, no authentication")
 	f.BoolVar(&uiExpose, "ui-expose", false, "allow --ui on an address other hosts can reach (put an authenticating proxy in front)")
+	f.BoolVar(&mprotectAll, "mprotect-all", false, "report every mprotect, not only those that add exec, make memory writable and executable, or make executable memory writable")
 	f.StringVar(&mechanism, "mechanism", "", "use only this kind of mechanism (fentry, tp_btf, tracepoint, raw_syscall); for testing fallbacks")
 	_ = f.MarkHidden("mechanism")
 	ops.register(f)

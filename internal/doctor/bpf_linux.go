@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -205,8 +206,13 @@ func kernelHas(name string, typ btf.Type) (bool, error) {
 	}
 	switch typ.(type) {
 	case *btf.Func:
-		var f *btf.Func
-		err = spec.TypeByName(name, &f)
+		// Any function of that name: Debian's 6.1 BTF names some system
+		// calls twice (kernel/sys_ni.c's weak stubs beside the real ones).
+		var ts []btf.Type
+		ts, err = spec.AnyTypesByName(name)
+		if err == nil && !slices.ContainsFunc(ts, func(t btf.Type) bool { _, ok := t.(*btf.Func); return ok }) {
+			err = btf.ErrNotFound
+		}
 	case *btf.Typedef:
 		var t *btf.Typedef
 		err = spec.TypeByName(name, &t)

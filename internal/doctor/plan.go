@@ -78,6 +78,9 @@ var Ladders = []Ladder{
 		{"tp_btf/sched_process_exit", []string{"tp-btf"}, []Point{{BTFTracepoint, "sched_process_exit", false}}},
 	}},
 	{Name: "module", Kind: Event, IfNone: "no module events", Rungs: withCompat(CompatLoops,
+		// The calls' own entry points: a trampoline on these two calls
+		// alone, where any syscall tracepoint slows every system call.
+		Rung{ModuleFentry, []string{"fentry", "fexit", "bpf-loop", "atomics"}, sysFuncPoints("init_module", "finit_module")},
 		Rung{"tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module", []string{"tracepoint", "syscall-tracepoints", "bpf-loop", "atomics"},
 			syscallPoints("both", "init_module", "finit_module")},
 		// Kernels without CONFIG_MODULES have no module syscall tracepoints;
@@ -89,11 +92,21 @@ var Ladders = []Ladder{
 			[]Point{{BTFTracepoint, "sys_enter", false}, {BTFTracepoint, "sys_exit", false}}},
 	)},
 	{Name: "mprotect", Kind: Event, IfNone: "no mprotect events", Rungs: withCompat(CompatMprotect,
+		Rung{MprotectFentry, []string{"fentry", "fexit", "task-storage", "find-vma", "bpf-loop"},
+			sysFuncPoints("mprotect", "pkey_mprotect", "mmap")},
 		// mmap only where it asks for PROT_EXEC, filtered at sys_enter_mmap.
 		Rung{"tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect,mmap}", []string{"tracepoint", "syscall-tracepoints", "task-storage", "find-vma", "bpf-loop"},
 			syscallPoints("both", "mprotect", "pkey_mprotect", "mmap")},
 	)},
-	{Name: "open", Kind: Event, IfNone: "no open events", Rungs: append([]Rung{
+	{Name: "open", Kind: Event, IfNone: "no open events", Rungs: append(append([]Rung{
+		// First the calls' own entry points, off the syscall slow path.
+		{OpenFentry + " + " + OpenIOUringReq, []string{"fentry", "fexit", "tp-btf", "task-storage", "bpf-loop", "atomics"},
+			append(openFuncPoints(), Point{BTFTracepoint, "io_uring_submit_req", false}, Point{BTFTracepoint, "io_uring_req_failed", false},
+				Point{BTFTracepoint, "io_uring_complete", false}, Point{BTFField, "io_kiocb.cmd", false}, Point{BTFField, "io_open.filename", false})},
+		{OpenFentry + " + " + OpenIOUringSqe, []string{"fentry", "fexit", "tp-btf", "task-storage", "bpf-loop", "atomics"},
+			append(openFuncPoints(), Point{BTFTracepoint, "io_uring_submit_sqe", false}, Point{BTFTracepoint, "io_uring_req_failed", false},
+				Point{BTFTracepoint, "io_uring_complete", false}, Point{BTFField, "io_kiocb.cmd", false}, Point{BTFField, "io_open.filename", false})},
+	}, withCompat(CompatOpen, Rung{OpenFentry, []string{"fentry", "fexit", "task-storage", "bpf-loop", "atomics"}, openFuncPoints()})...), append([]Rung{
 		// The system calls, and io_uring's IORING_OP_OPENAT and _OPENAT2
 		// (io_submit_sqe() traces a request once prepared, struct io_open
 		// in req->cmd since 6.0; the tracepoint is io_uring_submit_req
@@ -109,7 +122,7 @@ var Ladders = []Ladder{
 	},
 		// Without io_uring's tracepoints (CONFIG_IO_URING off, or before
 		// 6.0), opens through io_uring are not seen.
-		withCompat(CompatOpen, Rung{OpenSyscalls, []string{"tracepoint", "syscall-tracepoints", "task-storage", "bpf-loop", "atomics"}, openPoints()})...)},
+		withCompat(CompatOpen, Rung{OpenSyscalls, []string{"tracepoint", "syscall-tracepoints", "task-storage", "bpf-loop", "atomics"}, openPoints()})...)...)},
 	{Name: "kill", Kind: Action, IfNone: "policy with kill refused", Rungs: []Rung{
 		{"bpf_send_signal(SIGKILL) from the event's hook", []string{"bpf-send-signal"}, nil},
 	}},
@@ -147,6 +160,27 @@ const (
 	OpenIOUringReq = "tp_btf/io_uring_{submit_req,req_failed,complete}"
 	OpenIOUringSqe = "tp_btf/io_uring_{submit_sqe,req_failed,complete}"
 )
+
+// Mechanisms of the fentry/fexit rungs on the system calls' entry points
+// (__x64_sys_<name>), shared with the sensors' rungs.
+const (
+	MprotectFentry = "fentry/fexit __x64_sys_{mprotect,pkey_mprotect,mmap}"
+	OpenFentry     = "fentry/fexit __x64_sys_{open,openat,openat2}"
+	ModuleFentry   = "fentry/fexit __x64_sys_{init,finit}_module"
+)
+
+// sysFuncPoints returns the BTF functions __x64_sys_<name>, the system
+// calls' entry points on x86-64 (arch/x86/include/asm/syscall_wrapper.h).
+func sysFuncPoints(names ...string) []Point {
+	var pts []Point
+	for _, n := range names {
+		pts = append(pts, Point{BTFFunc, "__x64_sys_" + n, false})
+	}
+	return pts
+}
+
+// openFuncPoints are the entry points of the open event's system calls.
+func openFuncPoints() []Point { return sysFuncPoints("open", "openat", "openat2") }
 
 // openPoints are the syscall tracepoints of the open event.
 func openPoints() []Point {

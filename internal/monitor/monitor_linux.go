@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/metrics"
 	"github.com/vigil-sec/vigil/internal/output"
+	"github.com/vigil-sec/vigil/internal/policy"
 	"github.com/vigil-sec/vigil/internal/proc"
 	"github.com/vigil-sec/vigil/internal/sensor"
 )
@@ -143,6 +144,13 @@ func applyPolicy(opts *Options, log *slog.Logger) (*enforcement, error) {
 		return nil, err
 	}
 	opts.Sensor.Rules = enf.kernel
+	// Log rules are matched in userspace, on the events the kernel
+	// queues: one on mprotect must see every call, not only the default
+	// ones. (A reload that adds one needs a restart.)
+	if !opts.Sensor.MprotectAll && slices.ContainsFunc(enf.log.Rules, func(r *policy.Rule) bool { return r.Event == event.TypeMprotect }) {
+		opts.Sensor.MprotectAll = true
+		log.Info("reporting every mprotect", "reason", "a log rule on mprotect events is matched in userspace")
+	}
 	for _, t := range enf.types {
 		if !slices.Contains(opts.Sensor.Types, t) {
 			opts.Sensor.Types = append(opts.Sensor.Types, t)

@@ -175,8 +175,23 @@ func (m *Manager) start() error {
 	}
 	// Decode the kernel's BTF once, before the loaders race for it.
 	m.sh.cache = btf.NewCache()
-	if _, err := m.sh.cache.Kernel(); err != nil {
+	kernel, err := m.sh.cache.Kernel()
+	if err != nil {
 		return fmt.Errorf("reading kernel BTF: %w", err)
+	}
+	specs := make([]*ebpf.CollectionSpec, 0, len(jobs))
+	for _, j := range jobs {
+		specs = append(specs, j.spec)
+		for _, r := range j.ladder {
+			if r.spec != nil {
+				if s, err := r.spec(); err == nil {
+					specs = append(specs, s)
+				}
+			}
+		}
+	}
+	if err := dedupAttachFuncs(kernel, specs); err != nil {
+		return err
 	}
 	var wg sync.WaitGroup
 	for _, j := range jobs {

@@ -105,7 +105,7 @@ func testExecRuleStopsMapping(t *testing.T, action string) {
       path_prefix: [%q]
     action: %s
 `, bad+"/", action), policy.Available{Kill: true, Fanotify: true})
-	_, c := startMonitor(t, Config{Types: []event.Type{event.TypeExec, event.TypeMprotect}, Rules: rules})
+	m, c := startMonitor(t, Config{Types: []event.Type{event.TypeExec, event.TypeMprotect}, Rules: rules})
 
 	for _, mode := range []string{"exec", "mprotect"} {
 		cmd := helper("map", mode, file)
@@ -117,9 +117,9 @@ func testExecRuleStopsMapping(t *testing.T, action string) {
 		mapVerdict(t, c, cmd.Process.Pid, call, "no-exec-dir", action, "bpf_send_signal", inode(t, file))
 	}
 	if action == "kill" {
-		vmtest.Mechanism(t, "enforced kill exec mapping", "bpf_send_signal at sys_enter_mmap")
+		vmtest.Mechanism(t, "enforced kill exec mapping", killSite(m, event.TypeMprotect, "sys_enter_mmap"))
 	} else if !vmtest.InGuest() {
-		vmtest.Mechanism(t, "enforced deny exec mapping", "bpf_send_signal at sys_enter_mmap (SIGKILL)")
+		vmtest.Mechanism(t, "enforced deny exec mapping", killSite(m, event.TypeMprotect, "sys_enter_mmap")+" (SIGKILL)")
 	}
 
 	// Reads and PROT_READ mappings of the same file are left alone, and
@@ -302,13 +302,13 @@ func TestKillWXMmap(t *testing.T) {
       wx: true
     action: kill
 `)
-	_, c := startMonitor(t, Config{Types: []event.Type{event.TypeMprotect}, Rules: rules})
+	m, c := startMonitor(t, Config{Types: []event.Type{event.TypeMprotect}, Rules: rules})
 	cmd := helper("map", "rwx", "")
 	if err := cmd.Run(); !killedBySIGKILL(err) {
 		t.Fatalf("RWX mmap: %v, want killed by SIGKILL", err)
 	}
 	mapVerdict(t, c, cmd.Process.Pid, "mmap", "no-wx", "kill", "bpf_send_signal", 0)
-	vmtest.Mechanism(t, "enforced kill mprotect (mmap)", "bpf_send_signal at sys_enter_mmap")
+	vmtest.Mechanism(t, "enforced kill mprotect (mmap)", killSite(m, event.TypeMprotect, "sys_enter_mmap"))
 	// The first RW mapping after personality(READ_IMPLIES_EXEC), the
 	// helper's or its runtime's, is RWX.
 	rie := helper("map", "rie", "")

@@ -21,6 +21,9 @@ type moduleSensor struct {
 }
 
 var moduleRungs = withModuleCompat([]rung{
+	{mechanism: doctor.ModuleFentry, kind: "fentry",
+		progs:    []string{"init_module_fentry", "finit_module_fentry", "init_module_fexit", "finit_module_fexit"},
+		optional: []string{"module_fentry"}},
 	{mechanism: "tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module", kind: "tracepoint",
 		progs:    []string{"init_module_enter", "finit_module_enter", "module_exit"},
 		also:     map[string][]string{"module_exit": {"tracepoint/syscalls/sys_exit_finit_module"}},

@@ -21,7 +21,15 @@ var mprotectTracepoints = rung{mechanism: "tracepoint/syscalls/sys_{enter,exit}_
 	progs: []string{"mprotect_enter", "pkey_mprotect_enter", "mmap_enter", "mprotect_exit"},
 	also:  map[string][]string{"mprotect_exit": {"tracepoint/syscalls/sys_exit_pkey_mprotect", "tracepoint/syscalls/sys_exit_mmap"}}}
 
+// mprotectFentry: the same programs' code run from the system calls'
+// entry points, off the slow path a syscall tracepoint puts every system
+// call on.
+var mprotectFentry = rung{mechanism: doctor.MprotectFentry, kind: "fentry",
+	progs: []string{"mprotect_fentry", "mprotect_fexit", "pkey_mprotect_fentry", "pkey_mprotect_fexit", "mmap_fentry", "mmap_fexit"}}
+
 var mprotectRungs = []rung{
+	mprotectFentry,
+	compat(mprotectFentry, doctor.CompatMprotect, bpfobj.LoadMprotectCompat),
 	mprotectTracepoints,
 	compat(mprotectTracepoints, doctor.CompatMprotect, bpfobj.LoadMprotectCompat),
 }
@@ -53,3 +61,15 @@ func (s *mprotectSensor) decode(kind uint32, raw []byte, ev *event.Event) error 
 	ev.Mprotect = m
 	return nil
 }
+
+// vars sets mprot_all, which turns off the kernel's filter of the
+// default events (Config.MprotectAll).
+func (s *mprotectSensor) vars(cfg *Config) map[string]any {
+	all := uint32(0)
+	if cfg.MprotectAll {
+		all = 1
+	}
+	return map[string]any{"mprot_all": all}
+}
+
+func (s *mprotectSensor) configure(*ebpf.Collection, *Config) error { return nil }

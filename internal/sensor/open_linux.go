@@ -25,9 +25,23 @@ var openExits = map[string][]string{"open_exit": {"tracepoint/syscalls/sys_exit_
 
 var openTracepoints = rung{mechanism: doctor.OpenSyscalls, kind: "tracepoint", progs: openSyscallProgs, also: openExits}
 
-// openRungs: the system calls with io_uring's opens (two tracepoint
-// generations), then the system calls alone, then their compat build.
+// openFentryProgs are the programs of the system calls' entry points
+// (x86-64's, where open(2) exists).
+var openFentryProgs = []string{"open_fentry", "open_fexit", "openat_fentry", "openat_fexit", "openat2_fentry", "openat2_fexit"}
+
+// openFentry: the system calls through fentry/fexit.
+var openFentry = rung{mechanism: doctor.OpenFentry, kind: "fentry", progs: openFentryProgs}
+
+// openRungs: the system calls through fentry/fexit, then through their
+// tracepoints; each first with io_uring's opens (two tracepoint
+// generations), then alone, then in its compat build.
 var openRungs = []rung{
+	{mechanism: doctor.OpenFentry + " + " + doctor.OpenIOUringReq, kind: "fentry",
+		progs: append(slices.Clone(openFentryProgs), "iou_submit_req", "iou_req_failed", "iou_complete")},
+	{mechanism: doctor.OpenFentry + " + " + doctor.OpenIOUringSqe, kind: "fentry",
+		progs: append(slices.Clone(openFentryProgs), "iou_submit_sqe", "iou_req_failed", "iou_complete")},
+	openFentry,
+	compat(openFentry, doctor.CompatOpen, bpfobj.LoadOpenCompat),
 	{mechanism: doctor.OpenSyscalls + " + " + doctor.OpenIOUringReq, kind: "tracepoint",
 		progs: append(slices.Clone(openSyscallProgs), "iou_submit_req", "iou_req_failed", "iou_complete"), also: openExits},
 	{mechanism: doctor.OpenSyscalls + " + " + doctor.OpenIOUringSqe, kind: "tracepoint",

@@ -140,7 +140,7 @@ func TestKillWXInKernel(t *testing.T) {
       wx: true
     action: kill
 `)
-	_, c := startMonitor(t, Config{Types: []event.Type{event.TypeMprotect}, Rules: rules})
+	m, c := startMonitor(t, Config{Types: []event.Type{event.TypeMprotect}, Rules: rules})
 	for _, mode := range []string{"flip", "rwx"} {
 		cmd := helper("wx1", mode)
 		err := cmd.Run()
@@ -156,7 +156,7 @@ func TestKillWXInKernel(t *testing.T) {
 			t.Errorf("%s: verdict %+v, want no-wx enforced", mode, v)
 		}
 	}
-	vmtest.Mechanism(t, "enforced kill mprotect", "bpf_send_signal at sys_enter_mprotect")
+	vmtest.Mechanism(t, "enforced kill mprotect", killSite(m, event.TypeMprotect, "sys_enter_mprotect"))
 	if err := helper("wx1", "plain").Run(); err != nil {
 		t.Fatalf("a plain RW->R mprotect: %v, want success", err)
 	}
@@ -180,7 +180,7 @@ func TestKillOpenInKernel(t *testing.T) {
     action: kill
 `, secret))
 	// Open events filtered to nothing: the rule still sees every open.
-	_, c := startMonitor(t, Config{Types: []event.Type{event.TypeOpen}, Rules: rules,
+	m, c := startMonitor(t, Config{Types: []event.Type{event.TypeOpen}, Rules: rules,
 		Open: OpenFilter{Prefixes: []string{"/nonexistent-vigil/"}}})
 	w := exec.Command("sh", "-c", `echo y >> "$1"; echo survived`, "sh", secret)
 	out, err := w.Output()
@@ -193,7 +193,7 @@ func TestKillOpenInKernel(t *testing.T) {
 	if v := ev.Verdict; v == nil || v.Rule != "no-write-secret" || !v.Enforced || ev.Open.ResolvedPath != secret {
 		t.Errorf("verdict %+v on %s, want no-write-secret enforced on %s", v, ev.Open.ResolvedPath, secret)
 	}
-	vmtest.Mechanism(t, "enforced kill open", "bpf_send_signal at sys_exit_open*")
+	vmtest.Mechanism(t, "enforced kill open", killSite(m, event.TypeOpen, "sys_exit_open*"))
 	if out, err := exec.Command("cat", secret).Output(); err != nil || string(out) != "x" {
 		t.Fatalf("read open: %q, %v, want the content", out, err)
 	}

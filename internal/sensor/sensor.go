@@ -44,6 +44,12 @@ type Config struct {
 	// RingBytes is the ring buffer's size, a power of two multiple of the
 	// page size; 0 means DefaultRingBytes.
 	RingBytes int
+	// MprotectAll reports every mprotect call. Otherwise the kernel
+	// queues only those that matter for security: any that adds
+	// PROT_EXEC, any writable and executable, any that makes executable
+	// memory writable (and every mmap with PROT_EXEC, as always). Kill
+	// rules see every call either way.
+	MprotectAll bool
 	// SelfTgid is excluded from open and mprotect events (vigil's own
 	// reads of /proc would otherwise feed back); 0 excludes nothing.
 	SelfTgid uint32

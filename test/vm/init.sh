@@ -66,6 +66,7 @@ while read -r pkg bin; do
 	# Go runs a test binary in its package's directory; so do we.
 	(cd "/src/$pkg" && exec "$bin" -test.v -test.count=1 \
 		-test.timeout="$VM_TEST_TIMEOUT" ${VM_RUN:+-test.run "$VM_RUN"} \
+		${VM_BENCH:+-test.bench "$VM_BENCH" -test.benchtime 1x} \
 		</dev/null 2>&1)
 	rc=$?
 	end=$(cut -d' ' -f1 /proc/uptime)

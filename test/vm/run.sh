@@ -18,6 +18,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 kernels=all
 run_re=
+bench_re=
 out=$here/out
 qemu_timeout=420      # seconds for a whole boot (all packages)
 test_timeout=5m       # -test.timeout for each binary
@@ -40,6 +41,8 @@ kernel, one qemu boot per kernel.
   --kernels LIST     comma-separated names from test/vm/kernels.txt, "all"
                      (default) or "host" (run the same binaries on this host)
   --run REGEX        passed to the test binaries as -test.run
+  --bench REGEX      passed as -test.bench, with -test.benchtime 1x (give
+                     --run '^$' to run no tests beside)
   --timeout SECS     bound on one boot, all packages included (default 420)
   --test-timeout D   -test.timeout for each binary (default 5m)
   --mem SIZE         guest memory (default 2G)
@@ -64,6 +67,7 @@ while [ $# -gt 0 ]; do
 	--kernels=*) kernels=${1#*=}; shift ;;
 	--run) run_re=${2?}; shift 2 ;;
 	--run=*) run_re=${1#*=}; shift ;;
+	--bench) bench_re=${2?}; shift 2 ;;
 	--timeout) qemu_timeout=${2:?}; shift 2 ;;
 	--test-timeout) test_timeout=${2:?}; shift 2 ;;
 	--mem) mem=${2:?}; shift 2 ;;
@@ -253,7 +257,7 @@ build_root() {
 		cp -a "$src" "$st$dst"
 	done
 	q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
-	printf 'VM_RUN=%s\nVM_TEST_TIMEOUT=%s\n' "$(q "$run_re")" "$(q "$test_timeout")" > "$st/vm/env"
+	printf 'VM_RUN=%s\nVM_BENCH=%s\nVM_TEST_TIMEOUT=%s\n' "$(q "$run_re")" "$(q "$bench_re")" "$(q "$test_timeout")" > "$st/vm/env"
 }
 
 # --- running and judging ------------------------------------------------------
@@ -371,7 +375,7 @@ run_host() {
 		s=$(now)
 		set +e
 		(cd "$root/$pkg" && "$work/root$bin" -test.v -test.count=1 -test.timeout="$test_timeout" \
-			${run_re:+-test.run "$run_re"} </dev/null 2>&1)
+			${run_re:+-test.run "$run_re"} ${bench_re:+-test.bench "$bench_re" -test.benchtime 1x} </dev/null 2>&1)
 		rc=$?
 		set -e
 		echo "=== VIGIL-VM END $pkg rc=$rc seconds=$(secs "$s" "$(now)")"
