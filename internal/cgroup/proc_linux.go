@@ -1,0 +1,58 @@
+package cgroup
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// ProcPath returns the unified-hierarchy cgroup path of process pid, as
+// /proc/PID/cgroup gives it (relative to the reader's cgroup namespace).
+func ProcPath(pid int) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return "", fmt.Errorf("reading cgroup of %d: %w", pid, err)
+	}
+	p, err := parseProcCgroup(b)
+	if err != nil {
+		return "", fmt.Errorf("reading cgroup of %d: %w", pid, err)
+	}
+	return p, nil
+}
+
+// ProcNamespaces returns the namespaces of process pid from the inode
+// numbers of /proc/PID/ns/{pid,mnt,net,user}; those it cannot read are 0.
+func ProcNamespaces(pid int) event.Namespaces {
+	dir := "/proc/" + strconv.Itoa(pid) + "/ns/"
+	ino := func(name string) uint32 {
+		var st unix.Stat_t
+		if unix.Stat(dir+name, &st) != nil {
+			return 0
+		}
+		return uint32(st.Ino)
+	}
+	return event.Namespaces{Pid: ino("pid"), Mnt: ino("mnt"), Net: ino("net"), User: ino("user")}
+}
+
+// FromProc fills p's cgroup, namespaces and container from /proc/PID,
+// for event sources that read /proc anyway (the seccomp supervisor,
+// fanotify). r, which may be nil, gives the cgroup's id. What cannot be
+// read (the process is gone) is left unset.
+func FromProc(r *Resolver, pid int, p *event.Process) {
+	p.Namespaces = ProcNamespaces(pid)
+	path, err := ProcPath(pid)
+	if err != nil {
+		return
+	}
+	p.Cgroup.Path = path
+	p.Container = ParseContainer(path)
+	if r != nil {
+		if id, err := r.IDOf(path); err == nil {
+			p.Cgroup.ID = id
+		}
+	}
+}
