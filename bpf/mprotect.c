@@ -52,6 +52,15 @@ struct mprot_req {
 	struct event_hdr verdict; /* flags, rule and action of a kill */
 };
 
+/*
+ * old_prot: what old_prot_of finds, on the stack of enter (a small
+ * struct: the programs' combined stack stays under 512 bytes).
+ */
+struct old_prot {
+	__u32 old_prot;
+	__u32 flags;
+};
+
 #ifdef VIGIL_COMPAT
 /* The request between sys_enter and sys_exit, by thread id: no
  * task-local storage before 5.11. Deleted at exit. */
@@ -132,7 +141,7 @@ static __always_inline struct vm_area_struct___rb *vma_at(__u64 addr)
 	return NULL;
 }
 
-static __always_inline void old_prot_of(__u64 addr, struct mprot_req *old)
+static __always_inline void old_prot_of(__u64 addr, struct old_prot *old)
 {
 	struct vm_area_struct___rb *v = vma_at(addr);
 	if (v) {
@@ -162,14 +171,14 @@ static __always_inline void req_free(void)
 
 static long vma_prot(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
 {
-	struct mprot_req *req = ctx;
+	struct old_prot *req = ctx;
 	/* VM_READ, VM_WRITE and VM_EXEC have the PROT_* values. */
 	req->old_prot = BPF_CORE_READ(vma, vm_flags) & 7;
 	req->flags |= MPROT_HAS_OLD;
 	return 0;
 }
 
-static __always_inline void old_prot_of(__u64 addr, struct mprot_req *old)
+static __always_inline void old_prot_of(__u64 addr, struct old_prot *old)
 {
 	bpf_find_vma(bpf_get_current_task_btf(), addr, vma_prot, old, 0);
 }
@@ -331,7 +340,8 @@ static __always_inline int prot_kill(struct mprot_req *req)
 
 static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 pkey)
 {
-	struct mprot_req *req, old;
+	struct mprot_req *req;
+	struct old_prot old;
 
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;

@@ -146,12 +146,3 @@ func unescapeUnit(s string) string {
 	}
 	return b.String()
 }
-
-// MatchID reports whether want names the container id: the full id, or,
-// for a hex id, a prefix of at least 12 digits (docker ps's short form).
-func MatchID(id, want string) bool {
-	if id == want {
-		return true
-	}
-	return len(want) >= 12 && isHexID(id) && strings.HasPrefix(id, want)
-}

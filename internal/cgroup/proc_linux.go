@@ -3,11 +3,14 @@ package cgroup
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/kernfs"
 )
 
 // ProcPath returns the unified-hierarchy cgroup path of process pid, as
@@ -40,19 +43,37 @@ func ProcNamespaces(pid int) event.Namespaces {
 
 // FromProc fills p's cgroup, namespaces and container from /proc/PID,
 // for event sources that read /proc anyway (the seccomp supervisor,
-// fanotify). r, which may be nil, gives the cgroup's id. What cannot be
-// read (the process is gone) is left unset.
-func FromProc(r *Resolver, pid int, p *event.Process) {
+// fanotify): a read of /proc/PID/cgroup, four stats of /proc/PID/ns/*
+// and one of the cgroup's directory for its id. What cannot be read (the
+// process is gone, no cgroup2 hierarchy) is left unset; it reports
+// whether the cgroup path was read.
+func FromProc(pid int, p *event.Process) bool {
 	p.Namespaces = ProcNamespaces(pid)
 	path, err := ProcPath(pid)
 	if err != nil {
-		return
+		return false
 	}
 	p.Cgroup.Path = path
 	p.Container = ParseContainer(path)
-	if r != nil {
-		if id, err := r.IDOf(path); err == nil {
-			p.Cgroup.ID = id
+	if root := hierarchy(); root != "" {
+		var st unix.Stat_t
+		if unix.Stat(filepath.Join(root, path), &st) == nil {
+			p.Cgroup.ID = st.Ino
 		}
 	}
+	return true
+}
+
+var (
+	rootOnce sync.Once
+	root     string
+)
+
+// hierarchy returns the cgroup2 mount point, found (or mounted) once;
+// "" when there is none.
+func hierarchy() string {
+	rootOnce.Do(func() {
+		root, _ = kernfs.Cgroup2()
+	})
+	return root
 }

@@ -1,5 +1,7 @@
 package event
 
+import "strings"
+
 // Cgroup is the acting task's cgroup in the unified (v2) hierarchy.
 type Cgroup struct {
 	// ID is the cgroup's id: the inode number of its directory under
@@ -32,6 +34,26 @@ type Container struct {
 	ID string
 	// Runtime is one of the Runtime* names.
 	Runtime string
+}
+
+// MatchesID reports whether want names the container: its full id, or,
+// for a 64-hex-digit id, a prefix of at least 12 digits (the short form
+// docker ps shows).
+func (c *Container) MatchesID(want string) bool {
+	if c.ID == want {
+		return true
+	}
+	return len(want) >= 12 && len(c.ID) == 64 && isLowerHex(c.ID) && strings.HasPrefix(c.ID, want)
+}
+
+// isLowerHex reports whether s is made of lower-case hex digits only.
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Container runtimes, the values of Container.Runtime.

@@ -68,3 +68,26 @@ func TestContainerContextBadJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestMatchID(t *testing.T) {
+	id := strings.Repeat("0123456789abcdef", 4)
+	cases := []struct {
+		name, id, want string
+		ok             bool
+	}{
+		{"full", id, id, true},
+		{"12-char prefix", id, id[:12], true},
+		{"longer prefix", id, id[:20], true},
+		{"too short a prefix", id, id[:11], false},
+		{"other id", id, strings.Repeat("f", 12), false},
+		{"name exact", "web", "web", true},
+		{"name prefix is not a match", "webserver-one", "webserver-on", false},
+		{"empty", id, "", false},
+	}
+	for _, c := range cases {
+		if got := (&Container{ID: c.id}).MatchesID(c.want); got != c.ok {
+			t.Errorf("%s: MatchesID(%q, %q) = %v, want %v", c.name, c.id, c.want, got, c.ok)
+		}
+	}
+}
+

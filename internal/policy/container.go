@@ -1,0 +1,78 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// containerMatchers are the matchers on the container context; only
+// userspace evaluates them (kill and in-kernel deny rules cannot use
+// them, see Kernel).
+var containerMatchers = []string{"container", "container_id", "cgroup_prefix"}
+
+// matchesContainer evaluates container, container_id and cgroup_prefix.
+// An event without container context (a source that gives none, or a
+// process gone before /proc could be read) matches none of them:
+// container: false does not hold for it either.
+func (m *Match) matchesContainer(p *event.Process) bool {
+	if !m.hasContainerMatchers() {
+		return true
+	}
+	if p.Cgroup.ID == 0 && p.Cgroup.Path == "" {
+		return false // no context
+	}
+	if m.Container != nil && (p.Container != nil) != *m.Container {
+		return false
+	}
+	if m.ContainerID != nil && (p.Container == nil || !slices.ContainsFunc(m.ContainerID, p.Container.MatchesID)) {
+		return false
+	}
+	if m.CgroupPrefix != nil && (p.Cgroup.Path == "" || !hasAnyPrefix(p.Cgroup.Path, m.CgroupPrefix)) {
+		return false
+	}
+	return true
+}
+
+// hasContainerMatchers reports whether m uses any of containerMatchers.
+func (m *Match) hasContainerMatchers() bool {
+	return m.Container != nil || m.ContainerID != nil || m.CgroupPrefix != nil
+}
+
+// checkContainerID checks one container_id: a name, a full 64-digit id
+// or a prefix of at least 12 hex digits.
+func checkContainerID(s string) string {
+	switch {
+	case s == "":
+		return "empty container id: it can never match"
+	case strings.ContainsAny(s, "/\x00"):
+		return fmt.Sprintf("bad container id %q: ids and names never hold '/'", s)
+	case len(s) < 12 && isHexString(s):
+		return fmt.Sprintf("container id %q is too short: write the full id or at least its first 12 hex digits (docker ps's short form)", s)
+	case len(s) > 64 && isHexString(s):
+		return fmt.Sprintf("container id %q is longer than 64 hex digits: it can never match", s)
+	case strings.ToLower(s) != s && isHexString(strings.ToLower(s)):
+		return fmt.Sprintf("container id %q has upper-case hex digits; runtimes write ids in lower case (write %q)", s, strings.ToLower(s))
+	}
+	return ""
+}
+
+// checkCgroupPrefix checks one cgroup_prefix: an absolute path prefix
+// in the unified hierarchy ("/system.slice/docker-", "/kubepods.slice/").
+func checkCgroupPrefix(s string) string {
+	if msg := checkPrefix(s); msg != "" {
+		return strings.Replace(msg, "resolved paths", "cgroup paths", 1)
+	}
+	return ""
+}
+
+func isHexString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return s != ""
+}
