@@ -46,6 +46,15 @@ func (c *Container) MatchesID(want string) bool {
 	return len(want) >= 12 && len(c.ID) == 64 && isLowerHex(c.ID) && strings.HasPrefix(c.ID, want)
 }
 
+// ShortID returns id as people read it: the first 12 digits of a
+// 64-hex-digit id (docker ps's form), any other id (a name) whole.
+func ShortID(id string) string {
+	if len(id) == 64 && isLowerHex(id) {
+		return id[:12]
+	}
+	return id
+}
+
 // isLowerHex reports whether s is made of lower-case hex digits only.
 func isLowerHex(s string) bool {
 	for i := 0; i < len(s); i++ {

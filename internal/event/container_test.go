@@ -90,4 +90,3 @@ func TestMatchID(t *testing.T) {
 		}
 	}
 }
-

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/cgroup"
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/policy"
 )
 
 // helperContext is the "context" helper: args are a cgroup directory
@@ -164,6 +165,22 @@ func TestContainerContext(t *testing.T) {
 	}
 	if p := opens[netPid]; p.Namespaces != netNS || p.Container != nil {
 		t.Errorf("net-unsharing helper: namespaces %+v container %+v, want %+v and none", p.Namespaces, p.Container, netNS)
+	}
+	// A policy with container: true fires for the containerised
+	// helper's events only; container: false for the others.
+	set, err := policy.Load("testdata/container-policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pid, want := range map[uint32]string{ctrPid: "open-in-container", hostPid: "open-on-host", netPid: "open-on-host"} {
+		ev := &event.Event{Type: event.TypeOpen, Process: opens[pid], Open: &event.Open{ResolvedPath: file}}
+		var got []string
+		for _, r := range set.Match(ev, nil) {
+			got = append(got, r.Name)
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("pid %d (container %+v): rules %v matched, want %s", pid, opens[pid].Container, got, want)
+		}
 	}
 	t.Logf("container: %+v %+v; host: %+v %+v", opens[ctrPid].Cgroup, opens[ctrPid].Namespaces, host.Cgroup, host.Namespaces)
 }
