@@ -15,8 +15,11 @@ import (
 
 // ProcPath returns the unified-hierarchy cgroup path of process pid, as
 // /proc/PID/cgroup gives it (relative to the reader's cgroup namespace).
-func ProcPath(pid int) (string, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+func ProcPath(pid int) (string, error) { return ProcPathAt("/proc", pid) }
+
+// ProcPathAt is ProcPath with procfs at root.
+func ProcPathAt(root string, pid int) (string, error) {
+	b, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "cgroup"))
 	if err != nil {
 		return "", fmt.Errorf("reading cgroup of %d: %w", pid, err)
 	}

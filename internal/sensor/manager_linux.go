@@ -356,6 +356,7 @@ func (m *Manager) enrich(ev *event.Event) {
 	if m.cgroups != nil && p.Cgroup.ID != 0 {
 		in := m.cgroups.Lookup(p.Cgroup.ID)
 		p.Cgroup.Path, p.Container = in.Path, in.Container
+		m.table.SetContainer(p.Pid, p.Container)
 	}
 	if p.Ppid != 0 {
 		if e, ok := m.table.Get(p.Ppid); ok {
