@@ -41,6 +41,34 @@ func (m *Match) hasContainerMatchers() bool {
 	return m.Container != nil || m.ContainerID != nil || m.CgroupPrefix != nil
 }
 
+// checkContainerAction refuses kill and deny rules whose container
+// matchers no mechanism can evaluate: kill is carried out in the kernel,
+// and deny only through fanotify (exec and open rules it can enforce).
+// The error is at the first container matcher.
+func (p *parser) checkContainerAction(r *Rule) {
+	if !r.Match.hasContainerMatchers() || r.Action == ActionLog {
+		return
+	}
+	var f string
+	for _, name := range containerMatchers {
+		if _, ok := r.pos["match."+name]; ok {
+			f = name
+			break
+		}
+	}
+	at := r.FieldPos("match." + f)
+	switch {
+	case r.Action == ActionKill:
+		p.Errs.Add(at, r.field("match."+f), "%s is a userspace-only matcher: kill is carried out in the kernel, which does not evaluate container, container_id or cgroup_prefix; use log (or deny through fanotify, for exec and open)", f)
+	case r.Event != event.TypeExec && r.Event != event.TypeOpen:
+		p.Errs.Add(at, r.field("match."+f), "%s is a userspace-only matcher: deny on %s events is carried out in the kernel (BPF LSM), which does not evaluate it; use log", f, r.Event)
+	default:
+		if why := r.FanotifyProblem(); why != "" {
+			p.Errs.Add(at, r.field("match."+f), "%s is a userspace-only matcher, so this deny needs fanotify, which cannot enforce it: %s", f, why)
+		}
+	}
+}
+
 // checkContainerID checks one container_id: a name, a full 64-digit id
 // or a prefix of at least 12 hex digits.
 func checkContainerID(s string) string {
