@@ -90,3 +90,16 @@ func TestMatchID(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkAppendJSONContainer(b *testing.B) {
+	id := strings.Repeat("ab", 32)
+	ev := Event{Type: TypeExit, Time: time.Now(), Exit: &Exit{}, Process: Process{Pid: 1, Comm: "sh",
+		Cgroup:     Cgroup{ID: 9, Path: "/system.slice/docker-" + id + ".scope"},
+		Namespaces: Namespaces{Pid: 1, Mnt: 2, Net: 3, User: 4},
+		Container:  &Container{ID: id, Runtime: RuntimeDocker}}}
+	buf := ev.AppendJSON(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = ev.AppendJSON(buf[:0])
+	}
+}
