@@ -55,7 +55,7 @@ func storms() []storm {
 	}
 	// VIGIL_BENCH_BASE names another vigil binary (say, built from main)
 	// to run with default events beside this one, rounds interleaved, on
-	// the memory storms: the cost of a change, measured in one run.
+	// the exec and memory storms: the cost of a change, measured in one run.
 	withBase := func(ps []peer) []peer {
 		if base := os.Getenv("VIGIL_BENCH_BASE"); base != "" {
 			ps = append(ps, peer{"vigil-base", func(b *testing.B, _ string) *monitor { return startVigil(b, base) }})
@@ -69,10 +69,10 @@ tracepoint:sched:sched_process_exit { printf("exit %d %s\n", pid, comm); }`
 		{
 			name: "exec",
 			args: func(string) []string { return []string{"exec", "1500"} },
-			peers: peers(bare, vigilDefault, vigilBaseline,
+			peers: withBase(peers(bare, vigilDefault, vigilBaseline,
 				peer{"bpftrace", func(b *testing.B, _ string) *monitor { return startBpftrace(b, procBT) }},
 				peer{"auditd", func(b *testing.B, _ string) *monitor { return startAuditd(b, "execve") }},
-			),
+			)),
 		},
 		{
 			name: "openat",

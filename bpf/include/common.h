@@ -146,6 +146,35 @@ static __always_inline void submit(void *rec, __u64 size, __u32 type)
 		count_lost(type);
 }
 
+/*
+ * fill_ctx sets the header's container context from task (the current
+ * one). The cgroup is the task's in the default hierarchy
+ * (bpf_get_current_cgroup_id, 4.18; 0 without CONFIG_CGROUPS). The pid
+ * namespace is the one the task lives in, task_active_pid_ns(): the
+ * namespace of its struct pid's last level (thread_pid, 4.19), not
+ * nsproxy->pid_ns_for_children, which unshare(CLONE_NEWPID) changes
+ * for children only. The user namespace is the one of the task's
+ * credentials. Each is an ns_common inode number, as in /proc/PID/ns/.
+ * A task past exit_task_namespaces() has no nsproxy: the reads fail and
+ * leave 0.
+ */
+static __always_inline void fill_ctx(struct event_hdr *h, struct task_struct *task)
+{
+	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid *up;
+
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->mnt_ns = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+	h->net_ns = BPF_CORE_READ(nsp, net_ns, ns.inum);
+	h->user_ns = BPF_CORE_READ(task, cred, user_ns, ns.inum);
+	/* numbers[] is numbers[level + 1] long: read element level. */
+	up = (void *)pid + bpf_core_field_offset(struct pid, numbers) +
+	     (__u64)(level & 63) * bpf_core_type_size(struct upid);
+	h->pid_ns = BPF_CORE_READ(up, ns, ns.inum);
+}
+
 /* fill_hdr fills the header from the current task. */
 static __always_inline void fill_hdr(struct event_hdr *h, __u32 type, __u32 mech)
 {
@@ -165,6 +194,7 @@ static __always_inline void fill_hdr(struct event_hdr *h, __u32 type, __u32 mech
 	h->rule = 0;
 	h->action = 0;
 	bpf_get_current_comm(&h->comm, sizeof(h->comm));
+	fill_ctx(h, task);
 }
 
 /* path_walk is the state of read_path's loop, shared with its callback. */

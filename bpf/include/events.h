@@ -61,6 +61,18 @@ struct event_hdr {
 	__u32 rule;   /* rule id, with HDR_VERDICT */
 	__u32 action; /* enum action, with HDR_VERDICT */
 	__u8 comm[COMM_LEN];
+	/*
+	 * Container context (fill_ctx in common.h): the task's cgroup in the
+	 * default (v2) hierarchy, whose id is the inode number of its
+	 * directory under the cgroup2 mount, and the inode numbers of its
+	 * pid (active, not for children), mount, network and user
+	 * namespaces, as in /proc/PID/ns/. 0 where unreadable.
+	 */
+	__u64 cgroup_id;
+	__u32 pid_ns;
+	__u32 mnt_ns;
+	__u32 net_ns;
+	__u32 user_ns;
 };
 
 enum fork_flags {

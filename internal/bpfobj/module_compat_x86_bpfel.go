@@ -28,19 +28,24 @@ type ModuleCompatScratch struct {
 	Exec struct {
 		_   structs.HostLayout
 		Hdr struct {
-			_      structs.HostLayout
-			Ktime  uint64
-			Type   uint32
-			Mech   uint32
-			Pid    uint32
-			Tid    uint32
-			Ppid   uint32
-			Uid    uint32
-			Gid    uint32
-			Flags  uint32
-			Rule   uint32
-			Action uint32
-			Comm   [16]uint8
+			_        structs.HostLayout
+			Ktime    uint64
+			Type     uint32
+			Mech     uint32
+			Pid      uint32
+			Tid      uint32
+			Ppid     uint32
+			Uid      uint32
+			Gid      uint32
+			Flags    uint32
+			Rule     uint32
+			Action   uint32
+			Comm     [16]uint8
+			CgroupId uint64
+			PidNs    uint32
+			MntNs    uint32
+			NetNs    uint32
+			UserNs   uint32
 		}
 		BaseAddr    uint64
 		Ino         uint64

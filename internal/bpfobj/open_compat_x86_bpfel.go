@@ -23,19 +23,24 @@ type OpenCompatFileId struct {
 type OpenCompatIouReq struct {
 	_   structs.HostLayout
 	Hdr struct {
-		_      structs.HostLayout
-		Ktime  uint64
-		Type   uint32
-		Mech   uint32
-		Pid    uint32
-		Tid    uint32
-		Ppid   uint32
-		Uid    uint32
-		Gid    uint32
-		Flags  uint32
-		Rule   uint32
-		Action uint32
-		Comm   [16]uint8
+		_        structs.HostLayout
+		Ktime    uint64
+		Type     uint32
+		Mech     uint32
+		Pid      uint32
+		Tid      uint32
+		Ppid     uint32
+		Uid      uint32
+		Gid      uint32
+		Flags    uint32
+		Rule     uint32
+		Action   uint32
+		Comm     [16]uint8
+		CgroupId uint64
+		PidNs    uint32
+		MntNs    uint32
+		NetNs    uint32
+		UserNs   uint32
 	}
 	Dirfd       int32
 	Flags       uint32
@@ -103,19 +108,24 @@ type OpenCompatScratch struct {
 	Exec struct {
 		_   structs.HostLayout
 		Hdr struct {
-			_      structs.HostLayout
-			Ktime  uint64
-			Type   uint32
-			Mech   uint32
-			Pid    uint32
-			Tid    uint32
-			Ppid   uint32
-			Uid    uint32
-			Gid    uint32
-			Flags  uint32
-			Rule   uint32
-			Action uint32
-			Comm   [16]uint8
+			_        structs.HostLayout
+			Ktime    uint64
+			Type     uint32
+			Mech     uint32
+			Pid      uint32
+			Tid      uint32
+			Ppid     uint32
+			Uid      uint32
+			Gid      uint32
+			Flags    uint32
+			Rule     uint32
+			Action   uint32
+			Comm     [16]uint8
+			CgroupId uint64
+			PidNs    uint32
+			MntNs    uint32
+			NetNs    uint32
+			UserNs   uint32
 		}
 		BaseAddr    uint64
 		Ino         uint64

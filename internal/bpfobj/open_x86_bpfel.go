@@ -23,19 +23,24 @@ type OpenFileId struct {
 type OpenIouReq struct {
 	_   structs.HostLayout
 	Hdr struct {
-		_      structs.HostLayout
-		Ktime  uint64
-		Type   uint32
-		Mech   uint32
-		Pid    uint32
-		Tid    uint32
-		Ppid   uint32
-		Uid    uint32
-		Gid    uint32
-		Flags  uint32
-		Rule   uint32
-		Action uint32
-		Comm   [16]uint8
+		_        structs.HostLayout
+		Ktime    uint64
+		Type     uint32
+		Mech     uint32
+		Pid      uint32
+		Tid      uint32
+		Ppid     uint32
+		Uid      uint32
+		Gid      uint32
+		Flags    uint32
+		Rule     uint32
+		Action   uint32
+		Comm     [16]uint8
+		CgroupId uint64
+		PidNs    uint32
+		MntNs    uint32
+		NetNs    uint32
+		UserNs   uint32
 	}
 	Dirfd       int32
 	Flags       uint32
@@ -51,19 +56,24 @@ type OpenIouReq struct {
 type OpenOpenEvent struct {
 	_   structs.HostLayout
 	Hdr struct {
-		_      structs.HostLayout
-		Ktime  uint64
-		Type   uint32
-		Mech   uint32
-		Pid    uint32
-		Tid    uint32
-		Ppid   uint32
-		Uid    uint32
-		Gid    uint32
-		Flags  uint32
-		Rule   uint32
-		Action uint32
-		Comm   [16]uint8
+		_        structs.HostLayout
+		Ktime    uint64
+		Type     uint32
+		Mech     uint32
+		Pid      uint32
+		Tid      uint32
+		Ppid     uint32
+		Uid      uint32
+		Gid      uint32
+		Flags    uint32
+		Rule     uint32
+		Action   uint32
+		Comm     [16]uint8
+		CgroupId uint64
+		PidNs    uint32
+		MntNs    uint32
+		NetNs    uint32
+		UserNs   uint32
 	}
 	Result      int64
 	Dirfd       int32
@@ -141,19 +151,24 @@ type OpenScratch struct {
 	Exec struct {
 		_   structs.HostLayout
 		Hdr struct {
-			_      structs.HostLayout
-			Ktime  uint64
-			Type   uint32
-			Mech   uint32
-			Pid    uint32
-			Tid    uint32
-			Ppid   uint32
-			Uid    uint32
-			Gid    uint32
-			Flags  uint32
-			Rule   uint32
-			Action uint32
-			Comm   [16]uint8
+			_        structs.HostLayout
+			Ktime    uint64
+			Type     uint32
+			Mech     uint32
+			Pid      uint32
+			Tid      uint32
+			Ppid     uint32
+			Uid      uint32
+			Gid      uint32
+			Flags    uint32
+			Rule     uint32
+			Action   uint32
+			Comm     [16]uint8
+			CgroupId uint64
+			PidNs    uint32
+			MntNs    uint32
+			NetNs    uint32
+			UserNs   uint32
 		}
 		BaseAddr    uint64
 		Ino         uint64

@@ -22,19 +22,24 @@ const (
 )
 
 type ProcessEventHdr struct {
-	_      structs.HostLayout
-	Ktime  uint64
-	Type   uint32
-	Mech   uint32
-	Pid    uint32
-	Tid    uint32
-	Ppid   uint32
-	Uid    uint32
-	Gid    uint32
-	Flags  uint32
-	Rule   uint32
-	Action uint32
-	Comm   [16]uint8
+	_        structs.HostLayout
+	Ktime    uint64
+	Type     uint32
+	Mech     uint32
+	Pid      uint32
+	Tid      uint32
+	Ppid     uint32
+	Uid      uint32
+	Gid      uint32
+	Flags    uint32
+	Rule     uint32
+	Action   uint32
+	Comm     [16]uint8
+	CgroupId uint64
+	PidNs    uint32
+	MntNs    uint32
+	NetNs    uint32
+	UserNs   uint32
 }
 
 type ProcessEventType uint32

@@ -40,6 +40,9 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		if pd.err != nil {
 			return pd.err
 		}
+		if err := e.Process.decodeContext(pd); err != nil {
+			return fmt.Errorf("decoding process: %w", err)
+		}
 		if raw, ok := pd.m["ancestors"]; ok {
 			if e.Process.Ancestors, err = decodeAncestors(raw); err != nil {
 				return err

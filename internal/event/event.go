@@ -92,6 +92,12 @@ type Process struct {
 	// process table: up to MaxAncestors entries, ending early at pid 1
 	// or at a process the table does not know.
 	Ancestors []Ancestor
+	// Cgroup, Namespaces and Container are the process's container
+	// context (container.go): zero, zero and nil where the source gives
+	// none. Container is nil for a process on the host.
+	Cgroup     Cgroup
+	Namespaces Namespaces
+	Container  *Container
 }
 
 // MaxAncestors bounds Process.Ancestors: deep enough for init ->

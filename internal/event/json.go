@@ -182,6 +182,7 @@ func (e *Event) appendProcess(w *objWriter) {
 		}
 		pw.b = append(pw.b, ']')
 	}
+	p.appendContext(&pw)
 	pw.close()
 	w.b = pw.b
 }

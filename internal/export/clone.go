@@ -54,7 +54,7 @@ func cloneEvent(ev *event.Event) *event.Event {
 
 // eventSize estimates the memory an event clone holds, for queue bounds.
 func eventSize(ev *event.Event) int64 {
-	n := 256 + len(ev.Process.Comm) + len(ev.Process.Exe) + len(ev.Process.ParentComm) + len(ev.Process.ParentExe)
+	n := 256 + len(ev.Process.Comm) + len(ev.Process.Exe) + len(ev.Process.ParentComm) + len(ev.Process.ParentExe) + len(ev.Process.Cgroup.Path)
 	// An ancestor's strings are shared with the process table; only the
 	// array is the clone's.
 	n += len(ev.Process.Ancestors) * 88 // unsafe.Sizeof(event.Ancestor{}) on 64-bit

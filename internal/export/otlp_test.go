@@ -95,7 +95,8 @@ func TestOTLPRecordsAndAttributes(t *testing.T) {
 	exec := seqEvent(42)
 	exec.Exec.Args = []string{"sh", "-c", "exit 3"}
 	exec.Exec.Path = "/usr/bin/dash"
-	open := &event.Event{Type: event.TypeOpen, Time: time.Now(), Process: event.Process{Pid: 7, Comm: "cat", Exe: "/usr/bin/cat"},
+	open := &event.Event{Type: event.TypeOpen, Time: time.Now(), Process: event.Process{Pid: 7, Comm: "cat", Exe: "/usr/bin/cat",
+		Cgroup: event.Cgroup{ID: 9, Path: "/machine.slice/machine-web.scope"}, Container: &event.Container{ID: "web", Runtime: event.RuntimeNspawn}},
 		Open:    &event.Open{Syscall: "openat", Path: "shadow", ResolvedPath: "/etc/shadow"},
 		Verdict: &event.Verdict{Rule: "no-shadow", Action: "deny", Enforced: true}}
 	exit := &event.Event{Type: event.TypeExit, Time: time.Now(), Process: event.Process{Pid: 42}, Exit: &event.Exit{Code: 3}}
@@ -133,6 +134,12 @@ func TestOTLPRecordsAndAttributes(t *testing.T) {
 	b := attrs(recs[1].Attributes)
 	if b["file.path"].GetStringValue() != "/etc/shadow" || b["vigil.verdict.rule"].GetStringValue() != "no-shadow" {
 		t.Errorf("open attributes %v", b)
+	}
+	if b["container.id"].GetStringValue() != "web" || b["container.runtime.name"].GetStringValue() != "systemd-nspawn" || b["vigil.cgroup.path"].GetStringValue() != "/machine.slice/machine-web.scope" {
+		t.Errorf("open's container attributes %v", b)
+	}
+	if _, ok := a["container.id"]; ok {
+		t.Errorf("a host process has container.id: %v", a)
 	}
 	if recs[1].SeverityText != "WARN" {
 		t.Errorf("a deny verdict has severity %q", recs[1].SeverityText)

@@ -48,6 +48,14 @@ func record(r *log.Record, ev *event.Event, json []byte) {
 	if p.ParentExe != "" {
 		kv = append(kv, attribute.String("vigil.parent.executable.path", p.ParentExe))
 	}
+	if p.Cgroup.Path != "" {
+		kv = append(kv, attribute.String("vigil.cgroup.path", p.Cgroup.Path))
+	}
+	if c := p.Container; c != nil {
+		kv = append(kv,
+			attribute.String(string(semconv.ContainerIDKey), c.ID),
+			attribute.String(string(semconv.ContainerRuntimeNameKey), c.Runtime))
+	}
 	switch {
 	case ev.Exec != nil:
 		x := ev.Exec

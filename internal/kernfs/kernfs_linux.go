@@ -1,6 +1,7 @@
 // Package kernfs finds, and mounts when they are missing, the kernel's
 // pseudo file systems vigil reads: tracefs (tracepoint ids, ftrace state,
-// kprobe events) and securityfs (active LSMs, lockdown).
+// kprobe events), securityfs (active LSMs, lockdown) and the unified
+// cgroup hierarchy (cgroup2: the paths of the cgroups events name).
 //
 // Mounting is the only side effect, and it is idempotent: each function
 // first looks for an existing mount (statfs magic) and mounts at the

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -214,6 +215,26 @@ func TestTextChain(t *testing.T) {
 		}
 		if got := ancestry(anc); got != c.want {
 			t.Errorf("%s: ancestry = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestTextContainer(t *testing.T) {
+	id := strings.Repeat("ab", 32)
+	cases := []struct {
+		name string
+		c    *event.Container
+		want string // suffix of the details, "" for none
+	}{
+		{"docker id cut to 12", &event.Container{ID: id, Runtime: event.RuntimeDocker}, " ctr=abababababab"},
+		{"nspawn name whole", &event.Container{ID: "web", Runtime: event.RuntimeNspawn}, " ctr=web"},
+		{"host", nil, ""},
+	}
+	for _, c := range cases {
+		ev := &event.Event{Type: event.TypeExit, Process: event.Process{Container: c.c}, Exit: &event.Exit{}}
+		got := details(ev)
+		if c.want == "" && strings.Contains(got, "ctr=") || !strings.HasSuffix(got, c.want) {
+			t.Errorf("%s: details = %q, want it to end in %q", c.name, got, c.want)
 		}
 	}
 }

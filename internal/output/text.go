@@ -128,6 +128,10 @@ func details(ev *event.Event) string {
 		b.WriteString(" from=")
 		b.WriteString(ancestry(anc))
 	}
+	if c := ev.Process.Container; c != nil {
+		b.WriteString(" ctr=")
+		b.WriteString(q(event.ShortID(c.ID)))
+	}
 	return b.String()
 }
 

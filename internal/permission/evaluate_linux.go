@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/internal/cgroup"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/policy"
 	"github.com/vigil-sec/vigil/internal/proc"
@@ -35,6 +36,7 @@ func (e *Engine) evaluate(p *pending) (*event.Event, *policy.Rule) {
 		ev.Open = &event.Open{ResolvedPath: p.path, Result: -int64(unix.EPERM)}
 	}
 
+	ctxOK := cgroup.FromProc(int(tid), &ev.Process)
 	need := needsOf(p.candidates)
 	ps, psOK := readStatus(tid)
 	if psOK {
@@ -60,7 +62,7 @@ func (e *Engine) evaluate(p *pending) (*event.Event, *policy.Rule) {
 		if (r.Event == event.TypeExec) != exec {
 			continue
 		}
-		if failClosed(r, &match, psOK, flagsOK, p.byInode).Matches(&match, procAncestry{}) {
+		if failClosed(r, &match, psOK, flagsOK, ctxOK, p.byInode).Matches(&match, procAncestry{}) {
 			return ev, r
 		}
 	}
@@ -82,9 +84,13 @@ func needsOf(rules []*policy.Rule) needs {
 // failClosed returns r, or a copy of r without the matchers whose data
 // could not be read, so that they count as matching, and without its
 // path matchers when the file matched by inode under another name.
-func failClosed(r *policy.Rule, ev *event.Event, procOK, flagsOK, byInode bool) *policy.Rule {
+func failClosed(r *policy.Rule, ev *event.Event, procOK, flagsOK, ctxOK, byInode bool) *policy.Rule {
 	m := r.Match
 	changed := false
+	if !ctxOK && (m.Container != nil || m.ContainerID != nil || m.CgroupPrefix != nil) {
+		m.Container, m.ContainerID, m.CgroupPrefix = nil, nil, nil
+		changed = true
+	}
 	if byInode {
 		m.Path, m.PathPrefix = nil, nil
 		changed = true

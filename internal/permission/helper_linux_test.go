@@ -33,7 +33,7 @@ import (
 // blocked.
 
 func TestMain(m *testing.M) {
-	vmtest.Main(m, vmtest.Helpers{"engine": engineHelper})
+	vmtest.Main(m, vmtest.Helpers{"engine": engineHelper, "cgopen": cgroupOpenHelper})
 }
 
 // helperOpts configures the helper engine.

@@ -64,19 +64,32 @@ func TestFailClosed(t *testing.T) {
 	r := &policy.Rule{Name: "r", Event: event.TypeOpen, Match: policy.Match{
 		Path: []string{"/x"}, Uid: []uint32{0}, OpenFlags: []policy.OpenFlagSet{{Write: true}}}}
 	ev := &event.Event{Type: event.TypeOpen, Process: event.Process{Uid: 1000}, Open: &event.Open{ResolvedPath: "/x"}}
-	if failClosed(r, ev, true, true, false).Matches(ev, nil) {
+	if failClosed(r, ev, true, true, true, false).Matches(ev, nil) {
 		t.Error("a read by uid 1000 matched")
 	}
-	if !failClosed(r, ev, false, false, false).Matches(ev, nil) {
+	if !failClosed(r, ev, false, false, true, false).Matches(ev, nil) {
 		t.Error("with /proc unreadable the rule must match (fail closed)")
 	}
 	ev.Open.ResolvedPath = "/other-name"
 	ev.Process.Uid = 0
 	ev.Open.Flags = unix.O_WRONLY
-	if !failClosed(r, ev, true, true, true).Matches(ev, nil) {
+	if !failClosed(r, ev, true, true, true, true).Matches(ev, nil) {
 		t.Error("a match by inode under another name must match")
 	}
 	if r.Match.Path == nil {
 		t.Error("failClosed changed the rule itself")
+	}
+
+	// Container matchers: on a host process they do not hold; with the
+	// process's cgroup unreadable they count as matching.
+	yes := true
+	cr := &policy.Rule{Name: "c", Event: event.TypeOpen, Match: policy.Match{Path: []string{"/x"}, Container: &yes}}
+	ev = &event.Event{Type: event.TypeOpen, Process: event.Process{Cgroup: event.Cgroup{ID: 1, Path: "/"}}, Open: &event.Open{ResolvedPath: "/x"}}
+	if failClosed(cr, ev, true, true, true, false).Matches(ev, nil) {
+		t.Error("container: true matched a host process")
+	}
+	ev.Process.Cgroup = event.Cgroup{}
+	if !failClosed(cr, ev, true, true, false, false).Matches(ev, nil) {
+		t.Error("with /proc/PID/cgroup unreadable container: true must match (fail closed)")
 	}
 }

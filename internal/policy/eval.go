@@ -65,6 +65,9 @@ func (r *Rule) Matches(ev *event.Event, anc Ancestry) bool {
 	if m.AncestorPathPrefix != nil && !ancestorUnder(ev, anc, m.AncestorPathPrefix) {
 		return false
 	}
+	if !m.matchesContainer(p) {
+		return false
+	}
 	return r.matchesPayload(ev)
 }
 

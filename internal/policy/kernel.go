@@ -122,6 +122,12 @@ func (s *Set) Kernel(plan map[*Rule]Mechanism, stat StatFunc) (*KernelRules, err
 		}
 		if bad := r.nonKernelMatchers(); len(bad) > 0 {
 			for _, f := range bad {
+				if contains(containerMatchers, f) {
+					errs.Add(r.FieldPos("match."+f), r.field("match."+f),
+						"%s is a userspace-only matcher: %s is carried out in the kernel, which does not evaluate container, container_id or cgroup_prefix; use log (or deny through fanotify, for exec and open)",
+						f, r.Action)
+					continue
+				}
 				errs.Add(r.FieldPos("match."+f), r.field("match."+f),
 					"%s is carried out in the kernel, which cannot evaluate %s for %s events; use deny through fanotify or log",
 					r.Action, f, r.Event)
@@ -244,6 +250,9 @@ func (m *Match) set() []string {
 	add(m.OpenFlags != nil, "open_flags")
 	add(m.Memfd != nil, "memfd")
 	add(m.Deleted != nil, "deleted")
+	add(m.Container != nil, "container")
+	add(m.ContainerID != nil, "container_id")
+	add(m.CgroupPrefix != nil, "cgroup_prefix")
 	return out
 }
 

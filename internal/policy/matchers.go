@@ -68,9 +68,12 @@ var matchers = map[string]matcher{
 		}
 		return ""
 	}), func(m *Match) *[]string { return &m.ModuleName })},
-	"open_flags": {[]event.Type{event.TypeOpen}, stringsInto(parseOpenFlagSet, func(m *Match) *[]OpenFlagSet { return &m.OpenFlags })},
-	"memfd":      {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Memfd })},
-	"deleted":    {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Deleted })},
+	"open_flags":    {[]event.Type{event.TypeOpen}, stringsInto(parseOpenFlagSet, func(m *Match) *[]OpenFlagSet { return &m.OpenFlags })},
+	"memfd":         {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Memfd })},
+	"deleted":       {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Deleted })},
+	"container":     {every, flagInto(func(m *Match) **bool { return &m.Container })},
+	"container_id":  {every, stringsInto(checked(checkContainerID), func(m *Match) *[]string { return &m.ContainerID })},
+	"cgroup_prefix": {every, stringsInto(checked(checkCgroupPrefix), func(m *Match) *[]string { return &m.CgroupPrefix })},
 }
 
 // stringsInto returns the parse function of a matcher whose value is a
@@ -104,7 +107,8 @@ func flagInto(dst func(*Match) **bool) func(*parser, *yaml.Node, string, *Match)
 
 // matcherOrder is the order matchers are listed in messages.
 var matcherOrder = []string{"all", "path", "path_prefix", "comm", "uid", "args_contain", "parent_comm",
-	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted"}
+	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted",
+	"container", "container_id", "cgroup_prefix"}
 
 func checkPath(s string) string {
 	if !strings.HasPrefix(s, "/") || path.Clean(s) != s {

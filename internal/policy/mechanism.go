@@ -53,6 +53,10 @@ func (r *Rule) Options() []Mechanism {
 	case ActionDeny:
 		if r.Event == event.TypeExec || r.Event == event.TypeOpen {
 			if r.FanotifyProblem() == "" {
+				if r.Match.hasContainerMatchers() {
+					// BPF LSM does not evaluate them (Kernel).
+					return []Mechanism{MechFanotify}
+				}
 				return []Mechanism{MechLSM, MechFanotify}
 			}
 		}

@@ -86,6 +86,15 @@ type Match struct {
 	Memfd *bool
 	// Deleted, when set, must equal event.Exec.Deleted.
 	Deleted *bool
+	// Container, when set, says whether the acting process must be in a
+	// container (event.Process.Container is set) or on the host.
+	Container *bool
+	// ContainerID lists container ids (full, or hex prefixes of at
+	// least 12 digits) or names (nspawn, LXC).
+	ContainerID []string
+	// CgroupPrefix lists string prefixes of the acting process's cgroup
+	// path in the unified hierarchy.
+	CgroupPrefix []string
 }
 
 // ProtSet is one element of a prot matcher.

@@ -102,6 +102,7 @@ func (p *parser) checkAction(r *Rule, n *yaml.Node) {
 	if r.Event == event.TypeExit && r.Action != ActionLog {
 		p.Errs.Add(at, r.field("action"), "%s cannot apply to exit events: the process is already exiting (use log)", r.Action)
 	}
+	p.checkContainerAction(r)
 }
 
 func (p *parser) errno(r *Rule, n *yaml.Node, hasAction bool) {

@@ -38,6 +38,10 @@ type Entry struct {
 	// Args is the argv of its last exec, bounded by MaxArgs and
 	// MaxArgBytes; nil when unknown. Never modified once stored.
 	Args []string
+	// Container is the container the process runs in, as the last
+	// event from it said (a fork passes it on); nil on the host or when
+	// no event said. Shared, never modified.
+	Container *event.Container
 }
 
 // The bounds on Entry.Args: with DefaultCapacity entries the args take
@@ -102,7 +106,7 @@ func (t *Table) Fork(parent, child uint32, start time.Time) {
 	t.mu.Lock()
 	e := &Entry{Pid: child, Ppid: parent, Start: start}
 	if p, ok := t.m[parent]; ok {
-		e.Comm, e.Exe, e.Uid, e.Args = p.Comm, p.Exe, p.Uid, p.Args
+		e.Comm, e.Exe, e.Uid, e.Args, e.Container = p.Comm, p.Exe, p.Uid, p.Args, p.Container
 	}
 	t.putLocked(e)
 	t.mu.Unlock()
@@ -119,6 +123,24 @@ func (t *Table) Exec(pid, ppid, uid uint32, comm, exe string, args []string) {
 		t.putLocked(e)
 	}
 	e.Ppid, e.Uid, e.Comm, e.Exe, e.Args = ppid, uid, comm, exe, kept
+	t.mu.Unlock()
+}
+
+// SetContainer records that pid runs in container c (nil: on the host).
+// It takes the write lock only when that changes what the table holds,
+// so calling it for every event costs a read lock.
+func (t *Table) SetContainer(pid uint32, c *event.Container) {
+	t.mu.RLock()
+	e, ok := t.m[pid]
+	same := !ok || e.Container == c
+	t.mu.RUnlock()
+	if same {
+		return
+	}
+	t.mu.Lock()
+	if e, ok := t.m[pid]; ok {
+		e.Container = c
+	}
 	t.mu.Unlock()
 }
 

@@ -190,3 +190,28 @@ func BenchmarkAppendAncestors(b *testing.B) {
 		buf = tb.AppendAncestors(buf[:0], 9, event.MaxAncestors)
 	}
 }
+
+// TestTableContainer: SetContainer records a process's container, a
+// fork passes it on, and an unknown pid is left alone.
+func TestTableContainer(t *testing.T) {
+	tb := NewTable(fakeProc(t, Entry{Pid: 1, Comm: "init", Exe: "/sbin/init"}), 0)
+	if err := tb.Seed(); err != nil {
+		t.Fatal(err)
+	}
+	c := &event.Container{ID: "web", Runtime: event.RuntimeNspawn}
+	tb.SetContainer(1, c)
+	tb.Fork(1, 2, time.Time{})
+	tb.SetContainer(99, c)
+	for pid, want := range map[uint32]*event.Container{1: c, 2: c} {
+		if e, _ := tb.Get(pid); e.Container != want {
+			t.Errorf("pid %d container = %+v, want %+v", pid, e.Container, want)
+		}
+	}
+	tb.SetContainer(2, nil)
+	if e, _ := tb.Get(2); e.Container != nil {
+		t.Errorf("pid 2 container after it left = %+v", e.Container)
+	}
+	if tb.Len() != 2 {
+		t.Errorf("SetContainer of an unknown pid added an entry: %d entries", tb.Len())
+	}
+}

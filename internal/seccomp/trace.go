@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/cgroup"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/proc"
 )
@@ -37,6 +38,7 @@ func newEvent(typ event.Type, tid uint32, st *procStatus) *event.Event {
 		e.Process.Pid, e.Process.Ppid = st.Tgid, st.Ppid
 		e.Process.Uid, e.Process.Gid, e.Process.Comm = st.Uid[0], st.Gid[0], st.Name
 		e.Process.Exe = proc.Host.Exe(tid)
+		cgroup.FromProc(int(tid), &e.Process)
 	}
 	return e
 }

@@ -64,6 +64,8 @@ func fillProcess(h *hdr, p *event.Process) {
 	p.Pid, p.Tid, p.Ppid = h.Pid, h.Tid, h.Ppid
 	p.Uid, p.Gid = h.Uid, h.Gid
 	p.Comm = cstring(h.Comm[:])
+	p.Cgroup = event.Cgroup{ID: h.CgroupId}
+	p.Namespaces = event.Namespaces{Pid: h.PidNs, Mnt: h.MntNs, Net: h.NetNs, User: h.UserNs}
 }
 
 // cstring returns b up to its first NUL.

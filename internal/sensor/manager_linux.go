@@ -3,6 +3,7 @@ package sensor
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/ringbuf"
 
+	"github.com/vigil-sec/vigil/internal/cgroup"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/policy"
 	"github.com/vigil-sec/vigil/internal/proc"
@@ -42,6 +44,7 @@ type configurer interface {
 type Manager struct {
 	cfg       Config
 	table     *proc.Table
+	cgroups   *cgroup.Resolver // nil without a cgroup2 hierarchy: ids only
 	ancestors []event.Ancestor // reused by enrich, on the reader goroutine
 	sh        shared
 	byKind    [kindMax]sensor
@@ -113,6 +116,11 @@ func New(cfg Config, table *proc.Table) (*Manager, error) {
 	}
 	m.reader = rd
 	m.wallOffset = proc.WallOffset()
+	if m.cgroups, err = cgroup.NewResolver(); err != nil {
+		// Events keep their cgroup ids; paths and containers need the
+		// hierarchy.
+		slog.Warn("cgroup paths and containers not reported", "err", err)
+	}
 	return m, nil
 }
 
@@ -360,6 +368,11 @@ func (m *Manager) enrich(ev *event.Event) {
 	if e, ok := m.table.Get(p.Pid); ok {
 		p.Exe = e.Exe
 	}
+	if m.cgroups != nil && p.Cgroup.ID != 0 {
+		in := m.cgroups.Lookup(p.Cgroup.ID)
+		p.Cgroup.Path, p.Container = in.Path, in.Container
+		m.table.SetContainer(p.Pid, p.Container)
+	}
 	if p.Ppid != 0 {
 		if e, ok := m.table.Get(p.Ppid); ok {
 			p.ParentComm, p.ParentExe = e.Comm, e.Exe
@@ -422,6 +435,9 @@ func (m *Manager) Close() error {
 	var errs []error
 	if m.reader != nil {
 		errs = append(errs, m.reader.Close())
+	}
+	if m.cgroups != nil {
+		errs = append(errs, m.cgroups.Close())
 	}
 	for _, l := range m.loaded {
 		errs = append(errs, l.Close())

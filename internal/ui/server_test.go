@@ -262,6 +262,27 @@ func waitClients(t *testing.T, s *Server, n int) {
 	}
 }
 
+// TestTreeContainer: a process that an event placed in a container shows
+// it in the tree, and so does its child forked afterwards.
+func TestTreeContainer(t *testing.T) {
+	tb := testTable(t)
+	id := strings.Repeat("ab", 32)
+	tb.SetContainer(20, &event.Container{ID: id, Runtime: event.RuntimeDocker})
+	tb.Fork(20, 40, time.Time{})
+	var b strings.Builder
+	if err := WriteText(&b, processes(tb.Snapshot(), &users{m: map[uint32]string{0: "root", 1000: "alice"}}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"20 bash alice [abababababab] /bin/bash: -bash", "40 bash alice [abababababab]", "30 cat alice cat /etc/shadow"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("tree lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), "30 cat alice [") {
+		t.Errorf("a host process shows a container:\n%s", b.String())
+	}
+}
+
 func TestWriteText(t *testing.T) {
 	ps := processes(testTable(t).Snapshot(), &users{m: map[uint32]string{0: "root", 1000: "alice"}},
 		map[uint32][]Mark{30: {{Rule: "read-shadow", Action: "log", Count: 2}}})

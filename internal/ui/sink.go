@@ -21,7 +21,7 @@ type Alert struct {
 	Pid       uint32     `json:"pid"`
 	Comm      string     `json:"comm"`
 	Exe       string     `json:"exe"`
-	Container string     `json:"container,omitempty"` // events carry none yet
+	Container string     `json:"container,omitempty"` // event.ShortID of the container's id; "" on the host
 	// Ancestors is the chain that led to the process, parent first.
 	Ancestors []Ancestor `json:"ancestors,omitempty"`
 }
@@ -52,6 +52,9 @@ func (a *alerts) add(ev *event.Event) {
 	v, p := ev.Verdict, &ev.Process
 	al := Alert{Time: ev.Time, Type: ev.Type, Rule: v.Rule, Action: v.Action, Enforced: v.Enforced,
 		Pid: p.Pid, Comm: p.Comm, Exe: p.Exe, Ancestors: make([]Ancestor, len(p.Ancestors))}
+	if p.Container != nil {
+		al.Container = event.ShortID(p.Container.ID)
+	}
 	for i, x := range p.Ancestors {
 		// Strings and args are shared with the process table, which never
 		// modifies them; the array is the reader's, so it is copied.

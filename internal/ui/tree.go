@@ -14,6 +14,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/vigil-sec/vigil/internal/cgroup"
+	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/proc"
 )
 
@@ -26,8 +28,9 @@ type Process struct {
 	Args []string `json:"args,omitempty"`
 	Uid  uint32   `json:"uid"`
 	User string   `json:"user,omitempty"`
-	// Container is the container the process runs in; events do not
-	// carry it yet, so it is always empty today.
+	// Container is the id of the container the process runs in (its
+	// first 12 hex digits, or the nspawn/LXC name); "" on the host or
+	// when unknown.
 	Container string    `json:"container,omitempty"`
 	Start     time.Time `json:"start_time,omitzero"`
 	// Alerts are the rules the process triggered while the agent ran.
@@ -78,8 +81,12 @@ func (u *users) name(uid uint32) string {
 func processes(es []proc.Entry, u *users, marks map[uint32][]Mark) []Process {
 	out := make([]Process, 0, len(es))
 	for _, e := range es {
-		out = append(out, Process{Pid: e.Pid, Ppid: e.Ppid, Comm: e.Comm, Exe: e.Exe, Args: e.Args,
-			Uid: e.Uid, User: u.name(e.Uid), Start: e.Start, Alerts: marks[e.Pid]})
+		p := Process{Pid: e.Pid, Ppid: e.Ppid, Comm: e.Comm, Exe: e.Exe, Args: e.Args,
+			Uid: e.Uid, User: u.name(e.Uid), Start: e.Start, Alerts: marks[e.Pid]}
+		if e.Container != nil {
+			p.Container = event.ShortID(e.Container.ID)
+		}
+		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b Process) int { return cmp.Compare(a.Pid, b.Pid) })
 	return out
@@ -91,7 +98,13 @@ func ProcTree(fs proc.FS) (*Tree, error) {
 	if err := t.Seed(); err != nil {
 		return nil, err
 	}
-	return &Tree{Time: time.Now(), Source: "procfs", Processes: processes(t.Snapshot(), &users{}, nil)}, nil
+	es := t.Snapshot()
+	for i := range es {
+		if p, err := cgroup.ProcPathAt(string(fs), int(es[i].Pid)); err == nil {
+			es[i].Container = cgroup.ParseContainer(p)
+		}
+	}
+	return &Tree{Time: time.Now(), Source: "procfs", Processes: processes(es, &users{}, nil)}, nil
 }
 
 // node is a process with its children, for rendering.
