@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * net.c: the network sensor: connect, accept, accept4 and listen, each
+ * with the socket's family, type and protocol, its addresses and the
+ * result.
+ *
+ * At the call's entry the caller's arguments are kept by thread
+ * (net_inflight); at its exit the socket behind the descriptor (for
+ * accept, the new one) gives its bound and peer addresses, read from the
+ * socket after the call (struct sock_common, include/net/sock.h; for
+ * AF_UNIX struct unix_sock, include/net/af_unix.h). The remote address
+ * of a connect is the one the caller passed (read from its memory at the
+ * exit, where the kernel has validated it), so a failed connect still
+ * says where it went.
+ *
+ * Kill rules are matched at the call's entry, before the kernel acts, and
+ * carried out with bpf_send_signal(SIGKILL); deny is bpf/lsm.c's.
+ *
+ * Records are built in place in the ring buffer (bpf_ringbuf_reserve,
+ * 5.8): a net_event is small and fixed-size, so no scratch slot is
+ * needed, and a preempted program cannot clobber another's record.
+ */
+#include "common.h"
+#include "rules.h"
+#include <bpf/bpf_endian.h>
+
+/* Keep the record types in BTF so bpf2go can generate their Go mirrors. */
+const struct net_event *unused_net_event __attribute__((unused));
+const enum net_syscall *unused_net_syscall __attribute__((unused));
+const enum net_xflags *unused_net_xflags __attribute__((unused));
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+/* filter_ports: report only calls whose service port is in net_ports
+ * (connect: the remote port; accept and listen: the local port). */
+const volatile __u32 filter_ports = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u16);
+	__type(value, __u8);
+} net_ports SEC(".maps");
+
+/* A call between its entry and its exit. */
+struct net_req {
+	__u64 uaddr;   /* connect: the caller's sockaddr */
+	__u32 syscall; /* enum net_syscall */
+	__s32 fd;
+	__s32 addrlen;
+	__s32 backlog;
+	__u32 hflags; /* HDR_VERDICT, HDR_ENFORCED of a kill at entry */
+	__u32 rule;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32); /* tid */
+	__type(value, struct net_req);
+} net_inflight SEC(".maps");
+
+static __always_inline __u32 kind_of(__u32 syscall)
+{
+	switch (syscall) {
+	case NET_CONNECT:
+		return EV_CONNECT;
+	case NET_LISTEN:
+		return EV_LISTEN;
+	}
+	return EV_ACCEPT;
+}
+
+static __always_inline int port_wanted(__u16 port)
+{
+	return !filter_ports || bpf_map_lookup_elem(&net_ports, &port) != NULL;
+}
+
+/* user_port returns the port of the caller's inet sockaddr, or 0. */
+static __always_inline __u16 user_port(__u64 uaddr, __s32 len)
+{
+	struct {
+		__u16 family;
+		__be16 port;
+	} sa = {};
+	if (!uaddr || len < 4 || bpf_probe_read_user(&sa, sizeof(sa), (void *)uaddr))
+		return 0;
+	if (sa.family != AF_INET && sa.family != AF_INET6)
+		return 0;
+	return bpf_ntohs(sa.port);
+}
+
+static __always_inline void enter(__u32 syscall, __s32 fd, __u64 uaddr, __s32 addrlen, __s32 backlog)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct net_req req = {.uaddr = uaddr, .syscall = syscall, .fd = fd, .addrlen = addrlen, .backlog = backlog};
+	struct match_in in = {};
+
+	if (syscall == NET_CONNECT && filter_ports && !port_wanted(user_port(uaddr, addrlen)))
+		return;
+	if (match_rules(kind_of(syscall), &in) && in.kill) {
+		req.hflags = HDR_VERDICT;
+		req.rule = lowest(in.kill);
+		if (bpf_send_signal(9 /* SIGKILL */) == 0)
+			req.hflags |= HDR_ENFORCED;
+	}
+	bpf_map_update_elem(&net_inflight, &tid, &req, BPF_ANY);
+}
+
+/* fd_sock returns the socket behind fd in the current task, or NULL. */
+static __always_inline struct sock *fd_sock(int fd)
+{
+	struct file *f = fd_file(fd);
+	struct socket *so;
+
+	if (!f)
+		return NULL;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	so = BPF_CORE_READ(f, private_data);
+	if (!so)
+		return NULL;
+	return BPF_CORE_READ(so, sk);
+}
+
+/* unix_path copies an AF_UNIX address's sun_path (len: the address's
+ * length with sun_family) from kernel memory. */
+static __always_inline void unix_path(struct net_addr *a, struct unix_address *ua)
+{
+	__s32 n = BPF_CORE_READ(ua, len) - 2;
+	if (n <= 0)
+		return;
+	n &= 127;
+	if (n > NET_PATH_LEN)
+		n = NET_PATH_LEN;
+	if (bpf_probe_read_kernel(a->path, n, (void *)ua + bpf_core_field_offset(struct unix_address, name) + 2) == 0)
+		a->path_len = n;
+}
+
+/*
+ * sock_addr fills a with the socket's own address (peer 0) or its peer's
+ * (peer 1) and returns non-zero when there is one: an inet socket bound
+ * or connected, an AF_UNIX socket with a name.
+ */
+static __always_inline int sock_addr(struct sock *sk, struct net_addr *a, int peer)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	a->family = fam;
+	if (fam == AF_INET) {
+		__be32 ip;
+		if (peer) {
+			ip = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+			a->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		} else {
+			ip = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+			a->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		}
+		__builtin_memcpy(a->addr, &ip, 4);
+		return ip || a->port;
+	}
+	if (fam == AF_INET6) {
+		__u64 w[2];
+		if (peer) {
+			BPF_CORE_READ_INTO(&w, sk, __sk_common.skc_v6_daddr);
+			a->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		} else {
+			BPF_CORE_READ_INTO(&w, sk, __sk_common.skc_v6_rcv_saddr);
+			a->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		}
+		__builtin_memcpy(a->addr, w, 16);
+		return w[0] || w[1] || a->port;
+	}
+	if (fam == AF_UNIX) {
+		struct unix_sock *u = (struct unix_sock *)sk;
+		struct unix_address *ua;
+		if (peer)
+			u = (struct unix_sock *)BPF_CORE_READ(u, peer);
+		if (!u)
+			return 0;
+		ua = BPF_CORE_READ(u, addr);
+		if (!ua)
+			return 0;
+		unix_path(a, ua);
+		return 1;
+	}
+	return 0;
+}
+
+/* user_addr fills a from the caller's sockaddr; it returns non-zero when
+ * it could be read. */
+static __always_inline int user_addr(struct net_addr *a, __u64 uaddr, __s32 len)
+{
+	__u16 fam = 0;
+	void *p = (void *)uaddr;
+
+	if (!uaddr || len < 2 || bpf_probe_read_user(&fam, sizeof(fam), p))
+		return 0;
+	a->family = fam;
+	if (fam == AF_INET) {
+		struct sockaddr_in sin;
+		if (len < 8 || bpf_probe_read_user(&sin, 8, p))
+			return 0;
+		a->port = bpf_ntohs(sin.sin_port);
+		__builtin_memcpy(a->addr, &sin.sin_addr, 4);
+		return 1;
+	}
+	if (fam == AF_INET6) {
+		struct sockaddr_in6 sin6;
+		if (len < 24 || bpf_probe_read_user(&sin6, 24, p))
+			return 0;
+		a->port = bpf_ntohs(sin6.sin6_port);
+		__builtin_memcpy(a->addr, &sin6.sin6_addr, 16);
+		return 1;
+	}
+	if (fam == AF_UNIX) {
+		__s32 n = len - 2;
+		if (n <= 0)
+			return 1; /* an unnamed address */
+		n &= 127;
+		if (n > NET_PATH_LEN)
+			n = NET_PATH_LEN;
+		if (bpf_probe_read_user(a->path, n, p + 2))
+			return 0;
+		a->path_len = n;
+		return 1;
+	}
+	return 1; /* a family vigil does not decode: its number is known */
+}
+
+static __always_inline void leave(__s64 ret, __u32 mech)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct net_req *r = bpf_map_lookup_elem(&net_inflight, &tid);
+	struct net_req req;
+	struct net_event *ev;
+	struct sock *sk, *lsk = NULL;
+	__u32 kind;
+
+	if (!r)
+		return;
+	req = *r;
+	bpf_map_delete_elem(&net_inflight, &tid);
+	kind = kind_of(req.syscall);
+	if (kind == EV_ACCEPT) {
+		lsk = fd_sock(req.fd);
+		sk = ret >= 0 ? fd_sock((int)ret) : NULL;
+		if (filter_ports && !(lsk && port_wanted(BPF_CORE_READ(lsk, __sk_common.skc_num))))
+			return;
+	} else {
+		sk = fd_sock(req.fd);
+		if (kind == EV_LISTEN && filter_ports && !(sk && port_wanted(BPF_CORE_READ(sk, __sk_common.skc_num))))
+			return;
+	}
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count_lost(kind);
+		return;
+	}
+	__builtin_memset(&ev->result, 0, sizeof(*ev) - offsetof(struct net_event, result));
+	fill_hdr(&ev->hdr, kind, mech);
+	if (req.hflags) {
+		ev->hdr.flags = req.hflags;
+		ev->hdr.rule = req.rule;
+		ev->hdr.action = ACT_KILL;
+	}
+	ev->result = ret;
+	ev->fd = req.fd;
+	ev->syscall = req.syscall;
+	ev->backlog = req.backlog;
+	if (kind == EV_CONNECT) {
+		if (user_addr(&ev->remote, req.uaddr, req.addrlen))
+			ev->xflags |= NET_HAS_REMOTE;
+		else
+			ev->xflags |= NET_REMOTE_UNRESOLVED;
+	}
+	if (lsk && sock_addr(lsk, &ev->listener, 0))
+		ev->xflags |= NET_HAS_LISTENER;
+	if (sk) {
+		ev->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		ev->type = BPF_CORE_READ(sk, sk_type);
+		ev->protocol = BPF_CORE_READ(sk, sk_protocol);
+		if (sock_addr(sk, &ev->local, 0))
+			ev->xflags |= NET_HAS_LOCAL;
+		if (kind == EV_ACCEPT && sock_addr(sk, &ev->remote, 1))
+			ev->xflags |= NET_HAS_REMOTE;
+		if (kind == EV_CONNECT && !(ev->xflags & NET_HAS_REMOTE) && sock_addr(sk, &ev->remote, 1))
+			ev->xflags |= NET_HAS_REMOTE;
+	} else if (lsk) {
+		/* A failed accept: the listener says what the socket was. */
+		ev->family = BPF_CORE_READ(lsk, __sk_common.skc_family);
+		ev->type = BPF_CORE_READ(lsk, sk_type);
+		ev->protocol = BPF_CORE_READ(lsk, sk_protocol);
+	} else if (kind != EV_ACCEPT || ret >= 0) {
+		ev->xflags |= NET_SOCK_UNRESOLVED;
+	}
+	if (kind == EV_ACCEPT && ret >= 0 && !sk)
+		ev->xflags |= NET_SOCK_UNRESOLVED;
+	__u64 flags = 0;
+	if (wakeup_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wakeup_bytes)
+		flags = BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(ev, flags);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int connect_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	enter(NET_CONNECT, (__s32)ctx->args[0], ctx->args[1], (__s32)ctx->args[2], 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int accept_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	enter(NET_ACCEPT, (__s32)ctx->args[0], 0, 0, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int accept4_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	enter(NET_ACCEPT4, (__s32)ctx->args[0], 0, 0, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int listen_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	enter(NET_LISTEN, (__s32)ctx->args[0], 0, 0, (__s32)ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int connect_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	leave(ctx->ret, MECH_TRACEPOINT);
+	return 0;
+}
+
+/* Also attached to sys_exit_accept4. */
+SEC("tracepoint/syscalls/sys_exit_accept")
+int accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	leave(ctx->ret, MECH_TRACEPOINT);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_listen")
+int listen_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	leave(ctx->ret, MECH_TRACEPOINT);
+	return 0;
+}
