@@ -74,6 +74,9 @@ var kernelHooks = map[event.Type]map[Action]bool{
 	event.TypeMprotect: {ActionKill: true, ActionDeny: true},
 	event.TypeOpen:     {ActionKill: true, ActionDeny: true},
 	event.TypeModule:   {ActionDeny: true},
+	event.TypeConnect:  {ActionKill: true},
+	event.TypeAccept:   {ActionKill: true},
+	event.TypeListen:   {ActionKill: true},
 }
 
 // InKernel reports whether vigil's BPF programs can carry out action a
@@ -91,6 +94,9 @@ var kernelMatchers = map[event.Type][]string{
 	event.TypeMprotect: {"comm", "uid", "parent_comm", "wx", "prot"},
 	event.TypeOpen:     {"path", "path_prefix", "comm", "uid", "parent_comm", "open_flags"},
 	event.TypeModule:   {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeConnect:  {"comm", "uid", "parent_comm"},
+	event.TypeAccept:   {"comm", "uid", "parent_comm"},
+	event.TypeListen:   {"comm", "uid", "parent_comm"},
 }
 
 // Kernel compiles the rules that plan assigns to the kernel (kill, and
@@ -244,6 +250,7 @@ func (m *Match) set() []string {
 	add(m.OpenFlags != nil, "open_flags")
 	add(m.Memfd != nil, "memfd")
 	add(m.Deleted != nil, "deleted")
+	m.Net.setNames(add)
 	return out
 }
 

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"path"
 	"strings"
 
@@ -71,6 +72,11 @@ var matchers = map[string]matcher{
 	"open_flags": {[]event.Type{event.TypeOpen}, stringsInto(parseOpenFlagSet, func(m *Match) *[]OpenFlagSet { return &m.OpenFlags })},
 	"memfd":      {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Memfd })},
 	"deleted":    {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Deleted })},
+	// Network matchers (policy/net.go).
+	"remote_port": {remoteEvents, portsInto(func(m *Match) *[]uint16 { return &m.Net.RemotePort })},
+	"local_port":  {netEvents, portsInto(func(m *Match) *[]uint16 { return &m.Net.LocalPort })},
+	"remote_addr": {remoteEvents, stringsInto(parsePrefix, func(m *Match) *[]netip.Prefix { return &m.Net.RemoteAddr })},
+	"family":      {netEvents, stringsInto(parseFamily, func(m *Match) *[]uint16 { return &m.Net.Family })},
 }
 
 // stringsInto returns the parse function of a matcher whose value is a
@@ -104,7 +110,8 @@ func flagInto(dst func(*Match) **bool) func(*parser, *yaml.Node, string, *Match)
 
 // matcherOrder is the order matchers are listed in messages.
 var matcherOrder = []string{"all", "path", "path_prefix", "comm", "uid", "args_contain", "parent_comm",
-	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted"}
+	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted",
+	"remote_port", "remote_addr", "local_port", "family"}
 
 func checkPath(s string) string {
 	if !strings.HasPrefix(s, "/") || path.Clean(s) != s {

@@ -86,6 +86,8 @@ type Match struct {
 	Memfd *bool
 	// Deleted, when set, must equal event.Exec.Deleted.
 	Deleted *bool
+	// Net holds the matchers of connect, accept and listen events.
+	Net NetMatch
 }
 
 // ProtSet is one element of a prot matcher.

@@ -1,9 +1,12 @@
 package sensor
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 	"unsafe"
@@ -11,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/vmtest"
 )
 
 var netTypes = []event.Type{event.TypeConnect, event.TypeAccept, event.TypeListen}
@@ -221,4 +225,77 @@ func TestNetPortFilter(t *testing.T) {
 	if got := c.waitFor(t, 0, 0, "", mine(event.TypeConnect, func(n *event.Net) bool { return isAddr(n.Remote, "127.0.0.1", skipPort) })); len(got) != 0 {
 		t.Errorf("connect to port %d reported despite the filter: %+v", skipPort, got[0].Net)
 	}
+}
+
+// helperConnect connects a TCP socket to 127.0.0.1:port, then creates
+// the file marker: a process killed at the connect never does.
+func helperConnect(port, marker string) int {
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	err = unix.Connect(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: p})
+	f, ferr := os.Create(marker)
+	if ferr != nil {
+		fmt.Fprintln(os.Stderr, ferr)
+		return 1
+	}
+	f.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "connect:", err)
+		return 1
+	}
+	return 0
+}
+
+// TestNetKillConnect: a kill rule on the connecting program's name ends
+// it inside its connect call, before it runs another instruction; the
+// event carries the verdict. Another program's connect is untouched.
+func TestNetKillConnect(t *testing.T) {
+	vmtest.RequireRoot(t)
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "vigilconnect")
+	if err := copyFile(os.Args[0], prog); err != nil {
+		t.Fatal(err)
+	}
+	rules := kernelRules(t, `rules:
+  - name: no-connect
+    event: connect
+    match:
+      comm: [vigilconnect]
+    action: kill
+`)
+	_, c := startMonitor(t, Config{Types: netTypes, Rules: rules})
+	_, port := tcpListener(t, unix.SOCK_STREAM)
+	marker := filepath.Join(dir, "marker")
+	cmd := vmtest.AsHelper(exec.Command(prog, strconv.Itoa(port), marker), "connect")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); !killedBySIGKILL(err) {
+		t.Fatalf("connect helper: %v, want killed by SIGKILL", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the marker exists: the killed process returned from connect")
+	}
+	pid := uint32(cmd.Process.Pid)
+	ev := c.waitFor(t, 1, 5*time.Second, "the killed connect", func(e *event.Event) bool {
+		return e.Type == event.TypeConnect && e.Process.Pid == pid
+	})[0]
+	if v := ev.Verdict; v == nil || v.Rule != "no-connect" || v.Action != "kill" || !v.Enforced || v.Mechanism != "bpf_send_signal" {
+		t.Errorf("verdict %+v, want no-connect, kill, enforced, bpf_send_signal", v)
+	}
+	if !isAddr(ev.Net.Remote, "127.0.0.1", port) {
+		t.Errorf("killed connect's remote %v, want 127.0.0.1:%d", ev.Net.Remote, port)
+	}
+	// The same helper under its usual name connects.
+	other := helper("connect", strconv.Itoa(port), marker)
+	if err := other.Run(); err != nil {
+		t.Fatalf("connect helper outside the rule: %v", err)
+	}
+	vmtest.Mechanism(t, "enforced kill connect", "bpf_send_signal at tracepoint/syscalls/sys_enter_connect")
 }
