@@ -22,18 +22,13 @@
  */
 #include "common.h"
 #include "rules.h"
-#include <bpf/bpf_endian.h>
+#include "net.h"
 
 /* Keep the record types in BTF so bpf2go can generate their Go mirrors. */
 const struct net_event *unused_net_event __attribute__((unused));
 const enum net_syscall *unused_net_syscall __attribute__((unused));
 const enum net_xflags *unused_net_xflags __attribute__((unused));
 
-#define AF_UNIX 1
-#define AF_INET 2
-#define AF_INET6 10
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
 
 /* filter_ports: report only calls whose service port is in net_ports
  * (connect: the remote port; accept and listen: the local port). */
@@ -111,127 +106,6 @@ static __always_inline void enter(__u32 syscall, __s32 fd, __u64 uaddr, __s32 ad
 	bpf_map_update_elem(&net_inflight, &tid, &req, BPF_ANY);
 }
 
-/* fd_sock returns the socket behind fd in the current task, or NULL. */
-static __always_inline struct sock *fd_sock(int fd)
-{
-	struct file *f = fd_file(fd);
-	struct socket *so;
-
-	if (!f)
-		return NULL;
-	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return NULL;
-	so = BPF_CORE_READ(f, private_data);
-	if (!so)
-		return NULL;
-	return BPF_CORE_READ(so, sk);
-}
-
-/* unix_path copies an AF_UNIX address's sun_path (len: the address's
- * length with sun_family) from kernel memory. */
-static __always_inline void unix_path(struct net_addr *a, struct unix_address *ua)
-{
-	__s32 n = BPF_CORE_READ(ua, len) - 2;
-	if (n <= 0)
-		return;
-	n &= 127;
-	if (n > NET_PATH_LEN)
-		n = NET_PATH_LEN;
-	if (bpf_probe_read_kernel(a->path, n, (void *)ua + bpf_core_field_offset(struct unix_address, name) + 2) == 0)
-		a->path_len = n;
-}
-
-/*
- * sock_addr fills a with the socket's own address (peer 0) or its peer's
- * (peer 1) and returns non-zero when there is one: an inet socket bound
- * or connected, an AF_UNIX socket with a name.
- */
-static __always_inline int sock_addr(struct sock *sk, struct net_addr *a, int peer)
-{
-	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
-
-	a->family = fam;
-	if (fam == AF_INET) {
-		__be32 ip;
-		if (peer) {
-			ip = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-			a->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-		} else {
-			ip = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-			a->port = BPF_CORE_READ(sk, __sk_common.skc_num);
-		}
-		__builtin_memcpy(a->addr, &ip, 4);
-		return ip || a->port;
-	}
-	if (fam == AF_INET6) {
-		__u64 w[2];
-		if (peer) {
-			BPF_CORE_READ_INTO(&w, sk, __sk_common.skc_v6_daddr);
-			a->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-		} else {
-			BPF_CORE_READ_INTO(&w, sk, __sk_common.skc_v6_rcv_saddr);
-			a->port = BPF_CORE_READ(sk, __sk_common.skc_num);
-		}
-		__builtin_memcpy(a->addr, w, 16);
-		return w[0] || w[1] || a->port;
-	}
-	if (fam == AF_UNIX) {
-		struct unix_sock *u = (struct unix_sock *)sk;
-		struct unix_address *ua;
-		if (peer)
-			u = (struct unix_sock *)BPF_CORE_READ(u, peer);
-		if (!u)
-			return 0;
-		ua = BPF_CORE_READ(u, addr);
-		if (!ua)
-			return 0;
-		unix_path(a, ua);
-		return 1;
-	}
-	return 0;
-}
-
-/* user_addr fills a from the caller's sockaddr; it returns non-zero when
- * it could be read. */
-static __always_inline int user_addr(struct net_addr *a, __u64 uaddr, __s32 len)
-{
-	__u16 fam = 0;
-	void *p = (void *)uaddr;
-
-	if (!uaddr || len < 2 || bpf_probe_read_user(&fam, sizeof(fam), p))
-		return 0;
-	a->family = fam;
-	if (fam == AF_INET) {
-		struct sockaddr_in sin;
-		if (len < 8 || bpf_probe_read_user(&sin, 8, p))
-			return 0;
-		a->port = bpf_ntohs(sin.sin_port);
-		__builtin_memcpy(a->addr, &sin.sin_addr, 4);
-		return 1;
-	}
-	if (fam == AF_INET6) {
-		struct sockaddr_in6 sin6;
-		if (len < 24 || bpf_probe_read_user(&sin6, 24, p))
-			return 0;
-		a->port = bpf_ntohs(sin6.sin6_port);
-		__builtin_memcpy(a->addr, &sin6.sin6_addr, 16);
-		return 1;
-	}
-	if (fam == AF_UNIX) {
-		__s32 n = len - 2;
-		if (n <= 0)
-			return 1; /* an unnamed address */
-		n &= 127;
-		if (n > NET_PATH_LEN)
-			n = NET_PATH_LEN;
-		if (bpf_probe_read_user(a->path, n, p + 2))
-			return 0;
-		a->path_len = n;
-		return 1;
-	}
-	return 1; /* a family vigil does not decode: its number is known */
-}
-
 static __always_inline void leave(__s64 ret, __u32 mech)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -273,7 +147,7 @@ static __always_inline void leave(__s64 ret, __u32 mech)
 	ev->syscall = req.syscall;
 	ev->backlog = req.backlog;
 	if (kind == EV_CONNECT) {
-		if (user_addr(&ev->remote, req.uaddr, req.addrlen))
+		if (sockaddr_read(&ev->remote, req.uaddr, req.addrlen, 1))
 			ev->xflags |= NET_HAS_REMOTE;
 		else
 			ev->xflags |= NET_REMOTE_UNRESOLVED;
@@ -300,10 +174,7 @@ static __always_inline void leave(__s64 ret, __u32 mech)
 	}
 	if (kind == EV_ACCEPT && ret >= 0 && !sk)
 		ev->xflags |= NET_SOCK_UNRESOLVED;
-	__u64 flags = 0;
-	if (wakeup_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wakeup_bytes)
-		flags = BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(ev, flags);
+	submit_reserved(ev);
 }
 
 SEC("tracepoint/syscalls/sys_enter_connect")

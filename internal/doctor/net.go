@@ -19,6 +19,21 @@ func netLadder(name, mechanism string, syscalls ...string) Ladder {
 	)}
 }
 
+// netDenyLadder is the deny ladder of one network event type: its BPF
+// LSM hook (security_socket_connect, _accept, _listen in
+// security/security.c), called before the kernel acts.
+func netDenyLadder(name, hook string) Ladder {
+	return Ladder{Name: "deny " + name, Kind: Action, IfNone: "policy with deny " + name + " refused", Rungs: []Rung{
+		{"lsm/" + hook, []string{"bpf-lsm", "lsm-bpf-active"}, []Point{{BTFFunc, "bpf_lsm_" + hook, false}}},
+	}}
+}
+
+var (
+	denyConnectLadder = netDenyLadder("connect", "socket_connect")
+	denyAcceptLadder  = netDenyLadder("accept", "socket_accept")
+	denyListenLadder  = netDenyLadder("listen", "socket_listen")
+)
+
 var (
 	connectLadder = netLadder("connect", NetConnectSyscalls, "connect")
 	acceptLadder  = netLadder("accept", NetAcceptSyscalls, "accept", "accept4")

@@ -140,6 +140,7 @@ var Ladders = []Ladder{
 		{"lsm/kernel_read_file + lsm/kernel_load_data", []string{"bpf-lsm", "lsm-bpf-active"},
 			[]Point{{BTFFunc, "bpf_lsm_kernel_read_file", false}, {BTFFunc, "bpf_lsm_kernel_load_data", false}}},
 	}},
+	denyConnectLadder, denyAcceptLadder, denyListenLadder,
 }
 
 // Mechanisms of the open ladder, shared with the sensor's rungs.

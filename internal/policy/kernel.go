@@ -74,9 +74,9 @@ var kernelHooks = map[event.Type]map[Action]bool{
 	event.TypeMprotect: {ActionKill: true, ActionDeny: true},
 	event.TypeOpen:     {ActionKill: true, ActionDeny: true},
 	event.TypeModule:   {ActionDeny: true},
-	event.TypeConnect:  {ActionKill: true},
-	event.TypeAccept:   {ActionKill: true},
-	event.TypeListen:   {ActionKill: true},
+	event.TypeConnect:  {ActionKill: true, ActionDeny: true},
+	event.TypeAccept:   {ActionKill: true, ActionDeny: true},
+	event.TypeListen:   {ActionKill: true, ActionDeny: true},
 }
 
 // InKernel reports whether vigil's BPF programs can carry out action a

@@ -38,6 +38,7 @@ func TestMain(m *testing.M) {
 		"uring":       helperUring,
 		"map":         func(args []string) int { return helperMap(args[len(args)-2], args[len(args)-1]) },
 		"connect":     func(args []string) int { return helperConnect(args[len(args)-2], args[len(args)-1]) },
+		"netdeny":     func(args []string) int { return helperNetDeny(args[len(args)-1]) },
 	})
 }
 

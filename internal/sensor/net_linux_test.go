@@ -299,3 +299,104 @@ func TestNetKillConnect(t *testing.T) {
 	}
 	vmtest.Mechanism(t, "enforced kill connect", "bpf_send_signal at tracepoint/syscalls/sys_enter_connect")
 }
+
+// helperNetDeny expects EPERM from a connect to 127.0.0.1:port, a
+// listen, and an accept on descriptor 3 (a listener with a connection
+// waiting, from the test).
+func helperNetDeny(port string) int {
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	bad := 0
+	expect := func(what string, err error) {
+		if err != unix.EPERM {
+			fmt.Fprintf(os.Stderr, "%s: %v, want EPERM\n", what, err)
+			bad = 1
+		}
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	expect("connect", unix.Connect(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: p}))
+	expect("listen", unix.Listen(fd, 1))
+	_, _, err = unix.Accept(3)
+	expect("accept", err)
+	return bad
+}
+
+// TestNetDenyThroughLSM: deny rules fail connect, listen and accept with
+// EPERM through BPF LSM before the kernel acts, and each denial is an
+// event with its verdict.
+func TestNetDenyThroughLSM(t *testing.T) {
+	k := lsmRules(t, `rules:
+  - name: deny-connect
+    event: connect
+    match: {comm: [vigilnet]}
+    action: deny
+  - name: deny-listen
+    event: listen
+    match: {comm: [vigilnet]}
+    action: deny
+  - name: deny-accept
+    event: accept
+    match: {comm: [vigilnet]}
+    action: deny
+`)
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "vigilnet")
+	if err := copyFile(os.Args[0], prog); err != nil {
+		t.Fatal(err)
+	}
+	m, c := startMonitor(t, Config{Types: netTypes, Rules: k})
+	for _, ch := range m.Choices() {
+		if ch.Type == "deny connect" {
+			vmtest.Mechanism(t, "enforced deny connect", ch.Mechanism)
+		}
+	}
+	lfd, port := tcpListener(t, unix.SOCK_STREAM)
+	cfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(cfd)
+	if err := unix.Connect(cfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: port}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := vmtest.AsHelper(exec.Command(prog, strconv.Itoa(port)), "netdeny")
+	cmd.Stderr = os.Stderr
+	dup, err := unix.Dup(lfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listener := os.NewFile(uintptr(dup), "listener")
+	defer listener.Close()
+	cmd.ExtraFiles = []*os.File{listener}
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("netdeny helper: %v", err)
+	}
+	pid := uint32(cmd.Process.Pid)
+	for _, tc := range []struct {
+		typ  event.Type
+		rule string
+	}{{event.TypeConnect, "deny-connect"}, {event.TypeListen, "deny-listen"}, {event.TypeAccept, "deny-accept"}} {
+		ev := c.waitFor(t, 1, 5*time.Second, "the denied "+string(tc.typ), func(e *event.Event) bool {
+			return e.Type == tc.typ && e.Process.Pid == pid && e.Verdict != nil
+		})[0]
+		if v := ev.Verdict; v.Rule != tc.rule || v.Action != "deny" || !v.Enforced || v.Mechanism != "lsm" {
+			t.Errorf("%s: verdict %+v, want %s, deny, enforced, lsm", tc.typ, v, tc.rule)
+		}
+		if ev.Net.Result != -int64(unix.EPERM) {
+			t.Errorf("%s: result %d, want -EPERM", tc.typ, ev.Net.Result)
+		}
+		if tc.typ == event.TypeConnect && !isAddr(ev.Net.Remote, "127.0.0.1", port) {
+			t.Errorf("denied connect: remote %v, want 127.0.0.1:%d", ev.Net.Remote, port)
+		}
+		if tc.typ == event.TypeAccept && !isAddr(ev.Net.Listener, "127.0.0.1", port) {
+			t.Errorf("denied accept: listener %v, want 127.0.0.1:%d", ev.Net.Listener, port)
+		}
+	}
+}
