@@ -131,6 +131,11 @@ func countMatchers(m *Match) int {
 			n++
 		}
 	}
+	m.Net.setNames(func(on bool, _ string) {
+		if on {
+			n++
+		}
+	})
 	return n
 }
 
