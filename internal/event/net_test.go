@@ -12,7 +12,9 @@ import (
 // and protocol, writes each address in its family's form, and decodes
 // back to the same event.
 func TestNetJSONRoundTrip(t *testing.T) {
-	v4 := func(s string, port uint16) *Addr { return &Addr{Family: AFInet, IP: netip.MustParseAddr(s), Port: port} }
+	v4 := func(s string, port uint16) *Addr {
+		return &Addr{Family: AFInet, IP: netip.MustParseAddr(s), Port: port}
+	}
 	cases := []struct {
 		desc string
 		ev   Event
