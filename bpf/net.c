@@ -89,37 +89,45 @@ static __always_inline __u16 user_port(__u64 uaddr, __s32 len)
 	return bpf_ntohs(sa.port);
 }
 
+/* wanted applies the port filter where the entry can: to a connect. */
+static __always_inline int wanted(struct net_req *req)
+{
+	return req->syscall != NET_CONNECT || !filter_ports || port_wanted(user_port(req->uaddr, req->addrlen));
+}
+
+/* judge matches the kill rules before the kernel acts, and carries out
+ * the first that matches. */
+static __always_inline void judge(struct net_req *req)
+{
+	struct match_in in = {};
+
+	if (match_rules(kind_of(req->syscall), &in) && in.kill) {
+		req->hflags = HDR_VERDICT;
+		req->rule = lowest(in.kill);
+		if (bpf_send_signal(9 /* SIGKILL */) == 0)
+			req->hflags |= HDR_ENFORCED;
+	}
+}
+
 static __always_inline void enter(__u32 syscall, __s32 fd, __u64 uaddr, __s32 addrlen, __s32 backlog)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct net_req req = {.uaddr = uaddr, .syscall = syscall, .fd = fd, .addrlen = addrlen, .backlog = backlog};
-	struct match_in in = {};
 
-	if (syscall == NET_CONNECT && filter_ports && !port_wanted(user_port(uaddr, addrlen)))
+	if (!wanted(&req))
 		return;
-	if (match_rules(kind_of(syscall), &in) && in.kill) {
-		req.hflags = HDR_VERDICT;
-		req.rule = lowest(in.kill);
-		if (bpf_send_signal(9 /* SIGKILL */) == 0)
-			req.hflags |= HDR_ENFORCED;
-	}
+	judge(&req);
 	bpf_map_update_elem(&net_inflight, &tid, &req, BPF_ANY);
 }
 
-static __always_inline void leave(__s64 ret, __u32 mech)
+/* emit writes the record of a finished call. */
+static __always_inline void emit(struct net_req *rq, __s64 ret, __u32 mech)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct net_req *r = bpf_map_lookup_elem(&net_inflight, &tid);
-	struct net_req req;
+	struct net_req req = *rq;
 	struct net_event *ev;
 	struct sock *sk, *lsk = NULL;
-	__u32 kind;
+	__u32 kind = kind_of(req.syscall);
 
-	if (!r)
-		return;
-	req = *r;
-	bpf_map_delete_elem(&net_inflight, &tid);
-	kind = kind_of(req.syscall);
 	if (kind == EV_ACCEPT) {
 		lsk = fd_sock(req.fd);
 		sk = ret >= 0 ? fd_sock((int)ret) : NULL;
@@ -177,6 +185,19 @@ static __always_inline void leave(__s64 ret, __u32 mech)
 	submit_reserved(ev);
 }
 
+static __always_inline void leave(__s64 ret, __u32 mech)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct net_req *r = bpf_map_lookup_elem(&net_inflight, &tid);
+	struct net_req req;
+
+	if (!r)
+		return;
+	req = *r;
+	bpf_map_delete_elem(&net_inflight, &tid);
+	emit(&req, ret, mech);
+}
+
 SEC("tracepoint/syscalls/sys_enter_connect")
 int connect_enter(struct trace_event_raw_sys_enter *ctx)
 {
@@ -224,5 +245,103 @@ SEC("tracepoint/syscalls/sys_exit_listen")
 int listen_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	leave(ctx->ret, MECH_TRACEPOINT);
+	return 0;
+}
+
+/*
+ * The fentry/fexit rung: the system calls' own functions in net/socket.c
+ * (__sys_connect, __sys_accept4, __sys_listen, which sys_connect,
+ * sys_accept, sys_accept4 and sys_listen call), so no syscall
+ * tracepoint puts every system call of every task on the slow path. The
+ * fexit program sees the arguments and the result at once; the fentry
+ * program only matches kill rules, before the kernel acts, and leaves a
+ * verdict for the fexit program by thread.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* tid */
+	__type(value, struct net_req);
+} net_verdicts SEC(".maps");
+
+static __always_inline void fentry_judge(struct net_req *req)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (!wanted(req))
+		return;
+	judge(req);
+	if (req->hflags)
+		bpf_map_update_elem(&net_verdicts, &tid, req, BPF_ANY);
+}
+
+static __always_inline void fexit_emit(struct net_req *req, __s64 ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct net_req *v = bpf_map_lookup_elem(&net_verdicts, &tid);
+
+	if (v) {
+		req->hflags = v->hflags;
+		req->rule = v->rule;
+		bpf_map_delete_elem(&net_verdicts, &tid);
+	} else if (!wanted(req)) {
+		return;
+	}
+	emit(req, ret, MECH_FENTRY);
+}
+
+SEC("fentry/__sys_connect")
+int BPF_PROG(connect_fentry, int fd, void *uaddr, int addrlen)
+{
+	struct net_req req = {.uaddr = (__u64)uaddr, .syscall = NET_CONNECT, .fd = fd, .addrlen = addrlen};
+	fentry_judge(&req);
+	return 0;
+}
+
+SEC("fexit/__sys_connect")
+int BPF_PROG(connect_fexit, int fd, void *uaddr, int addrlen, int ret)
+{
+	struct net_req req = {.uaddr = (__u64)uaddr, .syscall = NET_CONNECT, .fd = fd, .addrlen = addrlen};
+	fexit_emit(&req, ret);
+	return 0;
+}
+
+/* accept_call tells sys_accept (43) from sys_accept4, which both call
+ * __sys_accept4, by the system call number in the task's registers. */
+static __always_inline __u32 accept_call(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	return BPF_CORE_READ(regs, orig_ax) == 43 ? NET_ACCEPT : NET_ACCEPT4;
+}
+
+SEC("fentry/__sys_accept4")
+int BPF_PROG(accept_fentry, int fd, void *uaddr, int *ulen, int flags)
+{
+	struct net_req req = {.syscall = NET_ACCEPT4, .fd = fd};
+	fentry_judge(&req);
+	return 0;
+}
+
+SEC("fexit/__sys_accept4")
+int BPF_PROG(accept_fexit, int fd, void *uaddr, int *ulen, int flags, int ret)
+{
+	struct net_req req = {.syscall = accept_call(), .fd = fd};
+	fexit_emit(&req, ret);
+	return 0;
+}
+
+SEC("fentry/__sys_listen")
+int BPF_PROG(listen_fentry, int fd, int backlog)
+{
+	struct net_req req = {.syscall = NET_LISTEN, .fd = fd, .backlog = backlog};
+	fentry_judge(&req);
+	return 0;
+}
+
+SEC("fexit/__sys_listen")
+int BPF_PROG(listen_fexit, int fd, int backlog, int ret)
+{
+	struct net_req req = {.syscall = NET_LISTEN, .fd = fd, .backlog = backlog};
+	fexit_emit(&req, ret);
 	return 0;
 }

@@ -105,6 +105,7 @@ const (
 	NetCompatMapLost             = "lost"
 	NetCompatMapNetInflight      = "net_inflight"
 	NetCompatMapNetPorts         = "net_ports"
+	NetCompatMapNetVerdicts      = "net_verdicts"
 	NetCompatMapRuleArgs         = "rule_args"
 	NetCompatMapRuleComms        = "rule_comms"
 	NetCompatMapRuleDirs         = "rule_dirs"
@@ -117,10 +118,16 @@ const (
 	NetCompatProgAccept4Enter    = "accept4_enter"
 	NetCompatProgAcceptEnter     = "accept_enter"
 	NetCompatProgAcceptExit      = "accept_exit"
+	NetCompatProgAcceptFentry    = "accept_fentry"
+	NetCompatProgAcceptFexit     = "accept_fexit"
 	NetCompatProgConnectEnter    = "connect_enter"
 	NetCompatProgConnectExit     = "connect_exit"
+	NetCompatProgConnectFentry   = "connect_fentry"
+	NetCompatProgConnectFexit    = "connect_fexit"
 	NetCompatProgListenEnter     = "listen_enter"
 	NetCompatProgListenExit      = "listen_exit"
+	NetCompatProgListenFentry    = "listen_fentry"
+	NetCompatProgListenFexit     = "listen_fexit"
 	NetCompatVarFilterPorts      = "filter_ports"
 	NetCompatVarSelfTgid         = "self_tgid"
 	NetCompatVarUnusedNetEvent   = "unused_net_event"
@@ -171,13 +178,19 @@ type NetCompatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type NetCompatProgramSpecs struct {
-	Accept4Enter *ebpf.ProgramSpec `ebpf:"accept4_enter"`
-	AcceptEnter  *ebpf.ProgramSpec `ebpf:"accept_enter"`
-	AcceptExit   *ebpf.ProgramSpec `ebpf:"accept_exit"`
-	ConnectEnter *ebpf.ProgramSpec `ebpf:"connect_enter"`
-	ConnectExit  *ebpf.ProgramSpec `ebpf:"connect_exit"`
-	ListenEnter  *ebpf.ProgramSpec `ebpf:"listen_enter"`
-	ListenExit   *ebpf.ProgramSpec `ebpf:"listen_exit"`
+	Accept4Enter  *ebpf.ProgramSpec `ebpf:"accept4_enter"`
+	AcceptEnter   *ebpf.ProgramSpec `ebpf:"accept_enter"`
+	AcceptExit    *ebpf.ProgramSpec `ebpf:"accept_exit"`
+	AcceptFentry  *ebpf.ProgramSpec `ebpf:"accept_fentry"`
+	AcceptFexit   *ebpf.ProgramSpec `ebpf:"accept_fexit"`
+	ConnectEnter  *ebpf.ProgramSpec `ebpf:"connect_enter"`
+	ConnectExit   *ebpf.ProgramSpec `ebpf:"connect_exit"`
+	ConnectFentry *ebpf.ProgramSpec `ebpf:"connect_fentry"`
+	ConnectFexit  *ebpf.ProgramSpec `ebpf:"connect_fexit"`
+	ListenEnter   *ebpf.ProgramSpec `ebpf:"listen_enter"`
+	ListenExit    *ebpf.ProgramSpec `ebpf:"listen_exit"`
+	ListenFentry  *ebpf.ProgramSpec `ebpf:"listen_fentry"`
+	ListenFexit   *ebpf.ProgramSpec `ebpf:"listen_fexit"`
 }
 
 // NetCompatMapSpecs contains maps before they are loaded into the kernel.
@@ -189,6 +202,7 @@ type NetCompatMapSpecs struct {
 	Lost        *ebpf.MapSpec `ebpf:"lost"`
 	NetInflight *ebpf.MapSpec `ebpf:"net_inflight"`
 	NetPorts    *ebpf.MapSpec `ebpf:"net_ports"`
+	NetVerdicts *ebpf.MapSpec `ebpf:"net_verdicts"`
 	RuleArgs    *ebpf.MapSpec `ebpf:"rule_args"`
 	RuleComms   *ebpf.MapSpec `ebpf:"rule_comms"`
 	RuleDirs    *ebpf.MapSpec `ebpf:"rule_dirs"`
@@ -237,6 +251,7 @@ type NetCompatMaps struct {
 	Lost        *ebpf.Map `ebpf:"lost"`
 	NetInflight *ebpf.Map `ebpf:"net_inflight"`
 	NetPorts    *ebpf.Map `ebpf:"net_ports"`
+	NetVerdicts *ebpf.Map `ebpf:"net_verdicts"`
 	RuleArgs    *ebpf.Map `ebpf:"rule_args"`
 	RuleComms   *ebpf.Map `ebpf:"rule_comms"`
 	RuleDirs    *ebpf.Map `ebpf:"rule_dirs"`
@@ -255,6 +270,7 @@ func (m *NetCompatMaps) Close() error {
 		m.Lost,
 		m.NetInflight,
 		m.NetPorts,
+		m.NetVerdicts,
 		m.RuleArgs,
 		m.RuleComms,
 		m.RuleDirs,
@@ -283,13 +299,19 @@ type NetCompatVariables struct {
 //
 // It can be passed to LoadNetCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NetCompatPrograms struct {
-	Accept4Enter *ebpf.Program `ebpf:"accept4_enter"`
-	AcceptEnter  *ebpf.Program `ebpf:"accept_enter"`
-	AcceptExit   *ebpf.Program `ebpf:"accept_exit"`
-	ConnectEnter *ebpf.Program `ebpf:"connect_enter"`
-	ConnectExit  *ebpf.Program `ebpf:"connect_exit"`
-	ListenEnter  *ebpf.Program `ebpf:"listen_enter"`
-	ListenExit   *ebpf.Program `ebpf:"listen_exit"`
+	Accept4Enter  *ebpf.Program `ebpf:"accept4_enter"`
+	AcceptEnter   *ebpf.Program `ebpf:"accept_enter"`
+	AcceptExit    *ebpf.Program `ebpf:"accept_exit"`
+	AcceptFentry  *ebpf.Program `ebpf:"accept_fentry"`
+	AcceptFexit   *ebpf.Program `ebpf:"accept_fexit"`
+	ConnectEnter  *ebpf.Program `ebpf:"connect_enter"`
+	ConnectExit   *ebpf.Program `ebpf:"connect_exit"`
+	ConnectFentry *ebpf.Program `ebpf:"connect_fentry"`
+	ConnectFexit  *ebpf.Program `ebpf:"connect_fexit"`
+	ListenEnter   *ebpf.Program `ebpf:"listen_enter"`
+	ListenExit    *ebpf.Program `ebpf:"listen_exit"`
+	ListenFentry  *ebpf.Program `ebpf:"listen_fentry"`
+	ListenFexit   *ebpf.Program `ebpf:"listen_fexit"`
 }
 
 func (p *NetCompatPrograms) Close() error {
@@ -297,10 +319,16 @@ func (p *NetCompatPrograms) Close() error {
 		p.Accept4Enter,
 		p.AcceptEnter,
 		p.AcceptExit,
+		p.AcceptFentry,
+		p.AcceptFexit,
 		p.ConnectEnter,
 		p.ConnectExit,
+		p.ConnectFentry,
+		p.ConnectFexit,
 		p.ListenEnter,
 		p.ListenExit,
+		p.ListenFentry,
+		p.ListenFexit,
 	)
 }
 

@@ -166,6 +166,7 @@ const (
 	NetMapLost             = "lost"
 	NetMapNetInflight      = "net_inflight"
 	NetMapNetPorts         = "net_ports"
+	NetMapNetVerdicts      = "net_verdicts"
 	NetMapRuleArgs         = "rule_args"
 	NetMapRuleComms        = "rule_comms"
 	NetMapRuleDirs         = "rule_dirs"
@@ -178,10 +179,16 @@ const (
 	NetProgAccept4Enter    = "accept4_enter"
 	NetProgAcceptEnter     = "accept_enter"
 	NetProgAcceptExit      = "accept_exit"
+	NetProgAcceptFentry    = "accept_fentry"
+	NetProgAcceptFexit     = "accept_fexit"
 	NetProgConnectEnter    = "connect_enter"
 	NetProgConnectExit     = "connect_exit"
+	NetProgConnectFentry   = "connect_fentry"
+	NetProgConnectFexit    = "connect_fexit"
 	NetProgListenEnter     = "listen_enter"
 	NetProgListenExit      = "listen_exit"
+	NetProgListenFentry    = "listen_fentry"
+	NetProgListenFexit     = "listen_fexit"
 	NetVarFilterPorts      = "filter_ports"
 	NetVarSelfTgid         = "self_tgid"
 	NetVarUnusedNetEvent   = "unused_net_event"
@@ -232,13 +239,19 @@ type NetSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type NetProgramSpecs struct {
-	Accept4Enter *ebpf.ProgramSpec `ebpf:"accept4_enter"`
-	AcceptEnter  *ebpf.ProgramSpec `ebpf:"accept_enter"`
-	AcceptExit   *ebpf.ProgramSpec `ebpf:"accept_exit"`
-	ConnectEnter *ebpf.ProgramSpec `ebpf:"connect_enter"`
-	ConnectExit  *ebpf.ProgramSpec `ebpf:"connect_exit"`
-	ListenEnter  *ebpf.ProgramSpec `ebpf:"listen_enter"`
-	ListenExit   *ebpf.ProgramSpec `ebpf:"listen_exit"`
+	Accept4Enter  *ebpf.ProgramSpec `ebpf:"accept4_enter"`
+	AcceptEnter   *ebpf.ProgramSpec `ebpf:"accept_enter"`
+	AcceptExit    *ebpf.ProgramSpec `ebpf:"accept_exit"`
+	AcceptFentry  *ebpf.ProgramSpec `ebpf:"accept_fentry"`
+	AcceptFexit   *ebpf.ProgramSpec `ebpf:"accept_fexit"`
+	ConnectEnter  *ebpf.ProgramSpec `ebpf:"connect_enter"`
+	ConnectExit   *ebpf.ProgramSpec `ebpf:"connect_exit"`
+	ConnectFentry *ebpf.ProgramSpec `ebpf:"connect_fentry"`
+	ConnectFexit  *ebpf.ProgramSpec `ebpf:"connect_fexit"`
+	ListenEnter   *ebpf.ProgramSpec `ebpf:"listen_enter"`
+	ListenExit    *ebpf.ProgramSpec `ebpf:"listen_exit"`
+	ListenFentry  *ebpf.ProgramSpec `ebpf:"listen_fentry"`
+	ListenFexit   *ebpf.ProgramSpec `ebpf:"listen_fexit"`
 }
 
 // NetMapSpecs contains maps before they are loaded into the kernel.
@@ -250,6 +263,7 @@ type NetMapSpecs struct {
 	Lost        *ebpf.MapSpec `ebpf:"lost"`
 	NetInflight *ebpf.MapSpec `ebpf:"net_inflight"`
 	NetPorts    *ebpf.MapSpec `ebpf:"net_ports"`
+	NetVerdicts *ebpf.MapSpec `ebpf:"net_verdicts"`
 	RuleArgs    *ebpf.MapSpec `ebpf:"rule_args"`
 	RuleComms   *ebpf.MapSpec `ebpf:"rule_comms"`
 	RuleDirs    *ebpf.MapSpec `ebpf:"rule_dirs"`
@@ -298,6 +312,7 @@ type NetMaps struct {
 	Lost        *ebpf.Map `ebpf:"lost"`
 	NetInflight *ebpf.Map `ebpf:"net_inflight"`
 	NetPorts    *ebpf.Map `ebpf:"net_ports"`
+	NetVerdicts *ebpf.Map `ebpf:"net_verdicts"`
 	RuleArgs    *ebpf.Map `ebpf:"rule_args"`
 	RuleComms   *ebpf.Map `ebpf:"rule_comms"`
 	RuleDirs    *ebpf.Map `ebpf:"rule_dirs"`
@@ -316,6 +331,7 @@ func (m *NetMaps) Close() error {
 		m.Lost,
 		m.NetInflight,
 		m.NetPorts,
+		m.NetVerdicts,
 		m.RuleArgs,
 		m.RuleComms,
 		m.RuleDirs,
@@ -344,13 +360,19 @@ type NetVariables struct {
 //
 // It can be passed to LoadNetObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NetPrograms struct {
-	Accept4Enter *ebpf.Program `ebpf:"accept4_enter"`
-	AcceptEnter  *ebpf.Program `ebpf:"accept_enter"`
-	AcceptExit   *ebpf.Program `ebpf:"accept_exit"`
-	ConnectEnter *ebpf.Program `ebpf:"connect_enter"`
-	ConnectExit  *ebpf.Program `ebpf:"connect_exit"`
-	ListenEnter  *ebpf.Program `ebpf:"listen_enter"`
-	ListenExit   *ebpf.Program `ebpf:"listen_exit"`
+	Accept4Enter  *ebpf.Program `ebpf:"accept4_enter"`
+	AcceptEnter   *ebpf.Program `ebpf:"accept_enter"`
+	AcceptExit    *ebpf.Program `ebpf:"accept_exit"`
+	AcceptFentry  *ebpf.Program `ebpf:"accept_fentry"`
+	AcceptFexit   *ebpf.Program `ebpf:"accept_fexit"`
+	ConnectEnter  *ebpf.Program `ebpf:"connect_enter"`
+	ConnectExit   *ebpf.Program `ebpf:"connect_exit"`
+	ConnectFentry *ebpf.Program `ebpf:"connect_fentry"`
+	ConnectFexit  *ebpf.Program `ebpf:"connect_fexit"`
+	ListenEnter   *ebpf.Program `ebpf:"listen_enter"`
+	ListenExit    *ebpf.Program `ebpf:"listen_exit"`
+	ListenFentry  *ebpf.Program `ebpf:"listen_fentry"`
+	ListenFexit   *ebpf.Program `ebpf:"listen_fexit"`
 }
 
 func (p *NetPrograms) Close() error {
@@ -358,10 +380,16 @@ func (p *NetPrograms) Close() error {
 		p.Accept4Enter,
 		p.AcceptEnter,
 		p.AcceptExit,
+		p.AcceptFentry,
+		p.AcceptFexit,
 		p.ConnectEnter,
 		p.ConnectExit,
+		p.ConnectFentry,
+		p.ConnectFexit,
 		p.ListenEnter,
 		p.ListenExit,
+		p.ListenFentry,
+		p.ListenFexit,
 	)
 }
 

@@ -46,12 +46,19 @@ var netTracepoints = map[event.Type]rung{
 		progs: []string{"listen_enter", "listen_exit"}},
 }
 
+// netFentry are the fentry/fexit rungs, one per event type.
+var netFentry = map[event.Type]rung{
+	event.TypeConnect: {mechanism: doctor.NetFentry("__sys_connect"), kind: "fentry", progs: []string{"connect_fentry", "connect_fexit"}},
+	event.TypeAccept:  {mechanism: doctor.NetFentry("__sys_accept4"), kind: "fentry", progs: []string{"accept_fentry", "accept_fexit"}},
+	event.TypeListen:  {mechanism: doctor.NetFentry("__sys_listen"), kind: "fentry", progs: []string{"listen_fentry", "listen_fexit"}},
+}
+
 // netRungs holds every type's rungs; ladderFor picks a type's by name.
 var netRungs = func() []rung {
 	var out []rung
 	for _, t := range []event.Type{event.TypeConnect, event.TypeAccept, event.TypeListen} {
 		r := netTracepoints[t]
-		out = append(out, r, compat(r, doctor.CompatNet, bpfobj.LoadNetCompat))
+		out = append(out, netFentry[t], r, compat(r, doctor.CompatNet, bpfobj.LoadNetCompat))
 	}
 	return out
 }()

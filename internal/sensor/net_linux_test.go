@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-sec/vigil/internal/doctor"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/vmtest"
 )
@@ -44,6 +45,30 @@ func tcpListener(t *testing.T, typ int) (int, int) {
 	return fd, sa.(*unix.SockaddrInet4).Port
 }
 
+// checkNetMechanisms: in the matrix guests, where fentry and fexit load,
+// the network types use them unless the kernel lacks bpf_loop (5.10),
+// where the tracepoints' compat build is the rung.
+func checkNetMechanisms(t *testing.T, m *Manager) {
+	t.Helper()
+	if !vmtest.InGuest() {
+		return
+	}
+	fns := map[event.Type]string{event.TypeConnect: "__sys_connect", event.TypeAccept: "__sys_accept4", event.TypeListen: "__sys_listen"}
+	for _, ch := range m.Choices() {
+		fn, ok := fns[ch.Type]
+		if !ok {
+			continue
+		}
+		want := doctor.NetFentry(fn)
+		if _, err := doctor.Check("bpf-loop"); err != nil {
+			want = netTracepoints[ch.Type].mechanism + " (" + doctor.CompatNet + ")"
+		}
+		if ch.Mechanism != want {
+			t.Errorf("%s events use %s in the guest, want %s (refused: %v)", ch.Type, ch.Mechanism, want, ch.Refused)
+		}
+	}
+}
+
 // mine matches the test process's events of type typ.
 func mine(typ event.Type, pred func(n *event.Net) bool) func(*event.Event) bool {
 	pid := uint32(os.Getpid())
@@ -59,7 +84,8 @@ func isAddr(a *event.Addr, ip string, port int) bool {
 // TestNetTCP: a TCP listen, connect and accept on 127.0.0.1, each with
 // both ends and its result; a refused connect still names where it went.
 func TestNetTCP(t *testing.T) {
-	_, c := startMonitor(t, Config{Types: netTypes})
+	m, c := startMonitor(t, Config{Types: netTypes})
+	checkNetMechanisms(t, m)
 	lfd, port := tcpListener(t, unix.SOCK_STREAM)
 	cfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
