@@ -50,6 +50,13 @@ struct net_req {
 	__s32 backlog;
 	__u32 hflags; /* HDR_VERDICT, HDR_ENFORCED of a kill at entry */
 	__u32 rule;
+	/* io_uring requests: the sockets by file (file: connect's socket or
+	 * accept's new one; lfile: accept's listener), the address in kernel
+	 * memory (kaddr). */
+	__u64 file;
+	__u64 lfile;
+	__u32 kaddr;
+	__u32 via_uring;
 };
 
 struct {
@@ -75,14 +82,15 @@ static __always_inline int port_wanted(__u16 port)
 	return !filter_ports || bpf_map_lookup_elem(&net_ports, &port) != NULL;
 }
 
-/* user_port returns the port of the caller's inet sockaddr, or 0. */
-static __always_inline __u16 user_port(__u64 uaddr, __s32 len)
+/* user_port returns the port of an inet sockaddr, in the caller's
+ * memory (user) or the kernel's, or 0. */
+static __always_inline __u16 user_port(__u64 uaddr, __s32 len, int user)
 {
 	struct {
 		__u16 family;
 		__be16 port;
 	} sa = {};
-	if (!uaddr || len < 4 || bpf_probe_read_user(&sa, sizeof(sa), (void *)uaddr))
+	if (!uaddr || len < 4 || rd(&sa, sizeof(sa), (void *)uaddr, user))
 		return 0;
 	if (sa.family != AF_INET && sa.family != AF_INET6)
 		return 0;
@@ -92,7 +100,7 @@ static __always_inline __u16 user_port(__u64 uaddr, __s32 len)
 /* wanted applies the port filter where the entry can: to a connect. */
 static __always_inline int wanted(struct net_req *req)
 {
-	return req->syscall != NET_CONNECT || !filter_ports || port_wanted(user_port(req->uaddr, req->addrlen));
+	return req->syscall != NET_CONNECT || !filter_ports || port_wanted(user_port(req->uaddr, req->addrlen, !req->kaddr));
 }
 
 /* judge matches the kill rules before the kernel acts, and carries out
@@ -129,12 +137,15 @@ static __always_inline void emit(struct net_req *rq, __s64 ret, __u32 mech)
 	__u32 kind = kind_of(req.syscall);
 
 	if (kind == EV_ACCEPT) {
-		lsk = fd_sock(req.fd);
-		sk = ret >= 0 ? fd_sock((int)ret) : NULL;
+		lsk = req.lfile ? file_sock((struct file *)req.lfile) : fd_sock(req.fd);
+		if (req.file)
+			sk = file_sock((struct file *)req.file);
+		else
+			sk = ret >= 0 ? fd_sock((int)ret) : NULL;
 		if (filter_ports && !(lsk && port_wanted(BPF_CORE_READ(lsk, __sk_common.skc_num))))
 			return;
 	} else {
-		sk = fd_sock(req.fd);
+		sk = req.file ? file_sock((struct file *)req.file) : fd_sock(req.fd);
 		if (kind == EV_LISTEN && filter_ports && !(sk && port_wanted(BPF_CORE_READ(sk, __sk_common.skc_num))))
 			return;
 	}
@@ -154,8 +165,10 @@ static __always_inline void emit(struct net_req *rq, __s64 ret, __u32 mech)
 	ev->fd = req.fd;
 	ev->syscall = req.syscall;
 	ev->backlog = req.backlog;
+	if (req.via_uring)
+		ev->xflags |= NET_IO_URING;
 	if (kind == EV_CONNECT) {
-		if (sockaddr_read(&ev->remote, req.uaddr, req.addrlen, 1))
+		if (sockaddr_read(&ev->remote, req.uaddr, req.addrlen, !req.kaddr))
 			ev->xflags |= NET_HAS_REMOTE;
 		else
 			ev->xflags |= NET_REMOTE_UNRESOLVED;
@@ -343,5 +356,59 @@ int BPF_PROG(listen_fexit, int fd, int backlog, int ret)
 {
 	struct net_req req = {.syscall = NET_LISTEN, .fd = fd, .backlog = backlog};
 	fexit_emit(&req, ret);
+	return 0;
+}
+
+/*
+ * io_uring: IORING_OP_CONNECT calls __sys_connect_file with the address
+ * it copied at preparation, and IORING_OP_ACCEPT calls do_accept
+ * (io_uring/net.c); the system calls reach the same functions through
+ * __sys_connect and __sys_accept4_file, which their own programs report.
+ * A call is io_uring's when it runs in an io-wq worker (PF_IO_WORKER) or
+ * in a task whose system call is not connect (42), accept (43) or
+ * accept4 (288): the submitter inside io_uring_enter. The request's
+ * descriptor is not known here (fd -1), nor, for an accept, the new one
+ * (result 0 on success). Kill rules are not matched (fexit is after the
+ * call).
+ */
+#define PF_IO_WORKER 0x00000010
+
+static __always_inline int from_syscall(long nr1, long nr2)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	long nr = BPF_CORE_READ(regs, orig_ax);
+
+	if (task->flags & PF_IO_WORKER)
+		return 0;
+	return nr == nr1 || nr == nr2;
+}
+
+SEC("fexit/__sys_connect_file")
+int BPF_PROG(connect_uring, struct file *file, void *address, int addrlen, int file_flags, int ret)
+{
+	struct net_req req = {.uaddr = (__u64)address, .syscall = NET_CONNECT, .fd = -1, .addrlen = addrlen,
+			      .file = (__u64)file, .kaddr = 1, .via_uring = 1};
+
+	if (from_syscall(42, 42) || !wanted(&req))
+		return 0;
+	emit(&req, ret, MECH_FENTRY);
+	return 0;
+}
+
+SEC("fexit/do_accept")
+int BPF_PROG(accept_uring, struct file *file, void *arg, void *uaddr, void *ulen, int flags, struct file *ret)
+{
+	struct net_req req = {.syscall = NET_ACCEPT4, .fd = -1, .lfile = (__u64)file, .via_uring = 1};
+	long res = (long)ret;
+
+	if (from_syscall(43, 288))
+		return 0;
+	if (res < 0 && res >= -4095) {
+		emit(&req, res, MECH_FENTRY);
+		return 0;
+	}
+	req.file = (__u64)ret;
+	emit(&req, 0, MECH_FENTRY);
 	return 0;
 }

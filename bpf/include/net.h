@@ -14,10 +14,9 @@
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 
-/* fd_sock returns the socket behind fd in the current task, or NULL. */
-static __always_inline struct sock *fd_sock(int fd)
+/* file_sock returns the socket of file f, or NULL when it is none. */
+static __always_inline struct sock *file_sock(struct file *f)
 {
-	struct file *f = fd_file(fd);
 	struct socket *so;
 
 	if (!f)
@@ -28,6 +27,12 @@ static __always_inline struct sock *fd_sock(int fd)
 	if (!so)
 		return NULL;
 	return BPF_CORE_READ(so, sk);
+}
+
+/* fd_sock returns the socket behind fd in the current task, or NULL. */
+static __always_inline struct sock *fd_sock(int fd)
+{
+	return file_sock(fd_file(fd));
 }
 
 /* unix_path copies an AF_UNIX address's sun_path (len: the address's

@@ -21,14 +21,18 @@ type NetCompatFileId struct {
 }
 
 type NetCompatNetReq struct {
-	_       structs.HostLayout
-	Uaddr   uint64
-	Syscall uint32
-	Fd      int32
-	Addrlen int32
-	Backlog int32
-	Hflags  uint32
-	Rule    uint32
+	_        structs.HostLayout
+	Uaddr    uint64
+	Syscall  uint32
+	Fd       int32
+	Addrlen  int32
+	Backlog  int32
+	Hflags   uint32
+	Rule     uint32
+	File     uint64
+	Lfile    uint64
+	Kaddr    uint32
+	ViaUring uint32
 }
 
 type NetCompatRuleArg struct {
@@ -120,10 +124,12 @@ const (
 	NetCompatProgAcceptExit      = "accept_exit"
 	NetCompatProgAcceptFentry    = "accept_fentry"
 	NetCompatProgAcceptFexit     = "accept_fexit"
+	NetCompatProgAcceptUring     = "accept_uring"
 	NetCompatProgConnectEnter    = "connect_enter"
 	NetCompatProgConnectExit     = "connect_exit"
 	NetCompatProgConnectFentry   = "connect_fentry"
 	NetCompatProgConnectFexit    = "connect_fexit"
+	NetCompatProgConnectUring    = "connect_uring"
 	NetCompatProgListenEnter     = "listen_enter"
 	NetCompatProgListenExit      = "listen_exit"
 	NetCompatProgListenFentry    = "listen_fentry"
@@ -183,10 +189,12 @@ type NetCompatProgramSpecs struct {
 	AcceptExit    *ebpf.ProgramSpec `ebpf:"accept_exit"`
 	AcceptFentry  *ebpf.ProgramSpec `ebpf:"accept_fentry"`
 	AcceptFexit   *ebpf.ProgramSpec `ebpf:"accept_fexit"`
+	AcceptUring   *ebpf.ProgramSpec `ebpf:"accept_uring"`
 	ConnectEnter  *ebpf.ProgramSpec `ebpf:"connect_enter"`
 	ConnectExit   *ebpf.ProgramSpec `ebpf:"connect_exit"`
 	ConnectFentry *ebpf.ProgramSpec `ebpf:"connect_fentry"`
 	ConnectFexit  *ebpf.ProgramSpec `ebpf:"connect_fexit"`
+	ConnectUring  *ebpf.ProgramSpec `ebpf:"connect_uring"`
 	ListenEnter   *ebpf.ProgramSpec `ebpf:"listen_enter"`
 	ListenExit    *ebpf.ProgramSpec `ebpf:"listen_exit"`
 	ListenFentry  *ebpf.ProgramSpec `ebpf:"listen_fentry"`
@@ -304,10 +312,12 @@ type NetCompatPrograms struct {
 	AcceptExit    *ebpf.Program `ebpf:"accept_exit"`
 	AcceptFentry  *ebpf.Program `ebpf:"accept_fentry"`
 	AcceptFexit   *ebpf.Program `ebpf:"accept_fexit"`
+	AcceptUring   *ebpf.Program `ebpf:"accept_uring"`
 	ConnectEnter  *ebpf.Program `ebpf:"connect_enter"`
 	ConnectExit   *ebpf.Program `ebpf:"connect_exit"`
 	ConnectFentry *ebpf.Program `ebpf:"connect_fentry"`
 	ConnectFexit  *ebpf.Program `ebpf:"connect_fexit"`
+	ConnectUring  *ebpf.Program `ebpf:"connect_uring"`
 	ListenEnter   *ebpf.Program `ebpf:"listen_enter"`
 	ListenExit    *ebpf.Program `ebpf:"listen_exit"`
 	ListenFentry  *ebpf.Program `ebpf:"listen_fentry"`
@@ -321,10 +331,12 @@ func (p *NetCompatPrograms) Close() error {
 		p.AcceptExit,
 		p.AcceptFentry,
 		p.AcceptFexit,
+		p.AcceptUring,
 		p.ConnectEnter,
 		p.ConnectExit,
 		p.ConnectFentry,
 		p.ConnectFexit,
+		p.ConnectUring,
 		p.ListenEnter,
 		p.ListenExit,
 		p.ListenFentry,

@@ -62,14 +62,18 @@ type NetNetEvent struct {
 }
 
 type NetNetReq struct {
-	_       structs.HostLayout
-	Uaddr   uint64
-	Syscall uint32
-	Fd      int32
-	Addrlen int32
-	Backlog int32
-	Hflags  uint32
-	Rule    uint32
+	_        structs.HostLayout
+	Uaddr    uint64
+	Syscall  uint32
+	Fd       int32
+	Addrlen  int32
+	Backlog  int32
+	Hflags   uint32
+	Rule     uint32
+	File     uint64
+	Lfile    uint64
+	Kaddr    uint32
+	ViaUring uint32
 }
 
 type NetNetSyscall uint32
@@ -181,10 +185,12 @@ const (
 	NetProgAcceptExit      = "accept_exit"
 	NetProgAcceptFentry    = "accept_fentry"
 	NetProgAcceptFexit     = "accept_fexit"
+	NetProgAcceptUring     = "accept_uring"
 	NetProgConnectEnter    = "connect_enter"
 	NetProgConnectExit     = "connect_exit"
 	NetProgConnectFentry   = "connect_fentry"
 	NetProgConnectFexit    = "connect_fexit"
+	NetProgConnectUring    = "connect_uring"
 	NetProgListenEnter     = "listen_enter"
 	NetProgListenExit      = "listen_exit"
 	NetProgListenFentry    = "listen_fentry"
@@ -244,10 +250,12 @@ type NetProgramSpecs struct {
 	AcceptExit    *ebpf.ProgramSpec `ebpf:"accept_exit"`
 	AcceptFentry  *ebpf.ProgramSpec `ebpf:"accept_fentry"`
 	AcceptFexit   *ebpf.ProgramSpec `ebpf:"accept_fexit"`
+	AcceptUring   *ebpf.ProgramSpec `ebpf:"accept_uring"`
 	ConnectEnter  *ebpf.ProgramSpec `ebpf:"connect_enter"`
 	ConnectExit   *ebpf.ProgramSpec `ebpf:"connect_exit"`
 	ConnectFentry *ebpf.ProgramSpec `ebpf:"connect_fentry"`
 	ConnectFexit  *ebpf.ProgramSpec `ebpf:"connect_fexit"`
+	ConnectUring  *ebpf.ProgramSpec `ebpf:"connect_uring"`
 	ListenEnter   *ebpf.ProgramSpec `ebpf:"listen_enter"`
 	ListenExit    *ebpf.ProgramSpec `ebpf:"listen_exit"`
 	ListenFentry  *ebpf.ProgramSpec `ebpf:"listen_fentry"`
@@ -365,10 +373,12 @@ type NetPrograms struct {
 	AcceptExit    *ebpf.Program `ebpf:"accept_exit"`
 	AcceptFentry  *ebpf.Program `ebpf:"accept_fentry"`
 	AcceptFexit   *ebpf.Program `ebpf:"accept_fexit"`
+	AcceptUring   *ebpf.Program `ebpf:"accept_uring"`
 	ConnectEnter  *ebpf.Program `ebpf:"connect_enter"`
 	ConnectExit   *ebpf.Program `ebpf:"connect_exit"`
 	ConnectFentry *ebpf.Program `ebpf:"connect_fentry"`
 	ConnectFexit  *ebpf.Program `ebpf:"connect_fexit"`
+	ConnectUring  *ebpf.Program `ebpf:"connect_uring"`
 	ListenEnter   *ebpf.Program `ebpf:"listen_enter"`
 	ListenExit    *ebpf.Program `ebpf:"listen_exit"`
 	ListenFentry  *ebpf.Program `ebpf:"listen_fentry"`
@@ -382,10 +392,12 @@ func (p *NetPrograms) Close() error {
 		p.AcceptExit,
 		p.AcceptFentry,
 		p.AcceptFexit,
+		p.AcceptUring,
 		p.ConnectEnter,
 		p.ConnectExit,
 		p.ConnectFentry,
 		p.ConnectFexit,
+		p.ConnectUring,
 		p.ListenEnter,
 		p.ListenExit,
 		p.ListenFentry,

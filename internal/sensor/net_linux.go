@@ -46,11 +46,15 @@ var netTracepoints = map[event.Type]rung{
 		progs: []string{"listen_enter", "listen_exit"}},
 }
 
-// netFentry are the fentry/fexit rungs, one per event type.
+// netFentry are the fentry/fexit rungs, one per event type. io_uring's
+// connects and accepts are seen by fexit on __sys_connect_file and
+// do_accept where those load (optional: not on every kernel).
 var netFentry = map[event.Type]rung{
-	event.TypeConnect: {mechanism: doctor.NetFentry("__sys_connect"), kind: "fentry", progs: []string{"connect_fentry", "connect_fexit"}},
-	event.TypeAccept:  {mechanism: doctor.NetFentry("__sys_accept4"), kind: "fentry", progs: []string{"accept_fentry", "accept_fexit"}},
-	event.TypeListen:  {mechanism: doctor.NetFentry("__sys_listen"), kind: "fentry", progs: []string{"listen_fentry", "listen_fexit"}},
+	event.TypeConnect: {mechanism: doctor.NetFentry("__sys_connect"), kind: "fentry", progs: []string{"connect_fentry", "connect_fexit"},
+		optional: []string{"connect_uring"}},
+	event.TypeAccept: {mechanism: doctor.NetFentry("__sys_accept4"), kind: "fentry", progs: []string{"accept_fentry", "accept_fexit"},
+		optional: []string{"accept_uring"}},
+	event.TypeListen: {mechanism: doctor.NetFentry("__sys_listen"), kind: "fentry", progs: []string{"listen_fentry", "listen_fexit"}},
 }
 
 // netRungs holds every type's rungs; ladderFor picks a type's by name.

@@ -297,7 +297,7 @@ func TestNetKillConnect(t *testing.T) {
       comm: [vigilconnect]
     action: kill
 `)
-	_, c := startMonitor(t, Config{Types: netTypes, Rules: rules})
+	m, c := startMonitor(t, Config{Types: netTypes, Rules: rules})
 	_, port := tcpListener(t, unix.SOCK_STREAM)
 	marker := filepath.Join(dir, "marker")
 	cmd := vmtest.AsHelper(exec.Command(prog, strconv.Itoa(port), marker), "connect")
@@ -323,7 +323,11 @@ func TestNetKillConnect(t *testing.T) {
 	if err := other.Run(); err != nil {
 		t.Fatalf("connect helper outside the rule: %v", err)
 	}
-	vmtest.Mechanism(t, "enforced kill connect", "bpf_send_signal at tracepoint/syscalls/sys_enter_connect")
+	for _, ch := range m.Choices() {
+		if ch.Type == event.TypeConnect {
+			vmtest.Mechanism(t, "enforced kill connect", "bpf_send_signal at "+ch.Mechanism)
+		}
+	}
 }
 
 // helperNetDeny expects EPERM from a connect to 127.0.0.1:port, a
