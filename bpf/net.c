@@ -396,11 +396,17 @@ int BPF_PROG(connect_uring, struct file *file, void *address, int addrlen, int f
 	return 0;
 }
 
+/* do_accept returns a struct file * or an ERR_PTR: read as a number
+ * (bpf_get_func_ret, 5.17), the verifier lets it be compared. */
 SEC("fexit/do_accept")
-int BPF_PROG(accept_uring, struct file *file, void *arg, void *uaddr, void *ulen, int flags, struct file *ret)
+int accept_uring(unsigned long long *ctx)
 {
-	struct net_req req = {.syscall = NET_ACCEPT4, .fd = -1, .lfile = (__u64)file, .via_uring = 1};
-	long res = (long)ret;
+	struct net_req req = {.syscall = NET_ACCEPT4, .fd = -1, .lfile = ctx[0], .via_uring = 1};
+	__u64 ret = 0;
+	long res;
+
+	bpf_get_func_ret(ctx, &ret);
+	res = (long)ret;
 
 	if (from_syscall(43, 288))
 		return 0;
@@ -408,7 +414,7 @@ int BPF_PROG(accept_uring, struct file *file, void *arg, void *uaddr, void *ulen
 		emit(&req, res, MECH_FENTRY);
 		return 0;
 	}
-	req.file = (__u64)ret;
+	req.file = ret;
 	emit(&req, 0, MECH_FENTRY);
 	return 0;
 }
