@@ -15,9 +15,12 @@
  *             lsm/mmap_file for mmaps that ask for PROT_EXEC
  *   module    lsm/kernel_read_file (finit_module) and
  *             lsm/kernel_load_data (init_module)
+ *   connect   lsm/socket_connect; accept lsm/socket_accept; listen
+ *             lsm/socket_listen (net_deny below)
  */
 #include "common.h"
 #include "rules.h"
+#include "net.h"
 
 #define FMODE_EXEC 0x20
 #define PROT_WRITE 2
@@ -285,4 +288,91 @@ int BPF_PROG(deny_module_data, enum kernel_load_data_id id, bool contents, int r
 	if (id != bpf_core_enum_value(enum kernel_load_data_id, LOADING_MODULE))
 		return 0;
 	return lsm_ret(deny_module(NULL));
+}
+
+/*
+ * net_deny reports a denied connect, accept or listen as a net_event:
+ * the socket, its bound address and, for connect, the address asked for
+ * (the kernel's copy, address of addrlen bytes).
+ */
+static __always_inline void net_deny(__u32 kind, __u32 syscall, __u32 rule, long rc, struct socket *sock,
+				     struct sockaddr *address, int addrlen, int backlog)
+{
+	struct net_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+
+	if (!ev) {
+		count_lost(kind);
+		return;
+	}
+	__builtin_memset(&ev->result, 0, sizeof(*ev) - offsetof(struct net_event, result));
+	deny_hdr(&ev->hdr, kind, rule);
+	ev->result = rc;
+	ev->fd = -1; /* the hook sees the socket, not the descriptor */
+	ev->syscall = syscall;
+	ev->backlog = backlog;
+	if (address) {
+		if (sockaddr_read(&ev->remote, (__u64)address, addrlen, 0))
+			ev->xflags |= NET_HAS_REMOTE;
+		else
+			ev->xflags |= NET_REMOTE_UNRESOLVED;
+	}
+	if (sk) {
+		ev->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		ev->type = BPF_CORE_READ(sk, sk_type);
+		ev->protocol = BPF_CORE_READ(sk, sk_protocol);
+		if (sock_addr(sk, kind == EV_ACCEPT ? &ev->listener : &ev->local, 0))
+			ev->xflags |= kind == EV_ACCEPT ? NET_HAS_LISTENER : NET_HAS_LOCAL;
+	} else {
+		ev->xflags |= NET_SOCK_UNRESOLVED;
+	}
+	submit_reserved(ev);
+}
+
+SEC("lsm/socket_connect")
+int BPF_PROG(deny_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+{
+	struct match_in in = {};
+	__u32 rule = 0;
+	long rc;
+
+	if (ret)
+		return ret;
+	if (!denied(EV_CONNECT, &in, &rule))
+		return 0;
+	rc = deny_errno(rule);
+	net_deny(EV_CONNECT, NET_CONNECT, rule, rc, sock, address, addrlen, 0);
+	return lsm_ret(rc);
+}
+
+SEC("lsm/socket_accept")
+int BPF_PROG(deny_accept, struct socket *sock, struct socket *newsock, int ret)
+{
+	struct match_in in = {};
+	__u32 rule = 0;
+	long rc;
+
+	if (ret)
+		return ret;
+	if (!denied(EV_ACCEPT, &in, &rule))
+		return 0;
+	rc = deny_errno(rule);
+	net_deny(EV_ACCEPT, NET_ACCEPT, rule, rc, sock, NULL, 0, 0);
+	return lsm_ret(rc);
+}
+
+SEC("lsm/socket_listen")
+int BPF_PROG(deny_listen, struct socket *sock, int backlog, int ret)
+{
+	struct match_in in = {};
+	__u32 rule = 0;
+	long rc;
+
+	if (ret)
+		return ret;
+	if (!denied(EV_LISTEN, &in, &rule))
+		return 0;
+	rc = deny_errno(rule);
+	net_deny(EV_LISTEN, NET_LISTEN, rule, rc, sock, NULL, 0, backlog);
+	return lsm_ret(rc);
 }

@@ -9,13 +9,16 @@
 //                           (or PROT_READ|PROT_WRITE) + munmap, N times
 //   storm rate R S PATH     openat(PATH) + close at R per second for S seconds
 //   storm uring N PATH      IORING_OP_OPENAT(PATH) through io_uring, wait, close, N times
+//   storm connect N         TCP connect to its own listener on 127.0.0.1 + accept + close both, N times
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -90,6 +93,29 @@ static int uring_opens(long n, const char *path)
 	return 0;
 }
 
+/* tcp_connects connects to a listener of its own on 127.0.0.1 n times,
+ * accepting and closing both ends each time. */
+static int tcp_connects(long n)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 16) ||
+	    getsockname(l, (struct sockaddr *)&sa, &len))
+		return 1;
+	for (long i = 0; i < n; i++) {
+		int c = socket(AF_INET, SOCK_STREAM, 0);
+		if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa)))
+			return 1;
+		int a = accept(l, NULL, NULL);
+		if (a < 0)
+			return 1;
+		close(a);
+		close(c);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -113,6 +139,9 @@ int main(int argc, char **argv)
 			one_open(argv[3]);
 	} else if (!strcmp(argv[1], "uring") && argc == 4) {
 		if (uring_opens(n, argv[3]))
+			return 1;
+	} else if (!strcmp(argv[1], "connect")) {
+		if (tcp_connects(n))
 			return 1;
 	} else if (!strcmp(argv[1], "getpid")) {
 		for (long i = 0; i < n; i++)

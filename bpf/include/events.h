@@ -23,7 +23,10 @@ enum event_type {
 	EV_MODULE = 4,
 	EV_MPROTECT = 5,
 	EV_OPEN = 6,
-	EV_TYPE_MAX = 7,
+	EV_CONNECT = 7,
+	EV_ACCEPT = 8,
+	EV_LISTEN = 9,
+	EV_TYPE_MAX = 21,
 };
 
 /* mechanism: which program variant produced the record. */
@@ -196,6 +199,54 @@ struct open_event {
 	__u32 path_len;
 	__u32 xflags; /* enum open_xflags */
 	__u8 data[DATA_LEN];
+};
+
+enum net_syscall {
+	NET_CONNECT = 1,
+	NET_ACCEPT = 2,
+	NET_ACCEPT4 = 3,
+	NET_LISTEN = 4,
+};
+
+/* net_event.xflags: what vigil could see of the socket and addresses. */
+enum net_xflags {
+	NET_HAS_LOCAL = 1 << 0,    /* local holds the socket's bound address */
+	NET_HAS_REMOTE = 1 << 1,   /* remote holds the peer's address */
+	NET_HAS_LISTENER = 1 << 2, /* accept: listener holds the listening socket's address */
+	NET_REMOTE_UNRESOLVED = 1 << 3, /* connect: the caller's address could not be read */
+	NET_SOCK_UNRESOLVED = 1 << 4,   /* no socket could be read behind the descriptor */
+	NET_IO_URING = 1 << 5,          /* an io_uring request, not a system call */
+};
+
+#define NET_PATH_LEN 108 /* sizeof(sockaddr_un.sun_path) */
+
+/*
+ * A socket address. family is the address's own family (AF_*), which for
+ * a family vigil does not decode is reported as is with nothing else.
+ */
+struct net_addr {
+	__u16 family;
+	__u16 port;     /* host order */
+	__u32 path_len; /* AF_UNIX: bytes of sun_path (an abstract name starts with NUL) */
+	__u8 addr[16];  /* AF_INET: the first 4 bytes; AF_INET6: all 16 */
+	__u8 path[NET_PATH_LEN];
+};
+
+/* connect, accept and listen: the call, the socket and its addresses. */
+struct net_event {
+	struct event_hdr hdr;
+	__s64 result;
+	__s32 fd;       /* the descriptor the call was made on (accept: the listener) */
+	__u32 syscall;  /* enum net_syscall */
+	__u32 family;   /* the socket's family (sk_family) */
+	__u32 type;     /* SOCK_STREAM, SOCK_DGRAM, ... (sk_type) */
+	__u32 protocol; /* IPPROTO_* (sk_protocol) */
+	__u32 xflags;   /* enum net_xflags */
+	__s32 backlog;  /* listen */
+	__u32 _pad;
+	struct net_addr local;
+	struct net_addr remote;
+	struct net_addr listener;
 };
 
 #endif

@@ -106,7 +106,10 @@ const (
 	LsmCompatMapRulePcomms        = "rule_pcomms"
 	LsmCompatMapRuleSets          = "rule_sets"
 	LsmCompatMapRuleUids          = "rule_uids"
+	LsmCompatProgDenyAccept       = "deny_accept"
+	LsmCompatProgDenyConnect      = "deny_connect"
 	LsmCompatProgDenyExec         = "deny_exec"
+	LsmCompatProgDenyListen       = "deny_listen"
 	LsmCompatProgDenyMmapExec     = "deny_mmap_exec"
 	LsmCompatProgDenyMmapProt     = "deny_mmap_prot"
 	LsmCompatProgDenyModuleData   = "deny_module_data"
@@ -160,7 +163,10 @@ type LsmCompatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type LsmCompatProgramSpecs struct {
+	DenyAccept       *ebpf.ProgramSpec `ebpf:"deny_accept"`
+	DenyConnect      *ebpf.ProgramSpec `ebpf:"deny_connect"`
 	DenyExec         *ebpf.ProgramSpec `ebpf:"deny_exec"`
+	DenyListen       *ebpf.ProgramSpec `ebpf:"deny_listen"`
 	DenyMmapExec     *ebpf.ProgramSpec `ebpf:"deny_mmap_exec"`
 	DenyMmapProt     *ebpf.ProgramSpec `ebpf:"deny_mmap_prot"`
 	DenyModuleData   *ebpf.ProgramSpec `ebpf:"deny_module_data"`
@@ -259,7 +265,10 @@ type LsmCompatVariables struct {
 //
 // It can be passed to LoadLsmCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type LsmCompatPrograms struct {
+	DenyAccept       *ebpf.Program `ebpf:"deny_accept"`
+	DenyConnect      *ebpf.Program `ebpf:"deny_connect"`
 	DenyExec         *ebpf.Program `ebpf:"deny_exec"`
+	DenyListen       *ebpf.Program `ebpf:"deny_listen"`
 	DenyMmapExec     *ebpf.Program `ebpf:"deny_mmap_exec"`
 	DenyMmapProt     *ebpf.Program `ebpf:"deny_mmap_prot"`
 	DenyModuleData   *ebpf.Program `ebpf:"deny_module_data"`
@@ -271,7 +280,10 @@ type LsmCompatPrograms struct {
 
 func (p *LsmCompatPrograms) Close() error {
 	return _LsmCompatClose(
+		p.DenyAccept,
+		p.DenyConnect,
 		p.DenyExec,
+		p.DenyListen,
 		p.DenyMmapExec,
 		p.DenyMmapProt,
 		p.DenyModuleData,

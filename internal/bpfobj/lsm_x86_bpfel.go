@@ -106,7 +106,10 @@ const (
 	LsmMapRulePcomms        = "rule_pcomms"
 	LsmMapRuleSets          = "rule_sets"
 	LsmMapRuleUids          = "rule_uids"
+	LsmProgDenyAccept       = "deny_accept"
+	LsmProgDenyConnect      = "deny_connect"
 	LsmProgDenyExec         = "deny_exec"
+	LsmProgDenyListen       = "deny_listen"
 	LsmProgDenyMmapExec     = "deny_mmap_exec"
 	LsmProgDenyMmapProt     = "deny_mmap_prot"
 	LsmProgDenyModuleData   = "deny_module_data"
@@ -160,7 +163,10 @@ type LsmSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type LsmProgramSpecs struct {
+	DenyAccept       *ebpf.ProgramSpec `ebpf:"deny_accept"`
+	DenyConnect      *ebpf.ProgramSpec `ebpf:"deny_connect"`
 	DenyExec         *ebpf.ProgramSpec `ebpf:"deny_exec"`
+	DenyListen       *ebpf.ProgramSpec `ebpf:"deny_listen"`
 	DenyMmapExec     *ebpf.ProgramSpec `ebpf:"deny_mmap_exec"`
 	DenyMmapProt     *ebpf.ProgramSpec `ebpf:"deny_mmap_prot"`
 	DenyModuleData   *ebpf.ProgramSpec `ebpf:"deny_module_data"`
@@ -259,7 +265,10 @@ type LsmVariables struct {
 //
 // It can be passed to LoadLsmObjects or ebpf.CollectionSpec.LoadAndAssign.
 type LsmPrograms struct {
+	DenyAccept       *ebpf.Program `ebpf:"deny_accept"`
+	DenyConnect      *ebpf.Program `ebpf:"deny_connect"`
 	DenyExec         *ebpf.Program `ebpf:"deny_exec"`
+	DenyListen       *ebpf.Program `ebpf:"deny_listen"`
 	DenyMmapExec     *ebpf.Program `ebpf:"deny_mmap_exec"`
 	DenyMmapProt     *ebpf.Program `ebpf:"deny_mmap_prot"`
 	DenyModuleData   *ebpf.Program `ebpf:"deny_module_data"`
@@ -271,7 +280,10 @@ type LsmPrograms struct {
 
 func (p *LsmPrograms) Close() error {
 	return _LsmClose(
+		p.DenyAccept,
+		p.DenyConnect,
 		p.DenyExec,
+		p.DenyListen,
 		p.DenyMmapExec,
 		p.DenyMmapProt,
 		p.DenyModuleData,

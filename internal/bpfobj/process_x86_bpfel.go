@@ -51,7 +51,10 @@ const (
 	ProcessEventTypeEV_MODULE   ProcessEventType = 4
 	ProcessEventTypeEV_MPROTECT ProcessEventType = 5
 	ProcessEventTypeEV_OPEN     ProcessEventType = 6
-	ProcessEventTypeEV_TYPE_MAX ProcessEventType = 7
+	ProcessEventTypeEV_CONNECT  ProcessEventType = 7
+	ProcessEventTypeEV_ACCEPT   ProcessEventType = 8
+	ProcessEventTypeEV_LISTEN   ProcessEventType = 9
+	ProcessEventTypeEV_TYPE_MAX ProcessEventType = 21
 )
 
 type ProcessExecEvent struct {

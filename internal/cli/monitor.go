@@ -26,6 +26,7 @@ func newMonitorCmd(s *streams) *cobra.Command {
 		openPrefixes []string
 		openPids     []uint32
 		openComms    []string
+		connectPorts []uint16
 		ringMB       int
 		lostInterval time.Duration
 		mechanism    string
@@ -41,8 +42,10 @@ func newMonitorCmd(s *streams) *cobra.Command {
 		Long: `monitor attaches vigil's eBPF programs and prints every selected event as
 it happens, until interrupted (or --duration/--count). Needs root.
 
-Event types: fork, exec, exit, module, mprotect, open (open is off unless
-asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).
+Event types: fork, exec, exit, module, mprotect, open, connect, accept,
+listen, or all (open and the network types are off unless asked for; filter
+opens in the kernel with --open-prefix/--open-pid/--open-comm, and the network
+types with --connect-port).
 On a kernel without module support, module is off unless --events names it:
 seeing those attempts there costs a program on every system call.
 mprotect reports by default only the calls that matter for security (adding
@@ -82,6 +85,7 @@ in the kernel; --mprotect-all reports every call. Kill rules see every call.`,
 				Sensor: sensor.Config{
 					Types:          types,
 					Open:           sensor.OpenFilter{Pids: openPids, Comms: openComms, Prefixes: openPrefixes},
+					Net:            sensor.NetFilter{Ports: connectPorts},
 					RingBytes:      ringMB << 20,
 					MprotectAll:    mprotectAll,
 					ForceMechanism: mechanism,
@@ -111,6 +115,7 @@ in the kernel; --mprotect-all reports every call. Kill rules see every call.`,
 	f.StringArrayVar(&openPrefixes, "open-prefix", nil, "report only opens of paths starting with this (repeatable, at most 8)")
 	f.Var(newUint32Slice(&openPids), "open-pid", "report only opens by this pid (repeatable)")
 	f.StringArrayVar(&openComms, "open-comm", nil, "report only opens by processes with this comm (repeatable)")
+	f.Var(newUint16Slice(&connectPorts), "connect-port", "report only connects to this remote port, and accepts and listens on this local port (repeatable, at most 64)")
 	f.IntVar(&ringMB, "ring-mb", sensor.DefaultRingBytes>>20, "ring buffer size in MiB (a power of two)")
 	f.DurationVar(&lostInterval, "lost-interval", 10*time.Second, "how often to report events the kernel could not queue")
 	f.StringArrayVar(&policies, "policy", nil, "enforce a policy: a YAML file, a directory of them, or builtin:baseline (repeatable)")
@@ -127,6 +132,15 @@ func parseTypes(names []string) ([]event.Type, error) {
 	var out []event.Type
 	seen := map[event.Type]bool{}
 	for _, n := range names {
+		if strings.TrimSpace(n) == "all" {
+			for _, t := range event.KernelTypes {
+				if !seen[t] {
+					seen[t] = true
+					out = append(out, t)
+				}
+			}
+			continue
+		}
 		t, ok := event.ParseType(strings.TrimSpace(n))
 		if !ok {
 			return nil, usagef("--events: unknown event type %q (want %s)", n, strings.Join(typeNames(event.KernelTypes), ", "))

@@ -36,7 +36,9 @@ const (
 
 // KernelTypes are the event types the monitor's sensors produce, in the
 // order used for summaries.
-var KernelTypes = []Type{TypeFork, TypeExec, TypeExit, TypeModule, TypeMprotect, TypeOpen}
+var KernelTypes = []Type{TypeFork, TypeExec, TypeExit, TypeModule, TypeMprotect, TypeOpen,
+	TypeConnect, TypeAccept, TypeListen,
+}
 
 // ParseType returns the Type named s, or false if s names none of
 // KernelTypes.
@@ -66,6 +68,7 @@ type Event struct {
 	Module   *Module
 	Mprotect *Mprotect
 	Open     *Open
+	Net      *Net // connect, accept and listen
 	Syscall  *Syscall
 	Lost     *Lost
 	Hook     *Hook

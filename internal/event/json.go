@@ -115,6 +115,8 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		} else {
 			w.result(o.Result)
 		}
+	case e.Net != nil:
+		e.Net.appendJSON(&w)
 	case e.Syscall != nil:
 		s := e.Syscall
 		w.str("syscall", s.Name)

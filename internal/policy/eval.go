@@ -92,6 +92,9 @@ func (r *Rule) matchesPayload(ev *event.Event) bool {
 	if m.ModuleName != nil && (ev.Module == nil || !slices.Contains(m.ModuleName, ev.Module.Name)) {
 		return false
 	}
+	if !m.Net.matches(ev) {
+		return false
+	}
 	if m.OpenFlags != nil && (ev.Open == nil || !slices.ContainsFunc(m.OpenFlags, func(s OpenFlagSet) bool { return s.Matches(ev.Open.Flags) })) {
 		return false
 	}

@@ -132,6 +132,11 @@ func countMatchers(m *Match) int {
 			n++
 		}
 	}
+	m.Net.setNames(func(on bool, _ string) {
+		if on {
+			n++
+		}
+	})
 	return n
 }
 

@@ -74,6 +74,9 @@ var kernelHooks = map[event.Type]map[Action]bool{
 	event.TypeMprotect: {ActionKill: true, ActionDeny: true},
 	event.TypeOpen:     {ActionKill: true, ActionDeny: true},
 	event.TypeModule:   {ActionDeny: true},
+	event.TypeConnect:  {ActionKill: true, ActionDeny: true},
+	event.TypeAccept:   {ActionKill: true, ActionDeny: true},
+	event.TypeListen:   {ActionKill: true, ActionDeny: true},
 }
 
 // InKernel reports whether vigil's BPF programs can carry out action a
@@ -91,6 +94,9 @@ var kernelMatchers = map[event.Type][]string{
 	event.TypeMprotect: {"comm", "uid", "parent_comm", "wx", "prot"},
 	event.TypeOpen:     {"path", "path_prefix", "comm", "uid", "parent_comm", "open_flags"},
 	event.TypeModule:   {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeConnect:  {"comm", "uid", "parent_comm"},
+	event.TypeAccept:   {"comm", "uid", "parent_comm"},
+	event.TypeListen:   {"comm", "uid", "parent_comm"},
 }
 
 // Kernel compiles the rules that plan assigns to the kernel (kill, and
@@ -253,6 +259,7 @@ func (m *Match) set() []string {
 	add(m.Container != nil, "container")
 	add(m.ContainerID != nil, "container_id")
 	add(m.CgroupPrefix != nil, "cgroup_prefix")
+	m.Net.setNames(add)
 	return out
 }
 

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"path"
 	"strings"
 
@@ -74,6 +75,11 @@ var matchers = map[string]matcher{
 	"container":     {every, flagInto(func(m *Match) **bool { return &m.Container })},
 	"container_id":  {every, stringsInto(checked(checkContainerID), func(m *Match) *[]string { return &m.ContainerID })},
 	"cgroup_prefix": {every, stringsInto(checked(checkCgroupPrefix), func(m *Match) *[]string { return &m.CgroupPrefix })},
+	// Network matchers (policy/net.go).
+	"remote_port": {remoteEvents, portsInto(func(m *Match) *[]uint16 { return &m.Net.RemotePort })},
+	"local_port":  {netEvents, portsInto(func(m *Match) *[]uint16 { return &m.Net.LocalPort })},
+	"remote_addr": {remoteEvents, stringsInto(parsePrefix, func(m *Match) *[]netip.Prefix { return &m.Net.RemoteAddr })},
+	"family":      {netEvents, stringsInto(parseFamily, func(m *Match) *[]uint16 { return &m.Net.Family })},
 }
 
 // stringsInto returns the parse function of a matcher whose value is a
@@ -108,7 +114,8 @@ func flagInto(dst func(*Match) **bool) func(*parser, *yaml.Node, string, *Match)
 // matcherOrder is the order matchers are listed in messages.
 var matcherOrder = []string{"all", "path", "path_prefix", "comm", "uid", "args_contain", "parent_comm",
 	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted",
-	"container", "container_id", "cgroup_prefix"}
+	"container", "container_id", "cgroup_prefix",
+	"remote_port", "remote_addr", "local_port", "family"}
 
 func checkPath(s string) string {
 	if !strings.HasPrefix(s, "/") || path.Clean(s) != s {

@@ -95,6 +95,8 @@ type Match struct {
 	// CgroupPrefix lists string prefixes of the acting process's cgroup
 	// path in the unified hierarchy.
 	CgroupPrefix []string
+	// Net holds the matchers of connect, accept and listen events.
+	Net NetMatch
 }
 
 // ProtSet is one element of a prot matcher.

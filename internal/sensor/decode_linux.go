@@ -25,6 +25,7 @@ const (
 var kindTypes = [kindMax]event.Type{
 	kindFork: event.TypeFork, kindExec: event.TypeExec, kindExit: event.TypeExit,
 	kindModule: event.TypeModule, kindMprotect: event.TypeMprotect, kindOpen: event.TypeOpen,
+	kindConnect: event.TypeConnect, kindAccept: event.TypeAccept, kindListen: event.TypeListen,
 }
 
 // Flags of bpf/include/events.h, generated from its enums.

@@ -39,6 +39,8 @@ func TestMain(m *testing.M) {
 		"map":         func(args []string) int { return helperMap(args[len(args)-2], args[len(args)-1]) },
 		"protseq":     func([]string) int { return helperProtSeq() },
 		"context":     helperContext,
+		"connect":     func(args []string) int { return helperConnect(args[len(args)-2], args[len(args)-1]) },
+		"netdeny":     func(args []string) int { return helperNetDeny(args[len(args)-1]) },
 	})
 }
 

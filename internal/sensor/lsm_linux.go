@@ -19,6 +19,9 @@ var lsmPrograms = map[event.Type][]string{
 	event.TypeOpen:     {"deny_open"},
 	event.TypeMprotect: {"deny_mprotect", "deny_mmap_prot"},
 	event.TypeModule:   {"deny_module_file", "deny_module_data"},
+	event.TypeConnect:  {"deny_connect"},
+	event.TypeAccept:   {"deny_accept"},
+	event.TypeListen:   {"deny_listen"},
 }
 
 // lsmMapPrograms deny mapping executable the files of exec deny rules.

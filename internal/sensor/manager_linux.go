@@ -89,6 +89,9 @@ func New(cfg Config, table *proc.Table) (*Manager, error) {
 	if err := cfg.Open.validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.Net.validate(); err != nil {
+		return nil, err
+	}
 	m := &Manager{cfg: cfg, table: table, lsmTypes: map[event.Type]bool{}}
 	if err := m.createShared(); err != nil {
 		m.Close()
@@ -139,7 +142,7 @@ func (m *Manager) createShared() error {
 
 // sensors is the explicit list of vigil's sensors.
 func sensors() []sensor {
-	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{}}
+	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{}, &netSensor{}}
 }
 
 // job is one selected event type of one sensor, to load.

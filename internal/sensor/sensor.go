@@ -41,6 +41,8 @@ type Config struct {
 	Types []event.Type
 	// Open filters open events in the kernel.
 	Open OpenFilter
+	// Net filters connect, accept and listen events in the kernel.
+	Net NetFilter
 	// RingBytes is the ring buffer's size, a power of two multiple of the
 	// page size; 0 means DefaultRingBytes.
 	RingBytes int
