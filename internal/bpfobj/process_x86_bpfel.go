@@ -46,7 +46,13 @@ const (
 	ProcessEventTypeEV_MODULE   ProcessEventType = 4
 	ProcessEventTypeEV_MPROTECT ProcessEventType = 5
 	ProcessEventTypeEV_OPEN     ProcessEventType = 6
-	ProcessEventTypeEV_TYPE_MAX ProcessEventType = 7
+	ProcessEventTypeEV_UNLINK   ProcessEventType = 10
+	ProcessEventTypeEV_RENAME   ProcessEventType = 11
+	ProcessEventTypeEV_LINK     ProcessEventType = 12
+	ProcessEventTypeEV_SYMLINK  ProcessEventType = 13
+	ProcessEventTypeEV_CHMOD    ProcessEventType = 14
+	ProcessEventTypeEV_CHOWN    ProcessEventType = 15
+	ProcessEventTypeEV_TYPE_MAX ProcessEventType = 21
 )
 
 type ProcessExecEvent struct {

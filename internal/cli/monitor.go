@@ -25,6 +25,7 @@ func newMonitorCmd(s *streams) *cobra.Command {
 		openPrefixes []string
 		openPids     []uint32
 		openComms    []string
+		filePrefixes []string
 		ringMB       int
 		lostInterval time.Duration
 		mechanism    string
@@ -40,7 +41,9 @@ func newMonitorCmd(s *streams) *cobra.Command {
 it happens, until interrupted (or --duration/--count). Needs root.
 
 Event types: fork, exec, exit, module, mprotect, open (open is off unless
-asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
+asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm);
+file tampering: unlink, rename, link, symlink, chmod, chown (off unless asked
+for; filter them in the kernel with --file-prefix); "all" selects every type.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := ops.load(cmd.Flags(), monitorVars{&events, &format, &openPrefixes, &openPids, &openComms, &ringMB, &lostInterval, &policies}); err != nil {
@@ -68,6 +71,7 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 					Open:           sensor.OpenFilter{Pids: openPids, Comms: openComms, Prefixes: openPrefixes},
 					RingBytes:      ringMB << 20,
 					ForceMechanism: mechanism,
+					FilePrefixes:   filePrefixes,
 				},
 				Format:       output.Format(format),
 				Duration:     duration,
@@ -94,6 +98,7 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 	f.Uint64Var(&count, "count", 0, "stop after this many events")
 	f.StringArrayVar(&openPrefixes, "open-prefix", nil, "report only opens of paths starting with this (repeatable, at most 8)")
 	f.Var(newUint32Slice(&openPids), "open-pid", "report only opens by this pid (repeatable)")
+	f.StringArrayVar(&filePrefixes, "file-prefix", nil, "report only unlink, rename, link, symlink, chmod and chown events one of whose names, as passed, starts with this (repeatable, at most 8)")
 	f.StringArrayVar(&openComms, "open-comm", nil, "report only opens by processes with this comm (repeatable)")
 	f.IntVar(&ringMB, "ring-mb", sensor.DefaultRingBytes>>20, "ring buffer size in MiB (a power of two)")
 	f.DurationVar(&lostInterval, "lost-interval", 10*time.Second, "how often to report events the kernel could not queue")
@@ -110,6 +115,15 @@ func parseTypes(names []string) ([]event.Type, error) {
 	var out []event.Type
 	seen := map[event.Type]bool{}
 	for _, n := range names {
+		if strings.TrimSpace(n) == "all" {
+			for _, t := range event.KernelTypes {
+				if !seen[t] {
+					seen[t] = true
+					out = append(out, t)
+				}
+			}
+			continue
+		}
 		t, ok := event.ParseType(strings.TrimSpace(n))
 		if !ok {
 			return nil, usagef("--events: unknown event type %q (want %s)", n, strings.Join(typeNames(event.KernelTypes), ", "))

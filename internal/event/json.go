@@ -115,6 +115,8 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		} else {
 			w.result(o.Result)
 		}
+	case e.File != nil:
+		e.File.appendJSON(&w, e.Type)
 	case e.Syscall != nil:
 		s := e.Syscall
 		w.str("syscall", s.Name)

@@ -112,6 +112,8 @@ func details(ev *event.Event) string {
 		}
 		fmt.Fprintf(&b, " %s", strings.Join(event.OpenFlagNames(o.Flags), "|"))
 		b.WriteString(result(o.Result))
+	case ev.File != nil:
+		fileDetails(&b, ev.Type, ev.File)
 	case ev.Syscall != nil:
 		fmt.Fprintf(&b, "%s%s", ev.Syscall.Name, result(ev.Syscall.Result))
 	case ev.Lost != nil:

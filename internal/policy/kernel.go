@@ -74,6 +74,14 @@ var kernelHooks = map[event.Type]map[Action]bool{
 	event.TypeMprotect: {ActionKill: true, ActionDeny: true},
 	event.TypeOpen:     {ActionKill: true, ActionDeny: true},
 	event.TypeModule:   {ActionDeny: true},
+	// File tampering (bpf/file.c): kill at the hook of the event's rung,
+	// deny through lsm/path_*.
+	event.TypeUnlink:  {ActionKill: true, ActionDeny: true},
+	event.TypeRename:  {ActionKill: true, ActionDeny: true},
+	event.TypeLink:    {ActionKill: true, ActionDeny: true},
+	event.TypeSymlink: {ActionKill: true, ActionDeny: true},
+	event.TypeChmod:   {ActionKill: true, ActionDeny: true},
+	event.TypeChown:   {ActionKill: true, ActionDeny: true},
 }
 
 // InKernel reports whether vigil's BPF programs can carry out action a
@@ -91,6 +99,15 @@ var kernelMatchers = map[event.Type][]string{
 	event.TypeMprotect: {"comm", "uid", "parent_comm", "wx", "prot"},
 	event.TypeOpen:     {"path", "path_prefix", "comm", "uid", "parent_comm", "open_flags"},
 	event.TypeModule:   {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	// Paths of file-tampering events are matched by inode at the
+	// security_path_* hooks (fentry rung, BPF LSM); the tracepoint rung
+	// refuses such rules at start (internal/sensor, file_linux.go).
+	event.TypeUnlink:  {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeRename:  {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeLink:    {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeSymlink: {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeChmod:   {"path", "path_prefix", "comm", "uid", "parent_comm", "mode_bits"},
+	event.TypeChown:   {"path", "path_prefix", "comm", "uid", "parent_comm"},
 }
 
 // Kernel compiles the rules that plan assigns to the kernel (kill, and
@@ -244,6 +261,7 @@ func (m *Match) set() []string {
 	add(m.OpenFlags != nil, "open_flags")
 	add(m.Memfd != nil, "memfd")
 	add(m.Deleted != nil, "deleted")
+	add(m.ModeBits != nil, "mode_bits")
 	return out
 }
 
@@ -298,6 +316,17 @@ func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc
 	if m.OpenFlags != nil {
 		set.UseFlags |= bit
 		k.OpenFlags[id] = m.OpenFlags
+	}
+	if m.ModeBits != nil {
+		// The kernel matches a chmod's mode like open flags: any set
+		// whose bits are all in it (one bit per set).
+		if len(m.ModeBits) > MaxKernelSets {
+			errs.Add(r.FieldPos("match.mode_bits"), r.field("match.mode_bits"), "at most %d mode bits in a rule matched in the kernel", MaxKernelSets)
+		}
+		set.UseFlags |= bit
+		for _, b := range m.ModeBits {
+			k.OpenFlags[id] = append(k.OpenFlags[id], OpenFlagSet{Bits: b})
+		}
 	}
 }
 

@@ -31,7 +31,7 @@ type matcher struct {
 }
 
 // pathEvents are the event types that have a path.
-var pathEvents = []event.Type{event.TypeExec, event.TypeOpen, event.TypeModule}
+var pathEvents = append([]event.Type{event.TypeExec, event.TypeOpen, event.TypeModule}, event.FileTypes...)
 
 // matchers is every matcher by its YAML name, in documentation order.
 var matchers = map[string]matcher{
@@ -71,6 +71,7 @@ var matchers = map[string]matcher{
 	"open_flags": {[]event.Type{event.TypeOpen}, stringsInto(parseOpenFlagSet, func(m *Match) *[]OpenFlagSet { return &m.OpenFlags })},
 	"memfd":      {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Memfd })},
 	"deleted":    {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Deleted })},
+	"mode_bits":  {[]event.Type{event.TypeChmod}, stringsInto(parseModeBit, func(m *Match) *[]uint32 { return &m.ModeBits })},
 }
 
 // stringsInto returns the parse function of a matcher whose value is a
@@ -104,7 +105,7 @@ func flagInto(dst func(*Match) **bool) func(*parser, *yaml.Node, string, *Match)
 
 // matcherOrder is the order matchers are listed in messages.
 var matcherOrder = []string{"all", "path", "path_prefix", "comm", "uid", "args_contain", "parent_comm",
-	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted"}
+	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted", "mode_bits"}
 
 func checkPath(s string) string {
 	if !strings.HasPrefix(s, "/") || path.Clean(s) != s {

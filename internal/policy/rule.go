@@ -86,6 +86,10 @@ type Match struct {
 	Memfd *bool
 	// Deleted, when set, must equal event.Exec.Deleted.
 	Deleted *bool
+	// ModeBits lists special mode bits (S_ISUID, S_ISGID, S_ISVTX,
+	// S_IWOTH: event.ModeBits); a chmod matches when its new mode has
+	// any of them.
+	ModeBits []uint32
 }
 
 // ProtSet is one element of a prot matcher.

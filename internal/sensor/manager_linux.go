@@ -86,6 +86,9 @@ func New(cfg Config, table *proc.Table) (*Manager, error) {
 	if err := cfg.Open.validate(); err != nil {
 		return nil, err
 	}
+	if err := validateFilePrefixes(cfg.FilePrefixes); err != nil {
+		return nil, err
+	}
 	m := &Manager{cfg: cfg, table: table, lsmTypes: map[event.Type]bool{}}
 	if err := m.createShared(); err != nil {
 		m.Close()
@@ -100,6 +103,10 @@ func New(cfg Config, table *proc.Table) (*Manager, error) {
 		return nil, err
 	}
 	if err := m.startLSM(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	if err := m.startFileLSM(); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -131,7 +138,7 @@ func (m *Manager) createShared() error {
 
 // sensors is the explicit list of vigil's sensors.
 func sensors() []sensor {
-	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{}}
+	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{}, &fileSensor{}}
 }
 
 // job is one selected event type of one sensor, to load.
@@ -198,6 +205,9 @@ func (m *Manager) start() error {
 		}
 		m.choices = append(m.choices, j.choice)
 		m.byKind[kindOf(j.t)] = j.s
+	}
+	if len(errs) == 0 {
+		errs = append(errs, checkFileRules(m.choices, m.cfg.Rules))
 	}
 	return errors.Join(errs...)
 }

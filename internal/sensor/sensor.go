@@ -41,6 +41,11 @@ type Config struct {
 	Types []event.Type
 	// Open filters open events in the kernel.
 	Open OpenFilter
+	// FilePrefixes, when set, keep only the file-tampering events
+	// (unlink, rename, link, symlink, chmod, chown) one of whose names,
+	// as passed, starts with one of them (at most MaxOpenPrefixes, each
+	// at most MaxPrefixLen bytes), filtered in the kernel.
+	FilePrefixes []string
 	// RingBytes is the ring buffer's size, a power of two multiple of the
 	// page size; 0 means DefaultRingBytes.
 	RingBytes int
