@@ -153,6 +153,15 @@ VIGIL_GLOBAL __u32 ev_path(struct file_event *ev, __u32 off, __u64 p, __u32 whic
 	return read_path((const struct path *)p, ev->data, off, &ev->file_flags1);
 }
 
+/* scalar_of returns a pointer as a plain number: a global function takes
+ * no typed kernel pointer (fentry and LSM arguments) or stack address. */
+static __always_inline __u64 scalar_of(const void *p)
+{
+	__u64 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), &p);
+	return v;
+}
+
 /* put_name appends the dentry's name and the components of dir above it
  * (leaf first, as read_path) to ev->data at off; it returns the new offset. */
 static __always_inline __u32 put_name(struct file_event *ev, __u32 off, struct dentry *d, const struct path *dir, __u32 which)
@@ -160,7 +169,7 @@ static __always_inline __u32 put_name(struct file_event *ev, __u32 off, struct d
 	long n = bpf_probe_read_kernel_str(&ev->data[off & DATA_MASK], NAME_LEN, BPF_CORE_READ(d, d_name.name));
 	if (n > 0)
 		off += n;
-	return ev_path(ev, off, (__u64)dir, which);
+	return ev_path(ev, off, scalar_of(dir), which);
 }
 
 /* ---- tracepoint rung ---- */
@@ -216,7 +225,7 @@ static __always_inline __u32 resolve_name(struct file_event *ev, __u32 off, __s3
 		return off;
 	}
 	ev->xflags |= base;
-	return ev_path(ev, off, (__u64)p, which);
+	return ev_path(ev, off, scalar_of(p), which);
 }
 
 static __always_inline void tp_exit(long ret)
@@ -623,7 +632,7 @@ int BPF_PROG(chmod_mid, const struct path *path, umode_t mode)
 		return 0;
 	__u32 off = p->name_end;
 	p->ev.mode = mode;
-	p->ev.path1_len = ev_path(&p->ev, off, (__u64)path, 0) - off;
+	p->ev.path1_len = ev_path(&p->ev, off, scalar_of(path), 0) - off;
 	check_kill(&p->ev, EV_CHMOD, BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt));
 	return 0;
 }
@@ -665,7 +674,7 @@ int BPF_PROG(chown_mid, const struct path *path)
 	if (!p)
 		return 0;
 	__u32 off = p->name_end;
-	p->ev.path1_len = ev_path(&p->ev, off, (__u64)path, 0) - off;
+	p->ev.path1_len = ev_path(&p->ev, off, scalar_of(path), 0) - off;
 	check_kill(&p->ev, EV_CHOWN, BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt));
 	return 0;
 }
@@ -708,7 +717,7 @@ static __always_inline long deny_path(__u32 kind, struct dentry *d, struct vfsmo
 	ev->file_flags1 = ev->file_flags2 = 0;
 	ev->path1_len = ev->path2_len = 0;
 	if (dir1) {
-		off = d1 ? put_name(ev, 0, d1, dir1, 0) : ev_path(ev, 0, (__u64)dir1, 0);
+		off = d1 ? put_name(ev, 0, d1, dir1, 0) : ev_path(ev, 0, scalar_of(dir1), 0);
 		ev->path1_len = off;
 	}
 	if (dir2 && d2) {
