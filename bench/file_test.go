@@ -35,7 +35,7 @@ tracepoint:syscalls:sys_exit_rename { printf("= %d\n", args->ret); }`),
 		},
 		{
 			name: "chmod",
-			args: func(dir string) []string { return []string{"chmod", "200000", filepath.Join(dir, "target")} },
+			args: func(dir string) []string { return []string{"chmod", "100000", filepath.Join(dir, "target")} },
 			peers: []peer{bare,
 				vigilWith("vigil-chmod", "chmod"),
 				vigilWith("vigil-chmod-filtered", "chmod", "--file-prefix", "/nonexistent-vigil-prefix/"),

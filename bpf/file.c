@@ -624,10 +624,32 @@ int BPF_PROG(chmod_fn_exit) { fn_exit(ctx, EV_CHMOD); return 0; }
 SEC("fexit/vfs_fchmod")
 int BPF_PROG(chmod_fd_fn_exit) { fn_exit(ctx, EV_CHMOD); return 0; }
 
+/*
+ * mid_or_new returns the record of kind being built or, where the call's
+ * do_* function was not seen (the compiler inlined it into the system
+ * call: its fentry never fires there), a new one without names, which
+ * fexit on chmod_common/chown_common completes.
+ */
+static __always_inline struct file_pending *mid_or_new(__u32 kind)
+{
+	struct file_pending *p = mid(kind);
+	if (p)
+		return p;
+	if (n_prefixes && !has_rules(kind))
+		return NULL; /* no names to filter on: the filter drops it */
+	return fn_enter(kind, NULL, NULL, 0, AT_FDCWD, AT_FDCWD);
+}
+
+SEC("fexit/chmod_common")
+int BPF_PROG(chmod_common_exit) { fn_exit(ctx, EV_CHMOD); return 0; }
+
+SEC("fexit/chown_common")
+int BPF_PROG(chown_common_exit) { fn_exit(ctx, EV_CHOWN); return 0; }
+
 SEC("fentry/security_path_chmod")
 int BPF_PROG(chmod_mid, const struct path *path, umode_t mode)
 {
-	struct file_pending *p = mid(EV_CHMOD);
+	struct file_pending *p = mid_or_new(EV_CHMOD);
 	if (!p)
 		return 0;
 	__u32 off = p->name_end;
@@ -668,11 +690,15 @@ SEC("fexit/vfs_fchown")
 int BPF_PROG(chown_fd_fn_exit) { fn_exit(ctx, EV_CHOWN); return 0; }
 
 SEC("fentry/security_path_chown")
-int BPF_PROG(chown_mid, const struct path *path)
+int BPF_PROG(chown_mid, const struct path *path, __u64 uid, __u64 gid)
 {
-	struct file_pending *p = mid(EV_CHOWN);
+	struct file_pending *p = mid_or_new(EV_CHOWN);
 	if (!p)
 		return 0;
+	if (p->ev.uid == (__u32)-1 && p->ev.gid == (__u32)-1 && !p->ev.name1_len && !(p->ev.xflags & FX_FD)) {
+		p->ev.uid = (__u32)uid; /* a record made here: the kernel's ids (from the caller's namespace) */
+		p->ev.gid = (__u32)gid;
+	}
 	__u32 off = p->name_end;
 	p->ev.path1_len = ev_path(&p->ev, off, scalar_of(path), 0) - off;
 	check_kill(&p->ev, EV_CHOWN, BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt));

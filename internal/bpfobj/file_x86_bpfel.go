@@ -204,6 +204,7 @@ const (
 	FileMapRulePcomms        = "rule_pcomms"
 	FileMapRuleSets          = "rule_sets"
 	FileMapRuleUids          = "rule_uids"
+	FileProgChmodCommonExit  = "chmod_common_exit"
 	FileProgChmodEnter       = "chmod_enter"
 	FileProgChmodExit        = "chmod_exit"
 	FileProgChmodFdFn        = "chmod_fd_fn"
@@ -211,6 +212,7 @@ const (
 	FileProgChmodFn          = "chmod_fn"
 	FileProgChmodFnExit      = "chmod_fn_exit"
 	FileProgChmodMid         = "chmod_mid"
+	FileProgChownCommonExit  = "chown_common_exit"
 	FileProgChownEnter       = "chown_enter"
 	FileProgChownExit        = "chown_exit"
 	FileProgChownFdFn        = "chown_fd_fn"
@@ -310,6 +312,7 @@ type FileSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type FileProgramSpecs struct {
+	ChmodCommonExit *ebpf.ProgramSpec `ebpf:"chmod_common_exit"`
 	ChmodEnter      *ebpf.ProgramSpec `ebpf:"chmod_enter"`
 	ChmodExit       *ebpf.ProgramSpec `ebpf:"chmod_exit"`
 	ChmodFdFn       *ebpf.ProgramSpec `ebpf:"chmod_fd_fn"`
@@ -317,6 +320,7 @@ type FileProgramSpecs struct {
 	ChmodFn         *ebpf.ProgramSpec `ebpf:"chmod_fn"`
 	ChmodFnExit     *ebpf.ProgramSpec `ebpf:"chmod_fn_exit"`
 	ChmodMid        *ebpf.ProgramSpec `ebpf:"chmod_mid"`
+	ChownCommonExit *ebpf.ProgramSpec `ebpf:"chown_common_exit"`
 	ChownEnter      *ebpf.ProgramSpec `ebpf:"chown_enter"`
 	ChownExit       *ebpf.ProgramSpec `ebpf:"chown_exit"`
 	ChownFdFn       *ebpf.ProgramSpec `ebpf:"chown_fd_fn"`
@@ -474,6 +478,7 @@ type FileVariables struct {
 //
 // It can be passed to LoadFileObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FilePrograms struct {
+	ChmodCommonExit *ebpf.Program `ebpf:"chmod_common_exit"`
 	ChmodEnter      *ebpf.Program `ebpf:"chmod_enter"`
 	ChmodExit       *ebpf.Program `ebpf:"chmod_exit"`
 	ChmodFdFn       *ebpf.Program `ebpf:"chmod_fd_fn"`
@@ -481,6 +486,7 @@ type FilePrograms struct {
 	ChmodFn         *ebpf.Program `ebpf:"chmod_fn"`
 	ChmodFnExit     *ebpf.Program `ebpf:"chmod_fn_exit"`
 	ChmodMid        *ebpf.Program `ebpf:"chmod_mid"`
+	ChownCommonExit *ebpf.Program `ebpf:"chown_common_exit"`
 	ChownEnter      *ebpf.Program `ebpf:"chown_enter"`
 	ChownExit       *ebpf.Program `ebpf:"chown_exit"`
 	ChownFdFn       *ebpf.Program `ebpf:"chown_fd_fn"`
@@ -534,6 +540,7 @@ type FilePrograms struct {
 
 func (p *FilePrograms) Close() error {
 	return _FileClose(
+		p.ChmodCommonExit,
 		p.ChmodEnter,
 		p.ChmodExit,
 		p.ChmodFdFn,
@@ -541,6 +548,7 @@ func (p *FilePrograms) Close() error {
 		p.ChmodFn,
 		p.ChmodFnExit,
 		p.ChmodMid,
+		p.ChownCommonExit,
 		p.ChownEnter,
 		p.ChownExit,
 		p.ChownFdFn,

@@ -13,16 +13,20 @@ type FileOp struct {
 	// NewCalls are calls some kernels lack (fchmodat2, 6.6): the first
 	// tracepoint rung has them, a second one goes without.
 	NewCalls []string
+	// Exits are inner functions whose fexit completes the event where
+	// the compiler inlined a Funcs entry into its system call (chmod_common,
+	// chown_common), so that its fentry never fires there.
+	Exits []string
 }
 
 // FileOps are the file-tampering event types, in event.FileTypes order.
 var FileOps = []FileOp{
-	{"unlink", []string{"do_unlinkat", "do_rmdir"}, []string{"path_unlink", "path_rmdir"}, []string{"unlink", "unlinkat", "rmdir"}, nil},
-	{"rename", []string{"do_renameat2"}, []string{"path_rename"}, []string{"rename", "renameat", "renameat2"}, nil},
-	{"link", []string{"do_linkat"}, []string{"path_link"}, []string{"link", "linkat"}, nil},
-	{"symlink", []string{"do_symlinkat"}, []string{"path_symlink"}, []string{"symlink", "symlinkat"}, nil},
-	{"chmod", []string{"do_fchmodat", "vfs_fchmod"}, []string{"path_chmod"}, []string{"chmod", "fchmod", "fchmodat"}, []string{"fchmodat2"}},
-	{"chown", []string{"do_fchownat", "vfs_fchown"}, []string{"path_chown"}, []string{"chown", "fchown", "lchown", "fchownat"}, nil},
+	{"unlink", []string{"do_unlinkat", "do_rmdir"}, []string{"path_unlink", "path_rmdir"}, []string{"unlink", "unlinkat", "rmdir"}, nil, nil},
+	{"rename", []string{"do_renameat2"}, []string{"path_rename"}, []string{"rename", "renameat", "renameat2"}, nil, nil},
+	{"link", []string{"do_linkat"}, []string{"path_link"}, []string{"link", "linkat"}, nil, nil},
+	{"symlink", []string{"do_symlinkat"}, []string{"path_symlink"}, []string{"symlink", "symlinkat"}, nil, nil},
+	{"chmod", []string{"do_fchmodat", "vfs_fchmod"}, []string{"path_chmod"}, []string{"chmod", "fchmod", "fchmodat"}, []string{"fchmodat2"}, []string{"chmod_common"}},
+	{"chown", []string{"do_fchownat", "vfs_fchown"}, []string{"path_chown"}, []string{"chown", "fchown", "lchown", "fchownat"}, nil, []string{"chown_common"}},
 }
 
 // FileOpOf returns the FileOp of event type t, and false for none.
@@ -54,7 +58,11 @@ func prefixed(p string, names []string) []string {
 // functions, fentry on the security_path_* entries (no BPF LSM needed to
 // observe).
 func (o FileOp) FentryMechanism() string {
-	return "fentry+fexit/" + braces(o.Funcs) + " + fentry/" + braces(prefixed("security_", o.Mid))
+	m := "fentry+fexit/" + braces(o.Funcs)
+	if o.Exits != nil {
+		m += " + fexit/" + braces(o.Exits)
+	}
+	return m + " + fentry/" + braces(prefixed("security_", o.Mid))
 }
 
 // TracepointMechanism is the syscall tracepoint rung of o, with the
@@ -78,6 +86,9 @@ func fileLadder(t string) Ladder {
 	o, _ := FileOpOf(t)
 	var pts []Point
 	for _, f := range o.Funcs {
+		pts = append(pts, Point{BTFFunc, f, false})
+	}
+	for _, f := range o.Exits {
 		pts = append(pts, Point{BTFFunc, f, false})
 	}
 	for _, m := range o.Mid {

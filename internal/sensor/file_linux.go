@@ -29,6 +29,9 @@ var fileRungs = func() []rung {
 		for _, f := range o.Funcs {
 			progs = append(progs, fileFentryProgs[f]...)
 		}
+		for _, f := range o.Exits {
+			progs = append(progs, f+"_exit")
+		}
 		for _, m := range o.Mid {
 			progs = append(progs, fileMidProgs[m])
 		}

@@ -22,8 +22,8 @@ func fileGuestBest(t event.Type) string {
 		event.TypeRename:  "fentry+fexit/do_renameat2 + fentry/security_path_rename",
 		event.TypeLink:    "fentry+fexit/do_linkat + fentry/security_path_link",
 		event.TypeSymlink: "fentry+fexit/do_symlinkat + fentry/security_path_symlink",
-		event.TypeChmod:   "fentry+fexit/{do_fchmodat,vfs_fchmod} + fentry/security_path_chmod",
-		event.TypeChown:   "fentry+fexit/{do_fchownat,vfs_fchown} + fentry/security_path_chown",
+		event.TypeChmod:   "fentry+fexit/{do_fchmodat,vfs_fchmod} + fexit/chmod_common + fentry/security_path_chmod",
+		event.TypeChown:   "fentry+fexit/{do_fchownat,vfs_fchown} + fexit/chown_common + fentry/security_path_chown",
 	}[t]
 }
 
