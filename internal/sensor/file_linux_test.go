@@ -79,6 +79,7 @@ func testFileTampering(t *testing.T, force string) {
 		t         event.Type
 		path, new string
 		check     func(*event.File) string
+		mode      uint32 // chmod: which of the two
 	}
 	ok := func(f *event.File) string {
 		if f.Result != 0 {
@@ -87,49 +88,49 @@ func testFileTampering(t *testing.T, force string) {
 		return ""
 	}
 	wants := []want{
-		{event.TypeRename, in("a"), in("b"), ok},
-		{event.TypeLink, in("b"), in("hard"), ok},
+		{event.TypeRename, in("a"), in("b"), ok, 0},
+		{event.TypeLink, in("b"), in("hard"), ok, 0},
 		{event.TypeSymlink, in("sym"), "", func(f *event.File) string {
 			if f.Target != "b" {
 				return fmt.Sprintf("target %q, want \"b\" as given", f.Target)
 			}
 			return ok(f)
-		}},
+		}, 0},
 		{event.TypeChmod, in("b"), "", func(f *event.File) string {
-			if f.Mode&0o7777 != 0o4755 || strings.Join(event.ModeBitNames(f.Mode), ",") != "setuid" || f.FD {
+			if strings.Join(event.ModeBitNames(f.Mode), ",") != "setuid" || f.FD {
 				return fmt.Sprintf("mode %o %v fd=%v, want 4755 [setuid] by name", f.Mode, event.ModeBitNames(f.Mode), f.FD)
 			}
 			return ok(f)
-		}},
+		}, 0o4755},
 		{event.TypeChmod, in("b"), "", func(f *event.File) string {
-			if f.Mode&0o7777 != 0o2755 || !f.FD {
+			if !f.FD {
 				return fmt.Sprintf("mode %o fd=%v, want 2755 by descriptor", f.Mode, f.FD)
 			}
 			return ok(f)
-		}},
+		}, 0o2755},
 		{event.TypeChown, in("b"), "", func(f *event.File) string {
 			if f.Uid != 65534 || f.Gid != 65534 {
 				return fmt.Sprintf("owner %d:%d, want 65534:65534", f.Uid, f.Gid)
 			}
 			return ok(f)
-		}},
-		{event.TypeUnlink, in("hard"), "", ok},
+		}, 0},
+		{event.TypeUnlink, in("hard"), "", ok, 0},
 		{event.TypeUnlink, in("d"), "", func(f *event.File) string {
 			if f.Flags&unix.AT_REMOVEDIR == 0 {
 				return fmt.Sprintf("flags %#x, want AT_REMOVEDIR", f.Flags)
 			}
 			return ok(f)
-		}},
+		}, 0},
 		{event.TypeUnlink, in("missing"), "", func(f *event.File) string {
 			if f.Result != -int64(unix.ENOENT) {
 				return fmt.Sprintf("result %d, want -ENOENT", f.Result)
 			}
 			return ""
-		}},
+		}, 0},
 	}
 	for _, w := range wants {
-		evs := c.waitFor(t, 1, 5*time.Second, fmt.Sprintf("%s of %s", w.t, w.path), func(e *event.Event) bool {
-			return e.Type == w.t && e.Process.Pid == pid && e.File.Path == w.path && (w.check(e.File) == "" || w.t != event.TypeChmod)
+		evs := c.waitFor(t, 1, 5*time.Second, fmt.Sprintf("%s of %s (all events: %s)", w.t, w.path, fileEvents(c, pid)), func(e *event.Event) bool {
+			return e.Type == w.t && e.Process.Pid == pid && e.File.Path == w.path && (w.mode == 0 || e.File.Mode&0o7777 == w.mode)
 		})
 		f := evs[0].File
 		if f.NewPath != w.new {
@@ -191,4 +192,17 @@ func TestFileUnresolvedDirfd(t *testing.T) {
 	if !f.Unresolved || f.Path != "vigil-unresolved" || f.Name != "vigil-unresolved" || f.Result != -int64(unix.EBADF) {
 		t.Errorf("unlink = %+v, want unresolved, path and name as passed, -EBADF", *f)
 	}
+}
+
+// fileEvents lists the file events of pid seen so far, for a failure.
+func fileEvents(c *collector, pid uint32) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, e := range c.evs {
+		if e.File != nil && e.Process.Pid == pid {
+			out = append(out, fmt.Sprintf("%s %+v", e.Type, *e.File))
+		}
+	}
+	return strings.Join(out, "; ")
 }
