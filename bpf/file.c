@@ -772,12 +772,15 @@ int BPF_PROG(deny_rmdir, const struct path *dir, struct dentry *dentry, int ret)
 	return lsm_ret(deny_path(EV_UNLINK, dentry, BPF_CORE_READ(dir, mnt), dir, dentry, NULL, NULL, 0));
 }
 
+/*
+ * The hook gained a flags argument in 5.19, which moves the previous
+ * program's return: read neither, so one program loads on both (a
+ * denial by an earlier BPF LSM program stands anyway).
+ */
 SEC("lsm/path_rename")
 int BPF_PROG(deny_rename, const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
-	     struct dentry *new_dentry, unsigned int flags, int ret)
+	     struct dentry *new_dentry)
 {
-	if (ret)
-		return ret;
 	long rc = deny_path(EV_RENAME, old_dentry, BPF_CORE_READ(old_dir, mnt), old_dir, old_dentry, new_dir, new_dentry, 0);
 	if (!rc)
 		rc = deny_path(EV_RENAME, new_dentry, BPF_CORE_READ(new_dir, mnt), old_dir, old_dentry, new_dir, new_dentry, 0);
