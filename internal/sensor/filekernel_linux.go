@@ -74,15 +74,13 @@ func (m *Manager) startFileLSM() error {
 	if k == nil {
 		return nil
 	}
-	var progs []string
 	var types []event.Type
 	for _, t := range event.FileTypes {
 		if set, ok := k.Sets[t]; ok && set.Deny != 0 {
-			progs = append(progs, fileLSMPrograms[t]...)
 			types = append(types, t)
 		}
 	}
-	if len(progs) == 0 {
+	if len(types) == 0 {
 		return nil
 	}
 	load, suffix := bpfobj.LoadFile, ""
@@ -95,23 +93,17 @@ func (m *Manager) startFileLSM() error {
 	if err != nil {
 		return fmt.Errorf("reading the file sensor object: %w", err)
 	}
-	l, err := loadProgs(spec, progs, &m.sh, baseVars(m.cfg.SelfTgid), nil)
-	if err != nil {
-		return fmt.Errorf("starting BPF LSM deny rules on %s: %w", typeList(types), err)
-	}
-	m.loaded = append(m.loaded, l)
+	// One type at a time, so that a refusal names its hook: 5.10's BPF
+	// trampolines refuse lsm/path_chown, whose ids are passed by value.
 	for _, t := range types {
-		m.lsmTypes[t] = true
 		o, _ := doctor.FileOpOf(string(t))
+		l, err := loadProgs(spec, fileLSMPrograms[t], &m.sh, baseVars(m.cfg.SelfTgid), nil)
+		if err != nil {
+			return fmt.Errorf("deny %s needs %s, which this kernel refuses: %w", t, o.DenyMechanism(), err)
+		}
+		m.loaded = append(m.loaded, l)
+		m.lsmTypes[t] = true
 		m.choices = append(m.choices, Choice{Type: "deny " + t, Mechanism: o.DenyMechanism() + suffix})
 	}
 	return nil
-}
-
-func typeList(ts []event.Type) string {
-	s := make([]string, len(ts))
-	for i, t := range ts {
-		s[i] = string(t)
-	}
-	return strings.Join(s, ", ")
 }
