@@ -10,6 +10,8 @@
 //   storm rate R S PATH     openat(PATH) + close at R per second for S seconds
 //   storm uring N PATH      IORING_OP_OPENAT(PATH) through io_uring, wait, close, N times
 //   storm connect N         TCP connect to its own listener on 127.0.0.1 + accept + close both, N times
+//   storm rename N PATH     rename(PATH, PATH.2) and back, N times each way
+//   storm chmod N PATH      chmod(PATH) 0644 <-> 0600, N times
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/io_uring.h>
@@ -19,6 +21,7 @@
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -160,6 +163,18 @@ int main(int argc, char **argv)
 				return 1;
 			munmap(p, 4096);
 		}
+	} else if (!strcmp(argv[1], "rename") && argc == 4) {
+		char other[4096];
+		snprintf(other, sizeof(other), "%s.2", argv[3]);
+		for (long i = 0; i < n; i++)
+			if (rename((i & 1) ? other : argv[3], (i & 1) ? argv[3] : other))
+				return 1;
+		if (n & 1)
+			rename(other, argv[3]);
+	} else if (!strcmp(argv[1], "chmod") && argc == 4) {
+		for (long i = 0; i < n; i++)
+			if (chmod(argv[3], (i & 1) ? 0644 : 0600))
+				return 1;
 	} else if (!strcmp(argv[1], "rate") && argc == 5) {
 		long secs = atol(argv[3]);
 		long long per = 1000000000LL / n; /* ns between opens */

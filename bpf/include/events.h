@@ -26,6 +26,12 @@ enum event_type {
 	EV_CONNECT = 7,
 	EV_ACCEPT = 8,
 	EV_LISTEN = 9,
+	EV_UNLINK = 10,
+	EV_RENAME = 11,
+	EV_LINK = 12,
+	EV_SYMLINK = 13,
+	EV_CHMOD = 14,
+	EV_CHOWN = 15,
 	EV_TYPE_MAX = 21,
 };
 
@@ -247,6 +253,68 @@ struct net_event {
 	struct net_addr local;
 	struct net_addr remote;
 	struct net_addr listener;
+};
+
+/* file_event.syscall: the call that made a file-tampering event; 0 where
+ * the hook does not tell (the fentry rung sees the kernel's do_* functions). */
+enum file_syscall {
+	FSC_UNLINK = 1,
+	FSC_UNLINKAT = 2,
+	FSC_RMDIR = 3,
+	FSC_RENAME = 4,
+	FSC_RENAMEAT = 5,
+	FSC_RENAMEAT2 = 6,
+	FSC_LINK = 7,
+	FSC_LINKAT = 8,
+	FSC_SYMLINK = 9,
+	FSC_SYMLINKAT = 10,
+	FSC_CHMOD = 11,
+	FSC_FCHMOD = 12,
+	FSC_FCHMODAT = 13,
+	FSC_FCHMODAT2 = 14,
+	FSC_CHOWN = 15,
+	FSC_FCHOWN = 16,
+	FSC_LCHOWN = 17,
+	FSC_FCHOWNAT = 18,
+};
+
+/* file_event.xflags: how the paths were found. */
+enum file_xflags {
+	FX_BASE1 = 1 << 0,       /* path1 is the directory name1 is relative to (dirfd or cwd), not the file */
+	FX_BASE2 = 1 << 1,       /* the same for path2 and name2 */
+	FX_UNRESOLVED1 = 1 << 2, /* path1 could not be found (a bad dirfd): only name1 is known */
+	FX_UNRESOLVED2 = 1 << 3, /* the same for path2 */
+	FX_IO_URING = 1 << 4,    /* an io_uring request, not a system call */
+	FX_FD = 1 << 5,          /* fchmod, fchown: path1 is the file of descriptor dirfd */
+};
+
+/*
+ * A file-tampering record: unlink, rename, link, symlink, chmod, chown.
+ * data[] holds, back to back: name1 as passed (the file; rename and link:
+ * the old name; symlink: the target string), name2 as passed (rename and
+ * link: the new name; symlink: the link's name), then the path
+ * components (read_path, leaf first) of path1 and of path2. A path is the
+ * object itself, or with FX_BASE1/FX_BASE2 the directory its name is
+ * relative to. For symlink, path1 is unused and path2 is the link's.
+ */
+struct file_event {
+	struct event_hdr hdr;
+	__s64 result;
+	__s32 dirfd;    /* of name1; fchmod, fchown: the descriptor */
+	__s32 newdirfd; /* of name2 */
+	__u32 syscall;  /* enum file_syscall */
+	__u32 xflags;   /* enum file_xflags */
+	__u32 flags;    /* AT_* flags (unlinkat, linkat, fchmodat, fchownat), RENAME_* flags */
+	__u32 mode;     /* chmod: the new mode */
+	__u32 uid;      /* chown: the new owner, (u32)-1 for unchanged */
+	__u32 gid;      /* chown: the new group, (u32)-1 for unchanged */
+	__u32 name1_len;
+	__u32 name2_len;
+	__u32 path1_len;
+	__u32 path2_len;
+	__u32 file_flags1; /* enum file_flags of path1 */
+	__u32 file_flags2;
+	__u8 data[DATA_LEN];
 };
 
 #endif

@@ -134,6 +134,9 @@ struct {
 /* What a hook knows of the event, for match_rules. */
 struct match_in {
 	__u64 file; /* the struct file * executed, opened or loaded; 0 for none */
+	/* Without a file: the struct dentry * and struct vfsmount * of the
+	 * object (file-tampering hooks, which see paths, not open files). */
+	__u64 dentry, mnt;
 	__u64 kill; /* out: the matching kill rules */
 	__u64 deny; /* out: the matching deny rules */
 	__u32 uid;
@@ -188,13 +191,14 @@ static long dir_step(__u32 i, void *ctx)
 	return 0;
 }
 
-/* dir_hits returns the rules whose prefix directory holds the file. */
-static __always_inline __u64 dir_hits(__u64 fp)
+/* dir_hits returns the rules whose prefix directory holds the file
+ * (in->file), or the dentry in->dentry on mount in->mnt. */
+static __always_inline __u64 dir_hits(struct match_in *in)
 {
-	struct file *f = (struct file *)fp;
-	struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
+	struct file *f = (struct file *)in->file;
+	struct vfsmount *vm = f ? BPF_CORE_READ(f, f_path.mnt) : (struct vfsmount *)in->mnt;
 	struct dir_walk w = {
-		.d = BPF_CORE_READ(f, f_path.dentry),
+		.d = f ? BPF_CORE_READ(f, f_path.dentry) : (struct dentry *)in->dentry,
 		.m = (void *)vm - bpf_core_field_offset(struct mount, mnt),
 	};
 #ifdef VIGIL_COMPAT
@@ -329,16 +333,24 @@ VIGIL_GLOBAL int match_rules(__u32 kind, struct match_in *in)
 	if (m & rs->use_path) {
 		__u64 hit = 0;
 		struct file *f = (struct file *)in->file;
-		if (f) {
+		struct inode *inode = NULL;
+		if (f)
+			inode = BPF_CORE_READ(f, f_inode);
+		else if (in->dentry) {
+			/* A local: BPF_CORE_READ of in->dentry would relocate match_in. */
+			struct dentry *d = (struct dentry *)in->dentry;
+			inode = BPF_CORE_READ(d, d_inode);
+		}
+		if (inode) {
 			struct file_id id = {};
-			id.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-			id.ino = BPF_CORE_READ(f, f_inode, i_ino);
+			id.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+			id.ino = BPF_CORE_READ(inode, i_ino);
 			hit = mask_of(&rule_paths, &id);
 		}
 		m &= hit | ~rs->use_path;
 	}
 	if (m & rs->use_prefix)
-		m &= (in->file ? dir_hits(in->file) : 0) | ~rs->use_prefix;
+		m &= (in->file || (in->dentry && in->mnt) ? dir_hits(in) : 0) | ~rs->use_prefix;
 	if (m & (rs->use_prot | rs->use_flags))
 		m &= args_hits(m & (rs->use_prot | rs->use_flags), kind, in) | ~(rs->use_prot | rs->use_flags);
 	in->kill = m & (in->map ? rs->map_kill : rs->kill);

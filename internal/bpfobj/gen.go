@@ -20,6 +20,5 @@ package bpfobj
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem mprotect_compat -tags linux -target amd64 MprotectCompat ../../bpf/mprotect.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem open_compat -tags linux -target amd64 OpenCompat ../../bpf/open.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem lsm_compat -tags linux -target amd64 LsmCompat ../../bpf/lsm.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
-//go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem hook_compat -tags linux -target amd64 HookCompat ../../bpf/hook.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
-//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type net_event -type net_addr -type net_syscall -type net_xflags Net ../../bpf/net.c -- -I../../bpf/include -O2 -g -Wall -Werror
-//go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem net_compat -tags linux -target amd64 NetCompat ../../bpf/net.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type file_event -type file_syscall -type file_xflags File ../../bpf/file.c -- -I../../bpf/include -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem file_compat -tags linux -target amd64 FileCompat ../../bpf/file.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT

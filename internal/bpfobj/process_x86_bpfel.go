@@ -54,6 +54,12 @@ const (
 	ProcessEventTypeEV_CONNECT  ProcessEventType = 7
 	ProcessEventTypeEV_ACCEPT   ProcessEventType = 8
 	ProcessEventTypeEV_LISTEN   ProcessEventType = 9
+	ProcessEventTypeEV_UNLINK   ProcessEventType = 10
+	ProcessEventTypeEV_RENAME   ProcessEventType = 11
+	ProcessEventTypeEV_LINK     ProcessEventType = 12
+	ProcessEventTypeEV_SYMLINK  ProcessEventType = 13
+	ProcessEventTypeEV_CHMOD    ProcessEventType = 14
+	ProcessEventTypeEV_CHOWN    ProcessEventType = 15
 	ProcessEventTypeEV_TYPE_MAX ProcessEventType = 21
 )
 

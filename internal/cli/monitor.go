@@ -27,6 +27,7 @@ func newMonitorCmd(s *streams) *cobra.Command {
 		openPids     []uint32
 		openComms    []string
 		connectPorts []uint16
+		filePrefixes []string
 		ringMB       int
 		lostInterval time.Duration
 		mechanism    string
@@ -45,7 +46,9 @@ it happens, until interrupted (or --duration/--count). Needs root.
 Event types: fork, exec, exit, module, mprotect, open, connect, accept,
 listen, or all (open and the network types are off unless asked for; filter
 opens in the kernel with --open-prefix/--open-pid/--open-comm, and the network
-types with --connect-port).
+types with --connect-port); file tampering: unlink, rename, link, symlink,
+chmod, chown (off unless asked for; filter them in the kernel with
+--file-prefix).
 On a kernel without module support, module is off unless --events names it:
 seeing those attempts there costs a program on every system call.
 mprotect reports by default only the calls that matter for security (adding
@@ -89,6 +92,7 @@ in the kernel; --mprotect-all reports every call. Kill rules see every call.`,
 					RingBytes:      ringMB << 20,
 					MprotectAll:    mprotectAll,
 					ForceMechanism: mechanism,
+					FilePrefixes:   filePrefixes,
 				},
 				Format:       output.Format(format),
 				Duration:     duration,
@@ -114,6 +118,7 @@ in the kernel; --mprotect-all reports every call. Kill rules see every call.`,
 	f.Uint64Var(&count, "count", 0, "stop after this many events")
 	f.StringArrayVar(&openPrefixes, "open-prefix", nil, "report only opens of paths starting with this (repeatable, at most 8)")
 	f.Var(newUint32Slice(&openPids), "open-pid", "report only opens by this pid (repeatable)")
+	f.StringArrayVar(&filePrefixes, "file-prefix", nil, "report only unlink, rename, link, symlink, chmod and chown events one of whose names, as passed, starts with this (repeatable, at most 8)")
 	f.StringArrayVar(&openComms, "open-comm", nil, "report only opens by processes with this comm (repeatable)")
 	f.Var(newUint16Slice(&connectPorts), "connect-port", "report only connects to this remote port, and accepts and listens on this local port (repeatable, at most 64)")
 	f.IntVar(&ringMB, "ring-mb", sensor.DefaultRingBytes>>20, "ring buffer size in MiB (a power of two)")

@@ -124,6 +124,9 @@ var Ladders = []Ladder{
 		// 6.0), opens through io_uring are not seen.
 		withCompat(CompatOpen, Rung{OpenSyscalls, []string{"tracepoint", "syscall-tracepoints", "task-storage", "bpf-loop", "atomics"}, openPoints()})...)...)},
 	connectLadder, acceptLadder, listenLadder,
+	// File tampering (plan_file.go): one ladder per type.
+	fileLadder("unlink"), fileLadder("rename"), fileLadder("link"),
+	fileLadder("symlink"), fileLadder("chmod"), fileLadder("chown"),
 	{Name: "kill", Kind: Action, IfNone: "policy with kill refused", Rungs: []Rung{
 		{"bpf_send_signal(SIGKILL) from the event's hook", []string{"bpf-send-signal"}, nil},
 	}},
@@ -154,6 +157,8 @@ var Ladders = []Ladder{
 			[]Point{{BTFFunc, "bpf_lsm_kernel_read_file", false}, {BTFFunc, "bpf_lsm_kernel_load_data", false}}},
 	}},
 	denyConnectLadder, denyAcceptLadder, denyListenLadder,
+	fileDenyLadder("unlink"), fileDenyLadder("rename"), fileDenyLadder("link"),
+	fileDenyLadder("symlink"), fileDenyLadder("chmod"), fileDenyLadder("chown"),
 }
 
 // Mechanisms of the open ladder, shared with the sensor's rungs.

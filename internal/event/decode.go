@@ -85,6 +85,8 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		if e.Net, err = decodeNet(d); err != nil {
 			return err
 		}
+	case TypeUnlink, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeChown:
+		e.File = decodeFile(d, e.Type)
 	case TypeSyscall:
 		e.Syscall = &Syscall{Name: d.str("syscall"), Nr: int32(d.i64("nr")), Result: d.i64("result")}
 		if raw, ok := d.m["syscall_args"]; ok {

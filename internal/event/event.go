@@ -38,7 +38,7 @@ const (
 // order used for summaries.
 var KernelTypes = []Type{TypeFork, TypeExec, TypeExit, TypeModule, TypeMprotect, TypeOpen,
 	TypeConnect, TypeAccept, TypeListen,
-}
+	TypeUnlink, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeChown}
 
 // ParseType returns the Type named s, or false if s names none of
 // KernelTypes.
@@ -68,7 +68,8 @@ type Event struct {
 	Module   *Module
 	Mprotect *Mprotect
 	Open     *Open
-	Net      *Net // connect, accept and listen
+	Net      *Net  // connect, accept and listen
+	File     *File // unlink, rename, link, symlink, chmod, chown
 	Syscall  *Syscall
 	Lost     *Lost
 	Hook     *Hook

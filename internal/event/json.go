@@ -117,6 +117,8 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		}
 	case e.Net != nil:
 		e.Net.appendJSON(&w)
+	case e.File != nil:
+		e.File.appendJSON(&w, e.Type)
 	case e.Syscall != nil:
 		s := e.Syscall
 		w.str("syscall", s.Name)

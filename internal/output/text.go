@@ -114,6 +114,8 @@ func details(ev *event.Event) string {
 		b.WriteString(result(o.Result))
 	case ev.Net != nil:
 		netDetails(&b, ev.Net)
+	case ev.File != nil:
+		fileDetails(&b, ev.Type, ev.File)
 	case ev.Syscall != nil:
 		fmt.Fprintf(&b, "%s%s", ev.Syscall.Name, result(ev.Syscall.Result))
 	case ev.Lost != nil:

@@ -41,17 +41,8 @@ func (r *Rule) Matches(ev *event.Event, anc Ancestry) bool {
 		return true
 	}
 	p := &ev.Process
-	if m.Path != nil || m.PathPrefix != nil {
-		path := EventPath(ev)
-		if path == "" {
-			return false
-		}
-		if m.Path != nil && !slices.Contains(m.Path, path) {
-			return false
-		}
-		if m.PathPrefix != nil && !hasAnyPrefix(path, m.PathPrefix) {
-			return false
-		}
+	if (m.Path != nil || m.PathPrefix != nil) && !pathMatches(m, EventPaths(ev)) {
+		return false
 	}
 	if m.Comm != nil && !slices.Contains(m.Comm, p.Comm) {
 		return false
@@ -95,10 +86,40 @@ func (r *Rule) matchesPayload(ev *event.Event) bool {
 	if !m.Net.matches(ev) {
 		return false
 	}
+	if m.ModeBits != nil && (ev.File == nil || !slices.ContainsFunc(m.ModeBits, func(b uint32) bool { return ev.File.Mode&b != 0 })) {
+		return false
+	}
 	if m.OpenFlags != nil && (ev.Open == nil || !slices.ContainsFunc(m.OpenFlags, func(s OpenFlagSet) bool { return s.Matches(ev.Open.Flags) })) {
 		return false
 	}
 	return true
+}
+
+// pathMatches reports whether one of paths satisfies both path and
+// path_prefix (where set).
+func pathMatches(m *Match, paths []string) bool {
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if (m.Path == nil || slices.Contains(m.Path, p)) && (m.PathPrefix == nil || hasAnyPrefix(p, m.PathPrefix)) {
+			return true
+		}
+	}
+	return false
+}
+
+// EventPaths returns the resolved paths that path and path_prefix match:
+// EventPath's, and for rename and link the new name too (either matches),
+// for symlink the link made (not its target).
+func EventPaths(ev *event.Event) []string {
+	if f := ev.File; f != nil {
+		if f.NewPath != "" {
+			return []string{f.Path, f.NewPath}
+		}
+		return []string{f.Path}
+	}
+	return []string{EventPath(ev)}
 }
 
 // EventPath returns the resolved path that path and path_prefix match:

@@ -6,6 +6,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-sec/vigil/internal/event"
 )
 
 // protNames maps the names a prot matcher accepts to PROT_* bits.
@@ -127,7 +129,7 @@ func countMatchers(m *Match) int {
 	for _, set := range []bool{m.All, m.Path != nil, m.PathPrefix != nil, m.Comm != nil, m.Uid != nil,
 		m.ArgsContain != nil, m.ParentComm != nil, m.AncestorPathPrefix != nil, m.WX != nil, m.Prot != nil,
 		m.ModuleName != nil, m.OpenFlags != nil, m.Memfd != nil, m.Deleted != nil,
-		m.Container != nil, m.ContainerID != nil, m.CgroupPrefix != nil} {
+		m.Container != nil, m.ContainerID != nil, m.CgroupPrefix != nil, m.ModeBits != nil} {
 		if set {
 			n++
 		}
@@ -148,4 +150,17 @@ func anyUnder(paths, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// parseModeBit parses one element of mode_bits: a name of event.ModeBits
+// ("setuid", "setgid", "sticky", "world_writable").
+func parseModeBit(s string) (uint32, string) {
+	var names []string
+	for _, b := range event.ModeBits {
+		if b.Name == s {
+			return b.Bit, ""
+		}
+		names = append(names, b.Name)
+	}
+	return 0, fmt.Sprintf("unknown mode bit %q (expected one of %s)", s, strings.Join(names, ", "))
 }

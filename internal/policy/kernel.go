@@ -77,6 +77,14 @@ var kernelHooks = map[event.Type]map[Action]bool{
 	event.TypeConnect:  {ActionKill: true, ActionDeny: true},
 	event.TypeAccept:   {ActionKill: true, ActionDeny: true},
 	event.TypeListen:   {ActionKill: true, ActionDeny: true},
+	// File tampering (bpf/file.c): kill at the hook of the event's rung,
+	// deny through lsm/path_*.
+	event.TypeUnlink:  {ActionKill: true, ActionDeny: true},
+	event.TypeRename:  {ActionKill: true, ActionDeny: true},
+	event.TypeLink:    {ActionKill: true, ActionDeny: true},
+	event.TypeSymlink: {ActionKill: true, ActionDeny: true},
+	event.TypeChmod:   {ActionKill: true, ActionDeny: true},
+	event.TypeChown:   {ActionKill: true, ActionDeny: true},
 }
 
 // InKernel reports whether vigil's BPF programs can carry out action a
@@ -97,6 +105,15 @@ var kernelMatchers = map[event.Type][]string{
 	event.TypeConnect:  {"comm", "uid", "parent_comm"},
 	event.TypeAccept:   {"comm", "uid", "parent_comm"},
 	event.TypeListen:   {"comm", "uid", "parent_comm"},
+	// Paths of file-tampering events are matched by inode at the
+	// security_path_* hooks (fentry rung, BPF LSM); the tracepoint rung
+	// refuses such rules at start (internal/sensor, file_linux.go).
+	event.TypeUnlink:  {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeRename:  {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeLink:    {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeSymlink: {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeChmod:   {"path", "path_prefix", "comm", "uid", "parent_comm", "mode_bits"},
+	event.TypeChown:   {"path", "path_prefix", "comm", "uid", "parent_comm"},
 }
 
 // Kernel compiles the rules that plan assigns to the kernel (kill, and
@@ -260,6 +277,7 @@ func (m *Match) set() []string {
 	add(m.ContainerID != nil, "container_id")
 	add(m.CgroupPrefix != nil, "cgroup_prefix")
 	m.Net.setNames(add)
+	add(m.ModeBits != nil, "mode_bits")
 	return out
 }
 
@@ -314,6 +332,17 @@ func (k *KernelRules) addMatchers(r *Rule, id int, set *KernelSet, stat StatFunc
 	if m.OpenFlags != nil {
 		set.UseFlags |= bit
 		k.OpenFlags[id] = m.OpenFlags
+	}
+	if m.ModeBits != nil {
+		// The kernel matches a chmod's mode like open flags: any set
+		// whose bits are all in it (one bit per set).
+		if len(m.ModeBits) > MaxKernelSets {
+			errs.Add(r.FieldPos("match.mode_bits"), r.field("match.mode_bits"), "at most %d mode bits in a rule matched in the kernel", MaxKernelSets)
+		}
+		set.UseFlags |= bit
+		for _, b := range m.ModeBits {
+			k.OpenFlags[id] = append(k.OpenFlags[id], OpenFlagSet{Bits: b})
+		}
 	}
 }
 

@@ -32,7 +32,7 @@ type matcher struct {
 }
 
 // pathEvents are the event types that have a path.
-var pathEvents = []event.Type{event.TypeExec, event.TypeOpen, event.TypeModule}
+var pathEvents = append([]event.Type{event.TypeExec, event.TypeOpen, event.TypeModule}, event.FileTypes...)
 
 // matchers is every matcher by its YAML name, in documentation order.
 var matchers = map[string]matcher{
@@ -80,6 +80,7 @@ var matchers = map[string]matcher{
 	"local_port":  {netEvents, portsInto(func(m *Match) *[]uint16 { return &m.Net.LocalPort })},
 	"remote_addr": {remoteEvents, stringsInto(parsePrefix, func(m *Match) *[]netip.Prefix { return &m.Net.RemoteAddr })},
 	"family":      {netEvents, stringsInto(parseFamily, func(m *Match) *[]uint16 { return &m.Net.Family })},
+	"mode_bits":   {[]event.Type{event.TypeChmod}, stringsInto(parseModeBit, func(m *Match) *[]uint32 { return &m.ModeBits })},
 }
 
 // stringsInto returns the parse function of a matcher whose value is a
@@ -115,7 +116,7 @@ func flagInto(dst func(*Match) **bool) func(*parser, *yaml.Node, string, *Match)
 var matcherOrder = []string{"all", "path", "path_prefix", "comm", "uid", "args_contain", "parent_comm",
 	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted",
 	"container", "container_id", "cgroup_prefix",
-	"remote_port", "remote_addr", "local_port", "family"}
+	"remote_port", "remote_addr", "local_port", "family", "mode_bits"}
 
 func checkPath(s string) string {
 	if !strings.HasPrefix(s, "/") || path.Clean(s) != s {

@@ -97,6 +97,10 @@ type Match struct {
 	CgroupPrefix []string
 	// Net holds the matchers of connect, accept and listen events.
 	Net NetMatch
+	// ModeBits lists special mode bits (S_ISUID, S_ISGID, S_ISVTX,
+	// S_IWOTH: event.ModeBits); a chmod matches when its new mode has
+	// any of them.
+	ModeBits []uint32
 }
 
 // ProtSet is one element of a prot matcher.

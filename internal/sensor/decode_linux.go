@@ -18,6 +18,12 @@ const (
 	kindModule   = uint32(bpfobj.ProcessEventTypeEV_MODULE)
 	kindMprotect = uint32(bpfobj.ProcessEventTypeEV_MPROTECT)
 	kindOpen     = uint32(bpfobj.ProcessEventTypeEV_OPEN)
+	kindUnlink   = uint32(bpfobj.ProcessEventTypeEV_UNLINK)
+	kindRename   = uint32(bpfobj.ProcessEventTypeEV_RENAME)
+	kindLink     = uint32(bpfobj.ProcessEventTypeEV_LINK)
+	kindSymlink  = uint32(bpfobj.ProcessEventTypeEV_SYMLINK)
+	kindChmod    = uint32(bpfobj.ProcessEventTypeEV_CHMOD)
+	kindChown    = uint32(bpfobj.ProcessEventTypeEV_CHOWN)
 	kindMax      = uint32(bpfobj.ProcessEventTypeEV_TYPE_MAX)
 )
 
@@ -26,6 +32,8 @@ var kindTypes = [kindMax]event.Type{
 	kindFork: event.TypeFork, kindExec: event.TypeExec, kindExit: event.TypeExit,
 	kindModule: event.TypeModule, kindMprotect: event.TypeMprotect, kindOpen: event.TypeOpen,
 	kindConnect: event.TypeConnect, kindAccept: event.TypeAccept, kindListen: event.TypeListen,
+	kindUnlink: event.TypeUnlink, kindRename: event.TypeRename, kindLink: event.TypeLink,
+	kindSymlink: event.TypeSymlink, kindChmod: event.TypeChmod, kindChown: event.TypeChown,
 }
 
 // Flags of bpf/include/events.h, generated from its enums.

@@ -41,6 +41,7 @@ func TestMain(m *testing.M) {
 		"context":     helperContext,
 		"connect":     func(args []string) int { return helperConnect(args[len(args)-2], args[len(args)-1]) },
 		"netdeny":     func(args []string) int { return helperNetDeny(args[len(args)-1]) },
+		"fileops":     helperFileOps,
 	})
 }
 

@@ -92,6 +92,9 @@ func New(cfg Config, table *proc.Table) (*Manager, error) {
 	if err := cfg.Net.validate(); err != nil {
 		return nil, err
 	}
+	if err := validateFilePrefixes(cfg.FilePrefixes); err != nil {
+		return nil, err
+	}
 	m := &Manager{cfg: cfg, table: table, lsmTypes: map[event.Type]bool{}}
 	if err := m.createShared(); err != nil {
 		m.Close()
@@ -106,6 +109,10 @@ func New(cfg Config, table *proc.Table) (*Manager, error) {
 		return nil, err
 	}
 	if err := m.startLSM(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	if err := m.startFileLSM(); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -142,7 +149,7 @@ func (m *Manager) createShared() error {
 
 // sensors is the explicit list of vigil's sensors.
 func sensors() []sensor {
-	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{}, &netSensor{}}
+	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{}, &netSensor{}, &fileSensor{}}
 }
 
 // job is one selected event type of one sensor, to load.
@@ -224,6 +231,9 @@ func (m *Manager) start() error {
 		}
 		m.choices = append(m.choices, j.choice)
 		m.byKind[kindOf(j.t)] = j.s
+	}
+	if len(errs) == 0 {
+		errs = append(errs, checkFileRules(m.choices, m.cfg.Rules))
 	}
 	return errors.Join(errs...)
 }

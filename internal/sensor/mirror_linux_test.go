@@ -86,7 +86,10 @@ func TestKindTypesMirror(t *testing.T) {
 	seen := map[event.Type]bool{}
 	for k := uint32(1); k < kindMax; k++ {
 		typ := kindTypes[k]
-		if typ == "" || seen[typ] {
+		if typ == "" {
+			continue // a number events.h reserves for a type not built here
+		}
+		if seen[typ] {
 			t.Errorf("record kind %d maps to %q", k, typ)
 		}
 		seen[typ] = true

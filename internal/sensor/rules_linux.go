@@ -95,7 +95,7 @@ func (m *Manager) canEnforce(k *policy.KernelRules) error {
 			return fmt.Errorf("a %s deny rule on files needs BPF LSM on mappings, which this run did not attach: restart vigil to apply the policy", t)
 		}
 	}
-	return nil
+	return checkFileRules(m.choices, k)
 }
 
 // ruleGenBits is how many rules one generation holds (RULE_GEN_BITS).

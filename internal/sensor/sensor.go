@@ -43,6 +43,11 @@ type Config struct {
 	Open OpenFilter
 	// Net filters connect, accept and listen events in the kernel.
 	Net NetFilter
+	// FilePrefixes, when set, keep only the file-tampering events
+	// (unlink, rename, link, symlink, chmod, chown) one of whose names,
+	// as passed, starts with one of them (at most MaxOpenPrefixes, each
+	// at most MaxPrefixLen bytes), filtered in the kernel.
+	FilePrefixes []string
 	// RingBytes is the ring buffer's size, a power of two multiple of the
 	// page size; 0 means DefaultRingBytes.
 	RingBytes int
