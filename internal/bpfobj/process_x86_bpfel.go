@@ -40,13 +40,16 @@ type ProcessEventHdr struct {
 type ProcessEventType uint32
 
 const (
-	ProcessEventTypeEV_FORK     ProcessEventType = 1
-	ProcessEventTypeEV_EXEC     ProcessEventType = 2
-	ProcessEventTypeEV_EXIT     ProcessEventType = 3
-	ProcessEventTypeEV_MODULE   ProcessEventType = 4
-	ProcessEventTypeEV_MPROTECT ProcessEventType = 5
-	ProcessEventTypeEV_OPEN     ProcessEventType = 6
-	ProcessEventTypeEV_TYPE_MAX ProcessEventType = 7
+	ProcessEventTypeEV_FORK      ProcessEventType = 1
+	ProcessEventTypeEV_EXEC      ProcessEventType = 2
+	ProcessEventTypeEV_EXIT      ProcessEventType = 3
+	ProcessEventTypeEV_MODULE    ProcessEventType = 4
+	ProcessEventTypeEV_MPROTECT  ProcessEventType = 5
+	ProcessEventTypeEV_OPEN      ProcessEventType = 6
+	ProcessEventTypeEV_CRED      ProcessEventType = 16
+	ProcessEventTypeEV_PTRACE    ProcessEventType = 17
+	ProcessEventTypeEV_NAMESPACE ProcessEventType = 18
+	ProcessEventTypeEV_TYPE_MAX  ProcessEventType = 21
 )
 
 type ProcessExecEvent struct {

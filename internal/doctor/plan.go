@@ -110,6 +110,20 @@ var Ladders = []Ladder{
 		// Without io_uring's tracepoints (CONFIG_IO_URING off, or before
 		// 6.0), opens through io_uring are not seen.
 		withCompat(CompatOpen, Rung{OpenSyscalls, []string{"tracepoint", "syscall-tracepoints", "task-storage", "bpf-loop", "atomics"}, openPoints()})...)},
+	// The privilege sensor (bpf/priv.c). Hosts that refuse fentry and BPF
+	// LSM leave the system calls' tracepoints, filtered at entry.
+	{Name: "cred", Kind: Event, IfNone: "no cred events", Rungs: withCompat(CompatLoops,
+		Rung{CredSyscalls, []string{"tracepoint", "syscall-tracepoints", "bpf-loop"},
+			syscallPoints("both", "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups", "capset", "execve", "execveat")},
+	)},
+	{Name: "ptrace", Kind: Event, IfNone: "no ptrace events", Rungs: withCompat(CompatLoops,
+		Rung{PtraceSyscalls, []string{"tracepoint", "syscall-tracepoints", "bpf-loop"},
+			syscallPoints("both", "ptrace", "process_vm_writev")},
+	)},
+	{Name: "namespace", Kind: Event, IfNone: "no namespace events", Rungs: withCompat(CompatLoops,
+		Rung{NamespaceSyscalls, []string{"tracepoint", "syscall-tracepoints", "tp-btf", "bpf-loop"},
+			append(syscallPoints("both", "unshare", "setns"), Point{BTFTracepoint, "sched_process_fork", false})},
+	)},
 	{Name: "kill", Kind: Action, IfNone: "policy with kill refused", Rungs: []Rung{
 		{"bpf_send_signal(SIGKILL) from the event's hook", []string{"bpf-send-signal"}, nil},
 	}},
@@ -146,6 +160,13 @@ const (
 	OpenSyscalls   = "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}"
 	OpenIOUringReq = "tp_btf/io_uring_{submit_req,req_failed,complete}"
 	OpenIOUringSqe = "tp_btf/io_uring_{submit_sqe,req_failed,complete}"
+)
+
+// Mechanisms of the privilege sensor's ladders, shared with its rungs.
+const (
+	CredSyscalls      = "tracepoint/syscalls/sys_{enter,exit}_{set*id,setgroups,capset,execve,execveat}"
+	PtraceSyscalls    = "tracepoint/syscalls/sys_{enter,exit}_{ptrace,process_vm_writev}"
+	NamespaceSyscalls = "tracepoint/syscalls/sys_{enter,exit}_{unshare,setns} + tp_btf/sched_process_fork"
 )
 
 // openPoints are the syscall tracepoints of the open event.

@@ -28,6 +28,9 @@ const (
 	TypeModule    Type = "module"
 	TypeMprotect  Type = "mprotect"
 	TypeOpen      Type = "open"
+	TypeCred      Type = "cred"       // a change of credentials (set*id, setgroups, capset, setuid exec)
+	TypePtrace    Type = "ptrace"     // ptrace of, or process_vm_writev into, another process
+	TypeNamespace Type = "namespace"  // unshare, setns, clone into new namespaces
 	TypeSyscall   Type = "syscall"    // a call intercepted by vigil run that is not an open
 	TypeLost      Type = "lost"       // periodic report of events the kernel could not queue
 	TypeHook      Type = "hook"       // a policy hook (docs/hooks.md) fired with action log
@@ -36,7 +39,9 @@ const (
 
 // KernelTypes are the event types the monitor's sensors produce, in the
 // order used for summaries.
-var KernelTypes = []Type{TypeFork, TypeExec, TypeExit, TypeModule, TypeMprotect, TypeOpen}
+var KernelTypes = []Type{TypeFork, TypeExec, TypeExit, TypeModule, TypeMprotect, TypeOpen,
+	TypeCred, TypePtrace, TypeNamespace,
+}
 
 // ParseType returns the Type named s, or false if s names none of
 // KernelTypes.
@@ -60,15 +65,18 @@ type Event struct {
 	KernelNS uint64
 	Process  Process
 
-	Fork     *Fork
-	Exec     *Exec
-	Exit     *Exit
-	Module   *Module
-	Mprotect *Mprotect
-	Open     *Open
-	Syscall  *Syscall
-	Lost     *Lost
-	Hook     *Hook
+	Fork      *Fork
+	Exec      *Exec
+	Exit      *Exit
+	Module    *Module
+	Mprotect  *Mprotect
+	Open      *Open
+	Cred      *Cred
+	Ptrace    *Ptrace
+	Namespace *Namespace
+	Syscall   *Syscall
+	Lost      *Lost
+	Hook      *Hook
 
 	// Verdict is set when a policy rule matched the event.
 	Verdict *Verdict

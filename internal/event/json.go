@@ -115,6 +115,12 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		} else {
 			w.result(o.Result)
 		}
+	case e.Cred != nil:
+		e.Cred.appendJSON(&w)
+	case e.Ptrace != nil:
+		e.Ptrace.appendJSON(&w)
+	case e.Namespace != nil:
+		e.Namespace.appendJSON(&w)
 	case e.Syscall != nil:
 		s := e.Syscall
 		w.str("syscall", s.Name)

@@ -112,6 +112,12 @@ func details(ev *event.Event) string {
 		}
 		fmt.Fprintf(&b, " %s", strings.Join(event.OpenFlagNames(o.Flags), "|"))
 		b.WriteString(result(o.Result))
+	case ev.Cred != nil:
+		credText(&b, ev.Cred)
+	case ev.Ptrace != nil:
+		ptraceText(&b, ev.Ptrace)
+	case ev.Namespace != nil:
+		namespaceText(&b, ev.Namespace)
 	case ev.Syscall != nil:
 		fmt.Fprintf(&b, "%s%s", ev.Syscall.Name, result(ev.Syscall.Result))
 	case ev.Lost != nil:

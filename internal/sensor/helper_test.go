@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"strconv"
@@ -16,7 +17,7 @@ import (
 // (os/exec's helper-process pattern, see vmtest.Main): each helper gets
 // the command line after the program name.
 func TestMain(m *testing.M) {
-	vmtest.Main(m, vmtest.Helpers{
+	helpers := vmtest.Helpers{
 		"exit": func(args []string) int {
 			code, _ := strconv.Atoi(args[len(args)-1])
 			return code
@@ -37,7 +38,9 @@ func TestMain(m *testing.M) {
 		"module-load": func(args []string) int { return helperModuleLoad(args[len(args)-1]) },
 		"uring":       helperUring,
 		"map":         func(args []string) int { return helperMap(args[len(args)-2], args[len(args)-1]) },
-	})
+	}
+	maps.Copy(helpers, privHelpers)
+	vmtest.Main(m, helpers)
 }
 
 // helper returns a command running the test binary as a helper, its

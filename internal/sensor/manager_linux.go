@@ -131,7 +131,9 @@ func (m *Manager) createShared() error {
 
 // sensors is the explicit list of vigil's sensors.
 func sensors() []sensor {
-	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{}}
+	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{},
+		&privSensor{},
+	}
 }
 
 // job is one selected event type of one sensor, to load.
@@ -345,6 +347,7 @@ func (m *Manager) enrich(ev *event.Event) {
 	if e, ok := m.table.Get(p.Pid); ok {
 		p.Exe = e.Exe
 	}
+	m.enrichPriv(ev)
 	if p.Ppid != 0 {
 		if e, ok := m.table.Get(p.Ppid); ok {
 			p.ParentComm, p.ParentExe = e.Comm, e.Exe
