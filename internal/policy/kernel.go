@@ -74,6 +74,11 @@ var kernelHooks = map[event.Type]map[Action]bool{
 	event.TypeMprotect: {ActionKill: true, ActionDeny: true},
 	event.TypeOpen:     {ActionKill: true, ActionDeny: true},
 	event.TypeModule:   {ActionDeny: true},
+	// At the call's entry (bpf/priv.c): the call completes, the task
+	// never returns to user space.
+	event.TypeCred:      {ActionKill: true},
+	event.TypePtrace:    {ActionKill: true},
+	event.TypeNamespace: {ActionKill: true},
 }
 
 // InKernel reports whether vigil's BPF programs can carry out action a
@@ -87,10 +92,13 @@ type StatFunc func(path string) (FileID, bool, error)
 // event type. Others (args_contain, ancestor_path_prefix, module_name)
 // need userspace, which is too late to kill before the call returns.
 var kernelMatchers = map[event.Type][]string{
-	event.TypeExec:     {"path", "path_prefix", "comm", "uid", "parent_comm", "memfd", "deleted"},
-	event.TypeMprotect: {"comm", "uid", "parent_comm", "wx", "prot"},
-	event.TypeOpen:     {"path", "path_prefix", "comm", "uid", "parent_comm", "open_flags"},
-	event.TypeModule:   {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeExec:      {"path", "path_prefix", "comm", "uid", "parent_comm", "memfd", "deleted"},
+	event.TypeMprotect:  {"comm", "uid", "parent_comm", "wx", "prot"},
+	event.TypeOpen:      {"path", "path_prefix", "comm", "uid", "parent_comm", "open_flags"},
+	event.TypeModule:    {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeCred:      {"comm", "uid", "parent_comm"},
+	event.TypePtrace:    {"comm", "uid", "parent_comm"},
+	event.TypeNamespace: {"comm", "uid", "parent_comm"},
 }
 
 // Kernel compiles the rules that plan assigns to the kernel (kill, and
@@ -244,6 +252,10 @@ func (m *Match) set() []string {
 	add(m.OpenFlags != nil, "open_flags")
 	add(m.Memfd != nil, "memfd")
 	add(m.Deleted != nil, "deleted")
+	add(m.NewEuid != nil, "new_euid")
+	add(m.CapsGained != nil, "caps_gained")
+	add(m.Request != nil, "request")
+	add(m.Namespaces != nil, "namespaces")
 	return out
 }
 

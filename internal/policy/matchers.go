@@ -68,9 +68,13 @@ var matchers = map[string]matcher{
 		}
 		return ""
 	}), func(m *Match) *[]string { return &m.ModuleName })},
-	"open_flags": {[]event.Type{event.TypeOpen}, stringsInto(parseOpenFlagSet, func(m *Match) *[]OpenFlagSet { return &m.OpenFlags })},
-	"memfd":      {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Memfd })},
-	"deleted":    {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Deleted })},
+	"open_flags":  {[]event.Type{event.TypeOpen}, stringsInto(parseOpenFlagSet, func(m *Match) *[]OpenFlagSet { return &m.OpenFlags })},
+	"memfd":       {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Memfd })},
+	"deleted":     {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Deleted })},
+	"new_euid":    {[]event.Type{event.TypeCred}, parseNewEuid},
+	"caps_gained": {[]event.Type{event.TypeCred}, stringsInto(checked(checkCapName), func(m *Match) *[]string { return &m.CapsGained })},
+	"request":     {[]event.Type{event.TypePtrace}, stringsInto(checked(checkPtraceRequest), func(m *Match) *[]string { return &m.Request })},
+	"namespaces":  {[]event.Type{event.TypeNamespace}, stringsInto(checked(checkNamespace), func(m *Match) *[]string { return &m.Namespaces })},
 }
 
 // stringsInto returns the parse function of a matcher whose value is a
@@ -104,7 +108,9 @@ func flagInto(dst func(*Match) **bool) func(*parser, *yaml.Node, string, *Match)
 
 // matcherOrder is the order matchers are listed in messages.
 var matcherOrder = []string{"all", "path", "path_prefix", "comm", "uid", "args_contain", "parent_comm",
-	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted"}
+	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted",
+	"new_euid", "caps_gained", "request", "namespaces",
+}
 
 func checkPath(s string) string {
 	if !strings.HasPrefix(s, "/") || path.Clean(s) != s {

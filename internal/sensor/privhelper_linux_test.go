@@ -140,4 +140,3 @@ func trimNL(b []byte) []byte {
 	}
 	return b
 }
-
