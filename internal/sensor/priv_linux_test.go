@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"syscall"
@@ -171,5 +172,60 @@ func TestNamespaceEvents(t *testing.T) {
 	if n.Syscall != "clone" || ev.Process.Pid != uint32(self) || !slices.Equal(n.ChangedKinds(), []string{"uts"}) ||
 		n.Old[event.NSUts] != utsNS || n.New[event.NSUts] == utsNS {
 		t.Errorf("namespace %+v by %d, want clone of %d into a new uts namespace (was %d)", n, ev.Process.Pid, child, utsNS)
+	}
+}
+
+// TestKillPrivInKernel: a kill rule of each privilege type ends the
+// process at the call's entry (bpf_send_signal), with the verdict in the
+// event; the same calls by another program go through.
+func TestKillPrivInKernel(t *testing.T) {
+	vmtest.RequireRoot(t)
+	prog := filepath.Join(t.TempDir(), "vigilpriv")
+	if err := copyFile(os.Args[0], prog); err != nil {
+		t.Fatal(err)
+	}
+	rules := kernelRules(t, `rules:
+  - name: no-setuid
+    event: cred
+    match:
+      comm: [vigilpriv]
+    action: kill
+  - name: no-ptrace
+    event: ptrace
+    match:
+      comm: [vigilpriv]
+    action: kill
+  - name: no-unshare
+    event: namespace
+    match:
+      comm: [vigilpriv]
+    action: kill
+`)
+	_, c := startMonitor(t, Config{Types: privTypes, Rules: rules})
+	for _, tc := range []struct {
+		helper, rule string
+		typ          event.Type
+	}{
+		{"setuid", "no-setuid", event.TypeCred},
+		{"ptrace", "no-ptrace", event.TypePtrace},
+		{"unshare", "no-unshare", event.TypeNamespace},
+	} {
+		cmd := vmtest.AsHelper(exec.Command(prog), tc.helper)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); !killedBySIGKILL(err) {
+			t.Errorf("%s: %v, want killed by SIGKILL", tc.helper, err)
+			continue
+		}
+		pid := uint32(cmd.Process.Pid)
+		ev := c.waitFor(t, 1, 5*time.Second, "the killed "+tc.helper, func(e *event.Event) bool {
+			return e.Type == tc.typ && e.Process.Pid == pid
+		})[0]
+		if v := ev.Verdict; v == nil || v.Rule != tc.rule || v.Action != "kill" || !v.Enforced || v.Mechanism != "bpf_send_signal" {
+			t.Errorf("%s: verdict %+v, want %s, kill, enforced, bpf_send_signal", tc.helper, v, tc.rule)
+		}
+	}
+	// The test binary under its own name is not matched.
+	if err := helper("unshare").Run(); err != nil {
+		t.Errorf("unshare by another program: %v", err)
 	}
 }
