@@ -1,6 +1,7 @@
 package sensor
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,7 +21,7 @@ import (
 var privHelpers = vmtest.Helpers{
 	"setuid":     func(args []string) int { return rawCall(unix.SYS_SETUID, 65534, 0, 0) },
 	"capset":     func([]string) int { return helperCapset() },
-	"sleep":      func([]string) int { time.Sleep(5 * time.Second); return 0 },
+	"sleep":      func([]string) int { fmt.Println("ready"); time.Sleep(5 * time.Second); return 0 },
 	"ptrace":     func([]string) int { return helperPtraceAttach() },
 	"traceme":    func([]string) int { return rawCall(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0) },
 	"vm-writev":  func([]string) int { return helperVMWritev() },
@@ -60,12 +61,23 @@ func helperCapset() int {
 	return 0
 }
 
-// sleeper starts the helper "sleep" as a child to be traced or written.
+// sleeper starts the helper "sleep" as a child to be traced or written,
+// and returns once it runs: exec(2) returns to the parent (its
+// close-on-exec pipe closes) before the kernel's exec tracepoint fires,
+// and the test wants the child's exec event first.
 func sleeper() (*exec.Cmd, error) {
 	cmd := vmtest.AsHelper(exec.Command("/proc/self/exe"), "sleep")
 	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the child: %w", err)
+	}
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		cmd.Process.Kill()
+		return nil, fmt.Errorf("waiting for the child: %w", err)
 	}
 	return cmd, nil
 }
