@@ -101,6 +101,7 @@ const (
 	LsmCompatMapRulePcomms        = "rule_pcomms"
 	LsmCompatMapRuleSets          = "rule_sets"
 	LsmCompatMapRuleUids          = "rule_uids"
+	LsmCompatProgDenyCapset       = "deny_capset"
 	LsmCompatProgDenyExec         = "deny_exec"
 	LsmCompatProgDenyMmapExec     = "deny_mmap_exec"
 	LsmCompatProgDenyMmapProt     = "deny_mmap_prot"
@@ -109,6 +110,10 @@ const (
 	LsmCompatProgDenyMprotect     = "deny_mprotect"
 	LsmCompatProgDenyMprotectExec = "deny_mprotect_exec"
 	LsmCompatProgDenyOpen         = "deny_open"
+	LsmCompatProgDenyPtrace       = "deny_ptrace"
+	LsmCompatProgDenySetgid       = "deny_setgid"
+	LsmCompatProgDenySetuid       = "deny_setuid"
+	LsmCompatProgDenyTraceme      = "deny_traceme"
 	LsmCompatVarSelfTgid          = "self_tgid"
 	LsmCompatVarWakeupBytes       = "wakeup_bytes"
 )
@@ -155,6 +160,7 @@ type LsmCompatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type LsmCompatProgramSpecs struct {
+	DenyCapset       *ebpf.ProgramSpec `ebpf:"deny_capset"`
 	DenyExec         *ebpf.ProgramSpec `ebpf:"deny_exec"`
 	DenyMmapExec     *ebpf.ProgramSpec `ebpf:"deny_mmap_exec"`
 	DenyMmapProt     *ebpf.ProgramSpec `ebpf:"deny_mmap_prot"`
@@ -163,6 +169,10 @@ type LsmCompatProgramSpecs struct {
 	DenyMprotect     *ebpf.ProgramSpec `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.ProgramSpec `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.ProgramSpec `ebpf:"deny_open"`
+	DenyPtrace       *ebpf.ProgramSpec `ebpf:"deny_ptrace"`
+	DenySetgid       *ebpf.ProgramSpec `ebpf:"deny_setgid"`
+	DenySetuid       *ebpf.ProgramSpec `ebpf:"deny_setuid"`
+	DenyTraceme      *ebpf.ProgramSpec `ebpf:"deny_traceme"`
 }
 
 // LsmCompatMapSpecs contains maps before they are loaded into the kernel.
@@ -254,6 +264,7 @@ type LsmCompatVariables struct {
 //
 // It can be passed to LoadLsmCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type LsmCompatPrograms struct {
+	DenyCapset       *ebpf.Program `ebpf:"deny_capset"`
 	DenyExec         *ebpf.Program `ebpf:"deny_exec"`
 	DenyMmapExec     *ebpf.Program `ebpf:"deny_mmap_exec"`
 	DenyMmapProt     *ebpf.Program `ebpf:"deny_mmap_prot"`
@@ -262,10 +273,15 @@ type LsmCompatPrograms struct {
 	DenyMprotect     *ebpf.Program `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.Program `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.Program `ebpf:"deny_open"`
+	DenyPtrace       *ebpf.Program `ebpf:"deny_ptrace"`
+	DenySetgid       *ebpf.Program `ebpf:"deny_setgid"`
+	DenySetuid       *ebpf.Program `ebpf:"deny_setuid"`
+	DenyTraceme      *ebpf.Program `ebpf:"deny_traceme"`
 }
 
 func (p *LsmCompatPrograms) Close() error {
 	return _LsmCompatClose(
+		p.DenyCapset,
 		p.DenyExec,
 		p.DenyMmapExec,
 		p.DenyMmapProt,
@@ -274,6 +290,10 @@ func (p *LsmCompatPrograms) Close() error {
 		p.DenyMprotect,
 		p.DenyMprotectExec,
 		p.DenyOpen,
+		p.DenyPtrace,
+		p.DenySetgid,
+		p.DenySetuid,
+		p.DenyTraceme,
 	)
 }
 

@@ -101,6 +101,7 @@ const (
 	LsmMapRulePcomms        = "rule_pcomms"
 	LsmMapRuleSets          = "rule_sets"
 	LsmMapRuleUids          = "rule_uids"
+	LsmProgDenyCapset       = "deny_capset"
 	LsmProgDenyExec         = "deny_exec"
 	LsmProgDenyMmapExec     = "deny_mmap_exec"
 	LsmProgDenyMmapProt     = "deny_mmap_prot"
@@ -109,6 +110,10 @@ const (
 	LsmProgDenyMprotect     = "deny_mprotect"
 	LsmProgDenyMprotectExec = "deny_mprotect_exec"
 	LsmProgDenyOpen         = "deny_open"
+	LsmProgDenyPtrace       = "deny_ptrace"
+	LsmProgDenySetgid       = "deny_setgid"
+	LsmProgDenySetuid       = "deny_setuid"
+	LsmProgDenyTraceme      = "deny_traceme"
 	LsmVarSelfTgid          = "self_tgid"
 	LsmVarWakeupBytes       = "wakeup_bytes"
 )
@@ -155,6 +160,7 @@ type LsmSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type LsmProgramSpecs struct {
+	DenyCapset       *ebpf.ProgramSpec `ebpf:"deny_capset"`
 	DenyExec         *ebpf.ProgramSpec `ebpf:"deny_exec"`
 	DenyMmapExec     *ebpf.ProgramSpec `ebpf:"deny_mmap_exec"`
 	DenyMmapProt     *ebpf.ProgramSpec `ebpf:"deny_mmap_prot"`
@@ -163,6 +169,10 @@ type LsmProgramSpecs struct {
 	DenyMprotect     *ebpf.ProgramSpec `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.ProgramSpec `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.ProgramSpec `ebpf:"deny_open"`
+	DenyPtrace       *ebpf.ProgramSpec `ebpf:"deny_ptrace"`
+	DenySetgid       *ebpf.ProgramSpec `ebpf:"deny_setgid"`
+	DenySetuid       *ebpf.ProgramSpec `ebpf:"deny_setuid"`
+	DenyTraceme      *ebpf.ProgramSpec `ebpf:"deny_traceme"`
 }
 
 // LsmMapSpecs contains maps before they are loaded into the kernel.
@@ -254,6 +264,7 @@ type LsmVariables struct {
 //
 // It can be passed to LoadLsmObjects or ebpf.CollectionSpec.LoadAndAssign.
 type LsmPrograms struct {
+	DenyCapset       *ebpf.Program `ebpf:"deny_capset"`
 	DenyExec         *ebpf.Program `ebpf:"deny_exec"`
 	DenyMmapExec     *ebpf.Program `ebpf:"deny_mmap_exec"`
 	DenyMmapProt     *ebpf.Program `ebpf:"deny_mmap_prot"`
@@ -262,10 +273,15 @@ type LsmPrograms struct {
 	DenyMprotect     *ebpf.Program `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.Program `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.Program `ebpf:"deny_open"`
+	DenyPtrace       *ebpf.Program `ebpf:"deny_ptrace"`
+	DenySetgid       *ebpf.Program `ebpf:"deny_setgid"`
+	DenySetuid       *ebpf.Program `ebpf:"deny_setuid"`
+	DenyTraceme      *ebpf.Program `ebpf:"deny_traceme"`
 }
 
 func (p *LsmPrograms) Close() error {
 	return _LsmClose(
+		p.DenyCapset,
 		p.DenyExec,
 		p.DenyMmapExec,
 		p.DenyMmapProt,
@@ -274,6 +290,10 @@ func (p *LsmPrograms) Close() error {
 		p.DenyMprotect,
 		p.DenyMprotectExec,
 		p.DenyOpen,
+		p.DenyPtrace,
+		p.DenySetgid,
+		p.DenySetuid,
+		p.DenyTraceme,
 	)
 }
 

@@ -149,6 +149,14 @@ var Ladders = []Ladder{
 		{"lsm/file_mprotect + lsm/mmap_file", []string{"bpf-lsm", "lsm-bpf-active"},
 			[]Point{{BTFFunc, "bpf_lsm_file_mprotect", false}, {BTFFunc, "bpf_lsm_mmap_file", false}}},
 	}},
+	{Name: "deny cred", Kind: Action, IfNone: "policy with deny cred refused", Rungs: []Rung{
+		{"lsm/task_fix_setuid + lsm/task_fix_setgid + lsm/capset", []string{"bpf-lsm", "lsm-bpf-active"},
+			[]Point{{BTFFunc, "bpf_lsm_task_fix_setuid", false}, {BTFFunc, "bpf_lsm_task_fix_setgid", false}, {BTFFunc, "bpf_lsm_capset", false}}},
+	}},
+	{Name: "deny ptrace", Kind: Action, IfNone: "policy with deny ptrace refused", Rungs: []Rung{
+		{"lsm/ptrace_access_check + lsm/ptrace_traceme", []string{"bpf-lsm", "lsm-bpf-active"},
+			[]Point{{BTFFunc, "bpf_lsm_ptrace_access_check", false}, {BTFFunc, "bpf_lsm_ptrace_traceme", false}}},
+	}},
 	{Name: "deny module", Kind: Action, IfNone: "policy with deny module refused", Rungs: []Rung{
 		{"lsm/kernel_read_file + lsm/kernel_load_data", []string{"bpf-lsm", "lsm-bpf-active"},
 			[]Point{{BTFFunc, "bpf_lsm_kernel_read_file", false}, {BTFFunc, "bpf_lsm_kernel_load_data", false}}},

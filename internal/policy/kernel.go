@@ -74,10 +74,11 @@ var kernelHooks = map[event.Type]map[Action]bool{
 	event.TypeMprotect: {ActionKill: true, ActionDeny: true},
 	event.TypeOpen:     {ActionKill: true, ActionDeny: true},
 	event.TypeModule:   {ActionDeny: true},
-	// At the call's entry (bpf/priv.c): the call completes, the task
-	// never returns to user space.
-	event.TypeCred:      {ActionKill: true},
-	event.TypePtrace:    {ActionKill: true},
+	// Kill at the call's entry (bpf/priv.c): the call completes, the
+	// task never returns to user space. Deny through BPF LSM
+	// (bpf/priv_lsm.h); namespaces have no LSM hook for every kind.
+	event.TypeCred:      {ActionKill: true, ActionDeny: true},
+	event.TypePtrace:    {ActionKill: true, ActionDeny: true},
 	event.TypeNamespace: {ActionKill: true},
 }
 

@@ -19,6 +19,8 @@ var lsmPrograms = map[event.Type][]string{
 	event.TypeOpen:     {"deny_open"},
 	event.TypeMprotect: {"deny_mprotect", "deny_mmap_prot"},
 	event.TypeModule:   {"deny_module_file", "deny_module_data"},
+	event.TypeCred:     {"deny_setuid", "deny_setgid", "deny_capset"},
+	event.TypePtrace:   {"deny_ptrace", "deny_traceme"},
 }
 
 // lsmMapPrograms deny mapping executable the files of exec deny rules.

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -227,5 +228,80 @@ func TestKillPrivInKernel(t *testing.T) {
 	// The test binary under its own name is not matched.
 	if err := helper("unshare").Run(); err != nil {
 		t.Errorf("unshare by another program: %v", err)
+	}
+}
+
+// TestDenyPrivThroughLSM: deny rules on cred and ptrace make setuid,
+// capset, PTRACE_ATTACH and PTRACE_TRACEME fail with EPERM through BPF
+// LSM, each denial an event with its verdict; another program is not
+// matched.
+func TestDenyPrivThroughLSM(t *testing.T) {
+	rules := lsmRules(t, `rules:
+  - name: deny-setuid
+    event: cred
+    match: {comm: [vigilpriv]}
+    action: deny
+  - name: deny-ptrace
+    event: ptrace
+    match: {comm: [vigilpriv]}
+    action: deny
+`)
+	prog := filepath.Join(t.TempDir(), "vigilpriv")
+	if err := copyFile(os.Args[0], prog); err != nil {
+		t.Fatal(err)
+	}
+	_, c := startMonitor(t, Config{Types: privTypes, Rules: rules})
+	for _, tc := range []struct {
+		helper, rule string
+		typ          event.Type
+		check        func(*event.Event, string) string
+	}{
+		{"setuid", "deny-setuid", event.TypeCred, func(e *event.Event, _ string) string {
+			if cr := e.Cred; cr.Syscall != "setuid" || cr.Old.Euid != 0 || cr.New.Euid != 65534 {
+				return "want setuid with the refused credentials (euid 0 -> 65534)"
+			}
+			return ""
+		}},
+		{"capset", "deny-setuid", event.TypeCred, func(e *event.Event, _ string) string {
+			if cr := e.Cred; cr.Syscall != "capset" || cr.New.CapEffective&(1<<unix.CAP_NET_RAW) != 0 {
+				return "want capset dropping net_raw"
+			}
+			return ""
+		}},
+		{"ptrace", "deny-ptrace", event.TypePtrace, func(e *event.Event, out string) string {
+			if p := e.Ptrace; p.Target == 0 || itoa(int(p.Target))+"\n" != out {
+				return "want the child (" + out + ") as target"
+			}
+			return ""
+		}},
+		{"traceme", "deny-ptrace", event.TypePtrace, func(e *event.Event, _ string) string {
+			if p := e.Ptrace; p.Request != "traceme" || p.Target != uint32(os.Getpid()) {
+				return "want traceme with the test as tracer"
+			}
+			return ""
+		}},
+	} {
+		cmd := vmtest.AsHelper(exec.Command(prog), tc.helper)
+		cmd.Env = append(cmd.Env, "GODEBUG=asyncpreemptoff=1")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if exitCode(err) != 1 || !strings.Contains(stderr.String(), "operation not permitted") {
+			t.Errorf("%s: %v (%q), want exit 1 after EPERM", tc.helper, err, stderr.String())
+			continue
+		}
+		pid := uint32(cmd.Process.Pid)
+		ev := c.waitFor(t, 1, 5*time.Second, "the denied "+tc.helper, func(e *event.Event) bool {
+			return e.Type == tc.typ && e.Process.Pid == pid && e.Verdict != nil
+		})[0]
+		if v := ev.Verdict; v.Rule != tc.rule || v.Action != "deny" || !v.Enforced || v.Mechanism != "lsm" {
+			t.Errorf("%s: verdict %+v, want %s, deny, enforced, lsm", tc.helper, v, tc.rule)
+		}
+		if msg := tc.check(&ev, string(out)); msg != "" {
+			t.Errorf("%s: event %+v: %s", tc.helper, ev, msg)
+		}
+	}
+	if err := helper("setuid").Run(); err != nil {
+		t.Errorf("setuid by another program: %v", err)
 	}
 }
