@@ -238,6 +238,59 @@ int cred_exit(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+/*
+ * fentry/commit_creds: every change of a task's own credentials, whatever
+ * made it (the set*id family, setgroups, capset, an exec, prctl, the
+ * 32-bit calls), seen before it takes effect: old is the task's cred,
+ * new the argument. The call is read from the task's saved registers.
+ */
+static __always_inline struct pt_regs *current_regs(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+#ifndef VIGIL_COMPAT
+	(void)task;
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+#else
+	/* No bpf_task_pt_regs (5.15): x86_64 keeps them at the top of the
+	 * 16 KiB kernel stack (task_pt_regs()). */
+	return (struct pt_regs *)(BPF_CORE_READ(task, stack) + 16384 - sizeof(struct pt_regs));
+#endif
+}
+
+SEC("fentry/commit_creds")
+int BPF_PROG(cred_commit, struct cred *new)
+{
+	const struct cred *old = current_cred();
+	struct pt_regs *regs;
+	struct match_in in = {};
+	struct cred_event *ev;
+	__u32 groups = BPF_CORE_READ(new, group_info) != BPF_CORE_READ(old, group_info);
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count_lost(EV_CRED);
+		return 0;
+	}
+	read_cred(old, &ev->old);
+	read_cred(new, &ev->new_);
+	if (!groups && cred_same(&ev->old, &ev->new_)) {
+		bpf_ringbuf_discard(ev, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+	fill_hdr(&ev->hdr, EV_CRED, MECH_FENTRY);
+	if (match_rules(EV_CRED, &in))
+		verdict(&ev->hdr, &in);
+	regs = current_regs();
+	ev->nr = BPF_CORE_READ(regs, orig_ax);
+	ev->args[0] = BPF_CORE_READ(regs, di);
+	ev->args[1] = BPF_CORE_READ(regs, si);
+	ev->args[2] = BPF_CORE_READ(regs, dx);
+	ev->result = 0; /* commit_creds cannot fail */
+	ev->flags = groups ? CRED_GROUPS : 0;
+	submit_rec(ev);
+	return 0;
+}
+
 /* ---- ptrace ---- */
 
 static __always_inline int ptrace_interesting(long req)

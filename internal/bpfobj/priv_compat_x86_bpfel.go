@@ -132,6 +132,7 @@ const (
 	PrivCompatMapRulePcomms           = "rule_pcomms"
 	PrivCompatMapRuleSets             = "rule_sets"
 	PrivCompatMapRuleUids             = "rule_uids"
+	PrivCompatProgCredCommit          = "cred_commit"
 	PrivCompatProgCredEnter           = "cred_enter"
 	PrivCompatProgCredExit            = "cred_exit"
 	PrivCompatProgNsExit              = "ns_exit"
@@ -192,6 +193,7 @@ type PrivCompatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type PrivCompatProgramSpecs struct {
+	CredCommit    *ebpf.ProgramSpec `ebpf:"cred_commit"`
 	CredEnter     *ebpf.ProgramSpec `ebpf:"cred_enter"`
 	CredExit      *ebpf.ProgramSpec `ebpf:"cred_exit"`
 	NsExit        *ebpf.ProgramSpec `ebpf:"ns_exit"`
@@ -305,6 +307,7 @@ type PrivCompatVariables struct {
 //
 // It can be passed to LoadPrivCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type PrivCompatPrograms struct {
+	CredCommit    *ebpf.Program `ebpf:"cred_commit"`
 	CredEnter     *ebpf.Program `ebpf:"cred_enter"`
 	CredExit      *ebpf.Program `ebpf:"cred_exit"`
 	NsExit        *ebpf.Program `ebpf:"ns_exit"`
@@ -318,6 +321,7 @@ type PrivCompatPrograms struct {
 
 func (p *PrivCompatPrograms) Close() error {
 	return _PrivCompatClose(
+		p.CredCommit,
 		p.CredEnter,
 		p.CredExit,
 		p.NsExit,

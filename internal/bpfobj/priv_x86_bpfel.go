@@ -231,6 +231,7 @@ const (
 	PrivMapRulePcomms           = "rule_pcomms"
 	PrivMapRuleSets             = "rule_sets"
 	PrivMapRuleUids             = "rule_uids"
+	PrivProgCredCommit          = "cred_commit"
 	PrivProgCredEnter           = "cred_enter"
 	PrivProgCredExit            = "cred_exit"
 	PrivProgNsExit              = "ns_exit"
@@ -291,6 +292,7 @@ type PrivSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type PrivProgramSpecs struct {
+	CredCommit    *ebpf.ProgramSpec `ebpf:"cred_commit"`
 	CredEnter     *ebpf.ProgramSpec `ebpf:"cred_enter"`
 	CredExit      *ebpf.ProgramSpec `ebpf:"cred_exit"`
 	NsExit        *ebpf.ProgramSpec `ebpf:"ns_exit"`
@@ -404,6 +406,7 @@ type PrivVariables struct {
 //
 // It can be passed to LoadPrivObjects or ebpf.CollectionSpec.LoadAndAssign.
 type PrivPrograms struct {
+	CredCommit    *ebpf.Program `ebpf:"cred_commit"`
 	CredEnter     *ebpf.Program `ebpf:"cred_enter"`
 	CredExit      *ebpf.Program `ebpf:"cred_exit"`
 	NsExit        *ebpf.Program `ebpf:"ns_exit"`
@@ -417,6 +420,7 @@ type PrivPrograms struct {
 
 func (p *PrivPrograms) Close() error {
 	return _PrivClose(
+		p.CredCommit,
 		p.CredEnter,
 		p.CredExit,
 		p.NsExit,

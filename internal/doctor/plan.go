@@ -113,6 +113,9 @@ var Ladders = []Ladder{
 	// The privilege sensor (bpf/priv.c). Hosts that refuse fentry and BPF
 	// LSM leave the system calls' tracepoints, filtered at entry.
 	{Name: "cred", Kind: Event, IfNone: "no cred events", Rungs: withCompat(CompatLoops,
+		// Every path that changes a task's credentials ends in
+		// commit_creds(new), with the old ones still in current->cred.
+		Rung{CredCommit, []string{"fentry", "bpf-loop"}, []Point{{BTFFunc, "commit_creds", false}}},
 		Rung{CredSyscalls, []string{"tracepoint", "syscall-tracepoints", "bpf-loop"},
 			syscallPoints("both", "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups", "capset", "execve", "execveat")},
 	)},
@@ -172,6 +175,7 @@ const (
 
 // Mechanisms of the privilege sensor's ladders, shared with its rungs.
 const (
+	CredCommit        = "fentry/commit_creds"
 	CredSyscalls      = "tracepoint/syscalls/sys_{enter,exit}_{set*id,setgroups,capset,execve,execveat}"
 	PtraceSyscalls    = "tracepoint/syscalls/sys_{enter,exit}_{ptrace,process_vm_writev}"
 	NamespaceSyscalls = "tracepoint/syscalls/sys_{enter,exit}_{unshare,setns} + tp_btf/sched_process_fork"

@@ -23,7 +23,7 @@ type privSensor struct {
 var (
 	credCalls    = []string{"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups", "capset", "execve", "execveat"}
 	privSyscalls = map[uint32]string{
-		59: "execve", 101: "ptrace", 105: "setuid", 106: "setgid", 113: "setreuid", 114: "setregid",
+		59: "execve", 101: "ptrace", 157: "prctl", 105: "setuid", 106: "setgid", 113: "setreuid", 114: "setregid",
 		116: "setgroups", 117: "setresuid", 119: "setresgid", 122: "setfsuid", 123: "setfsgid", 126: "capset",
 		272: "unshare", 308: "setns", 311: "process_vm_writev", 322: "execveat",
 	}
@@ -51,6 +51,7 @@ func syscallSections(which string, calls []string) []string {
 
 var privRungs = func() []rung {
 	rs := []rung{
+		{mechanism: doctor.CredCommit, kind: "fentry", progs: []string{"cred_commit"}},
 		{mechanism: doctor.CredSyscalls, kind: "tracepoint", progs: []string{"cred_enter", "cred_exit"},
 			also: map[string][]string{
 				"cred_enter": syscallSections("enter", credCalls[1:]),

@@ -128,6 +128,7 @@ var guestBest = map[event.Type]string{
 	event.TypeFork:   "fexit/kernel_clone",
 	event.TypeExit:   "fentry/acct_collect (in do_exit)",
 	event.TypeModule: "tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module",
+	event.TypeCred:   "fentry/commit_creds",
 }
 
 func TestProcessLifecycle(t *testing.T) {
