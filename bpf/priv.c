@@ -24,6 +24,7 @@
  */
 #include "common.h"
 #include "rules.h"
+#include "cred.h"
 
 /* Keep the record types in BTF so bpf2go can generate their Go mirrors. */
 const struct cred_event *unused_cred_event __attribute__((unused));
@@ -95,35 +96,6 @@ static __always_inline void submit_rec(void *rec)
 	bpf_ringbuf_submit(rec, flags);
 }
 
-/* cap_read reads a kernel_cap_t: two __u32 words before 6.3, one __u64
- * since; the same eight bytes either way. */
-#define cap_read(dst, cred, field) bpf_core_read(dst, sizeof(__u64), &(cred)->field)
-
-static __always_inline void read_cred(const struct cred *c, struct cred_ids *o)
-{
-	o->uid = BPF_CORE_READ(c, uid.val);
-	o->gid = BPF_CORE_READ(c, gid.val);
-	o->suid = BPF_CORE_READ(c, suid.val);
-	o->sgid = BPF_CORE_READ(c, sgid.val);
-	o->euid = BPF_CORE_READ(c, euid.val);
-	o->egid = BPF_CORE_READ(c, egid.val);
-	o->fsuid = BPF_CORE_READ(c, fsuid.val);
-	o->fsgid = BPF_CORE_READ(c, fsgid.val);
-	cap_read(&o->cap_inheritable, c, cap_inheritable);
-	cap_read(&o->cap_permitted, c, cap_permitted);
-	cap_read(&o->cap_effective, c, cap_effective);
-	cap_read(&o->cap_bset, c, cap_bset);
-	cap_read(&o->cap_ambient, c, cap_ambient);
-	o->ngroups = BPF_CORE_READ(c, group_info, ngroups);
-	o->securebits = BPF_CORE_READ(c, securebits);
-}
-
-static __always_inline const struct cred *current_cred(void)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	return BPF_CORE_READ(task, cred);
-}
-
 static __always_inline void read_ns(struct task_struct *task, __u32 *ns)
 {
 	struct nsproxy *p = BPF_CORE_READ(task, nsproxy);
@@ -187,42 +159,30 @@ int cred_enter(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-static __always_inline int cred_same(const struct cred_ids *a, const struct cred_ids *b)
-{
-	return a->uid == b->uid && a->gid == b->gid && a->suid == b->suid && a->sgid == b->sgid &&
-	       a->euid == b->euid && a->egid == b->egid && a->fsuid == b->fsuid && a->fsgid == b->fsgid &&
-	       a->cap_inheritable == b->cap_inheritable && a->cap_permitted == b->cap_permitted &&
-	       a->cap_effective == b->cap_effective && a->cap_bset == b->cap_bset &&
-	       a->cap_ambient == b->cap_ambient && a->securebits == b->securebits;
-}
-
 SEC("tracepoint/syscalls/sys_exit_setuid")
 int cred_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct priv_req *req = bpf_map_lookup_elem(&priv_inflight, &tid);
-	const struct cred *c;
+	struct cred_ids cur;
 	struct cred_event *ev;
 	__u32 groups, exec;
 
 	if (!req)
 		return 0;
-	c = current_cred();
+	read_cred(current_cred(), &cur);
 	/* setgroups installs a new group_info even for the same groups. */
 	groups = req->nr == NR_SETGROUPS && ctx->ret == 0;
 	exec = req->nr == NR_EXECVE || req->nr == NR_EXECVEAT;
+	if (!req->flags && !groups && cred_same(&req->old.cred, &cur) && (exec || ctx->ret == 0)) {
+		/* Nothing changed and nothing to say: the common case of a storm. */
+		bpf_map_delete_elem(&priv_inflight, &tid);
+		return 0;
+	}
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		bpf_map_delete_elem(&priv_inflight, &tid);
 		count_lost(EV_CRED);
-		return 0;
-	}
-	read_cred(c, &ev->new_);
-	ev->old = req->old.cred;
-	if (!req->flags && !groups && cred_same(&ev->old, &ev->new_) && (exec || ctx->ret == 0)) {
-		/* Nothing changed and nothing to say: the common case of a storm. */
-		bpf_ringbuf_discard(ev, BPF_RB_NO_WAKEUP);
-		bpf_map_delete_elem(&priv_inflight, &tid);
 		return 0;
 	}
 	fill_hdr(&ev->hdr, EV_CRED, MECH_TRACEPOINT);
@@ -233,6 +193,8 @@ int cred_exit(struct trace_event_raw_sys_exit *ctx)
 	ev->args[0] = req->args[0];
 	ev->args[1] = req->args[1];
 	ev->args[2] = req->args[2];
+	ev->old = req->old.cred;
+	ev->new_ = cur;
 	bpf_map_delete_elem(&priv_inflight, &tid);
 	submit_rec(ev);
 	return 0;
@@ -261,20 +223,19 @@ SEC("fentry/commit_creds")
 int BPF_PROG(cred_commit, struct cred *new)
 {
 	const struct cred *old = current_cred();
+	struct cred_ids o, n;
 	struct pt_regs *regs;
 	struct match_in in = {};
 	struct cred_event *ev;
 	__u32 groups = BPF_CORE_READ(new, group_info) != BPF_CORE_READ(old, group_info);
 
+	read_cred(old, &o);
+	read_cred(new, &n);
+	if (!groups && cred_same(&o, &n))
+		return 0;
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		count_lost(EV_CRED);
-		return 0;
-	}
-	read_cred(old, &ev->old);
-	read_cred(new, &ev->new_);
-	if (!groups && cred_same(&ev->old, &ev->new_)) {
-		bpf_ringbuf_discard(ev, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
 	fill_hdr(&ev->hdr, EV_CRED, MECH_FENTRY);
@@ -287,6 +248,8 @@ int BPF_PROG(cred_commit, struct cred *new)
 	ev->args[2] = BPF_CORE_READ(regs, dx);
 	ev->result = 0; /* commit_creds cannot fail */
 	ev->flags = groups ? CRED_GROUPS : 0;
+	ev->old = o;
+	ev->new_ = n;
 	submit_rec(ev);
 	return 0;
 }

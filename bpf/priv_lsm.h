@@ -15,6 +15,8 @@
 #ifndef VIGIL_PRIV_LSM_H
 #define VIGIL_PRIV_LSM_H
 
+#include "cred.h"
+
 #define PTRACE_MODE_ATTACH 0x02
 
 /* include/linux/security.h: task_fix_set[ug]id's flags. */
@@ -22,25 +24,6 @@
 #define LSM_SETID_RE 2
 #define LSM_SETID_RES 4
 #define LSM_SETID_FS 8
-
-static __always_inline void lsm_read_cred(const struct cred *c, struct cred_ids *o)
-{
-	o->uid = BPF_CORE_READ(c, uid.val);
-	o->gid = BPF_CORE_READ(c, gid.val);
-	o->suid = BPF_CORE_READ(c, suid.val);
-	o->sgid = BPF_CORE_READ(c, sgid.val);
-	o->euid = BPF_CORE_READ(c, euid.val);
-	o->egid = BPF_CORE_READ(c, egid.val);
-	o->fsuid = BPF_CORE_READ(c, fsuid.val);
-	o->fsgid = BPF_CORE_READ(c, fsgid.val);
-	bpf_core_read(&o->cap_inheritable, sizeof(__u64), &c->cap_inheritable);
-	bpf_core_read(&o->cap_permitted, sizeof(__u64), &c->cap_permitted);
-	bpf_core_read(&o->cap_effective, sizeof(__u64), &c->cap_effective);
-	bpf_core_read(&o->cap_bset, sizeof(__u64), &c->cap_bset);
-	bpf_core_read(&o->cap_ambient, sizeof(__u64), &c->cap_ambient);
-	o->ngroups = BPF_CORE_READ(c, group_info, ngroups);
-	o->securebits = BPF_CORE_READ(c, securebits);
-}
 
 /* setid_nr turns task_fix_set[ug]id's flags into the x86_64 call number. */
 static __always_inline __u32 setid_nr(int flags, int gid)
@@ -78,8 +61,8 @@ static __always_inline int deny_cred(struct cred *new, const struct cred *old, _
 	ev->nr = nr;
 	ev->flags = 0;
 	ev->args[0] = ev->args[1] = ev->args[2] = 0;
-	lsm_read_cred(old, &ev->old);
-	lsm_read_cred(new, &ev->new_);
+	read_cred(old, &ev->old);
+	read_cred(new, &ev->new_);
 	bpf_ringbuf_submit(ev, 0);
 	return lsm_ret(rc);
 }
