@@ -7,6 +7,10 @@
 //
 //	go test -run '^$' -bench . -benchtime 1x ./bench
 //
+// BenchmarkPriv does the same for the privilege events (cred, ptrace,
+// namespace): a storm of each type's call bare, under vigil monitor
+// --events TYPE and under bpftrace.
+//
 // The package has no tests of its own, so `go test ./...` builds it and
 // runs nothing here.
 package bench
