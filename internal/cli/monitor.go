@@ -88,7 +88,7 @@ asked for; filter it in the kernel with --open-prefix/--open-pid/--open-comm).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&events, "events", typeNames(monitor.DefaultTypes), "event types to report (comma-separated)")
+	f.StringSliceVar(&events, "events", typeNames(monitor.DefaultTypes), "event types to report (comma-separated; all for every type)")
 	f.StringVarP(&format, "output", "o", "", "output format: json, text or none (default: text on a terminal, else json)")
 	f.DurationVar(&duration, "duration", 0, "stop after this long")
 	f.Uint64Var(&count, "count", 0, "stop after this many events")
@@ -110,6 +110,15 @@ func parseTypes(names []string) ([]event.Type, error) {
 	var out []event.Type
 	seen := map[event.Type]bool{}
 	for _, n := range names {
+		if strings.TrimSpace(n) == "all" {
+			for _, t := range event.KernelTypes {
+				if !seen[t] {
+					seen[t] = true
+					out = append(out, t)
+				}
+			}
+			continue
+		}
 		t, ok := event.ParseType(strings.TrimSpace(n))
 		if !ok {
 			return nil, usagef("--events: unknown event type %q (want %s)", n, strings.Join(typeNames(event.KernelTypes), ", "))
