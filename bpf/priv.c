@@ -116,19 +116,12 @@ static __always_inline void read_ns(struct task_struct *task, __u32 *ns)
  * enter records a call of interest and applies the kill rules of its
  * event type; exit reports it.
  */
-static __always_inline void enter(__u32 kind, struct trace_event_raw_sys_enter *ctx, struct priv_req *req, int rules)
+/* enter_req records req (nr and args set) and applies the kill rules. */
+static __always_inline void enter_req(__u32 kind, struct priv_req *req, int rules)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct match_in in = {};
 
-	req->nr = (__u32)ctx->id;
-	/*
-	 * Copied, not read as fields: the kernel refuses to attach a program
-	 * that reads past a tracepoint's record (perf_event_set_bpf_prog,
-	 * EACCES), and setuid's has one argument. Arguments past a call's
-	 * own are garbage; userspace keeps only the call's.
-	 */
-	bpf_probe_read_kernel(req->args, sizeof(req->args), ctx->args);
 	if (rules && match_rules(kind, &in) && in.kill) {
 		req->flags = HDR_VERDICT;
 		req->rule = lowest(in.kill);
@@ -137,6 +130,19 @@ static __always_inline void enter(__u32 kind, struct trace_event_raw_sys_enter *
 			req->flags |= HDR_ENFORCED;
 	}
 	bpf_map_update_elem(&priv_inflight, &tid, req, BPF_ANY);
+}
+
+static __always_inline void enter(__u32 kind, struct trace_event_raw_sys_enter *ctx, struct priv_req *req, int rules)
+{
+	req->nr = (__u32)ctx->id;
+	/*
+	 * Copied, not read as fields: the kernel refuses to attach a program
+	 * that reads past a tracepoint's record (perf_event_set_bpf_prog,
+	 * EACCES), and setuid's has one argument. Arguments past a call's
+	 * own are garbage; userspace keeps only the call's.
+	 */
+	bpf_probe_read_kernel(req->args, sizeof(req->args), ctx->args);
+	enter_req(kind, req, rules);
 }
 
 static __always_inline void set_verdict(struct event_hdr *h, struct priv_req *req)
@@ -365,25 +371,23 @@ int setns_enter(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* Also attached to sys_exit_setns. */
-SEC("tracepoint/syscalls/sys_exit_unshare")
-int ns_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline void ns_leave(long ret, __u32 mech)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct priv_req *req = bpf_map_lookup_elem(&priv_inflight, &tid);
 	struct namespace_event *ev;
 
 	if (!req)
-		return 0;
+		return;
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		bpf_map_delete_elem(&priv_inflight, &tid);
 		count_lost(EV_NAMESPACE);
-		return 0;
+		return;
 	}
-	fill_hdr(&ev->hdr, EV_NAMESPACE, MECH_TRACEPOINT);
+	fill_hdr(&ev->hdr, EV_NAMESPACE, mech);
 	set_verdict(&ev->hdr, req);
-	ev->result = ctx->ret;
+	ev->result = ret;
 	ev->nr = req->nr;
 	ev->child = 0;
 	if (req->nr == NR_SETNS) {
@@ -399,6 +403,54 @@ int ns_exit(struct trace_event_raw_sys_exit *ctx)
 	ev->changed = ns_changed(ev->old_ns, ev->new_ns);
 	bpf_map_delete_elem(&priv_inflight, &tid);
 	submit_rec(ev);
+}
+
+/* Also attached to sys_exit_setns. */
+SEC("tracepoint/syscalls/sys_exit_unshare")
+int ns_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	ns_leave(ctx->ret, MECH_TRACEPOINT);
+	return 0;
+}
+
+/*
+ * The fentry rung: ksys_unshare(flags) is unshare(2)'s body; setns(2)'s
+ * is inlined into its syscall wrapper, __x64_sys_setns(regs). No syscall
+ * tracepoint (which every system call pays for once one is attached).
+ */
+static __always_inline void ns_enter(__u32 nr, __u64 a0, __u64 a1)
+{
+	struct priv_req req = {.nr = nr, .args = {a0, a1}};
+	read_ns((struct task_struct *)bpf_get_current_task(), req.old.ns);
+	enter_req(EV_NAMESPACE, &req, 1);
+}
+
+SEC("fentry/ksys_unshare")
+int BPF_PROG(unshare_fentry, unsigned long flags)
+{
+	if (flags & CLONE_NEW_ANY)
+		ns_enter(NR_UNSHARE, flags, 0);
+	return 0;
+}
+
+SEC("fexit/ksys_unshare")
+int BPF_PROG(unshare_fexit, unsigned long flags, int ret)
+{
+	ns_leave(ret, MECH_FENTRY);
+	return 0;
+}
+
+SEC("fentry/__x64_sys_setns")
+int BPF_PROG(setns_fentry, const struct pt_regs *regs)
+{
+	ns_enter(NR_SETNS, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si));
+	return 0;
+}
+
+SEC("fexit/__x64_sys_setns")
+int BPF_PROG(setns_fexit, const struct pt_regs *regs, long ret)
+{
+	ns_leave(ret, MECH_FENTRY);
 	return 0;
 }
 

@@ -140,7 +140,11 @@ const (
 	PrivCompatProgPtraceEnter         = "ptrace_enter"
 	PrivCompatProgPtraceExit          = "ptrace_exit"
 	PrivCompatProgSetnsEnter          = "setns_enter"
+	PrivCompatProgSetnsFentry         = "setns_fentry"
+	PrivCompatProgSetnsFexit          = "setns_fexit"
 	PrivCompatProgUnshareEnter        = "unshare_enter"
+	PrivCompatProgUnshareFentry       = "unshare_fentry"
+	PrivCompatProgUnshareFexit        = "unshare_fexit"
 	PrivCompatProgVmWritevEnter       = "vm_writev_enter"
 	PrivCompatVarSelfTgid             = "self_tgid"
 	PrivCompatVarUnusedCredEvent      = "unused_cred_event"
@@ -201,7 +205,11 @@ type PrivCompatProgramSpecs struct {
 	PtraceEnter   *ebpf.ProgramSpec `ebpf:"ptrace_enter"`
 	PtraceExit    *ebpf.ProgramSpec `ebpf:"ptrace_exit"`
 	SetnsEnter    *ebpf.ProgramSpec `ebpf:"setns_enter"`
+	SetnsFentry   *ebpf.ProgramSpec `ebpf:"setns_fentry"`
+	SetnsFexit    *ebpf.ProgramSpec `ebpf:"setns_fexit"`
 	UnshareEnter  *ebpf.ProgramSpec `ebpf:"unshare_enter"`
+	UnshareFentry *ebpf.ProgramSpec `ebpf:"unshare_fentry"`
+	UnshareFexit  *ebpf.ProgramSpec `ebpf:"unshare_fexit"`
 	VmWritevEnter *ebpf.ProgramSpec `ebpf:"vm_writev_enter"`
 }
 
@@ -315,7 +323,11 @@ type PrivCompatPrograms struct {
 	PtraceEnter   *ebpf.Program `ebpf:"ptrace_enter"`
 	PtraceExit    *ebpf.Program `ebpf:"ptrace_exit"`
 	SetnsEnter    *ebpf.Program `ebpf:"setns_enter"`
+	SetnsFentry   *ebpf.Program `ebpf:"setns_fentry"`
+	SetnsFexit    *ebpf.Program `ebpf:"setns_fexit"`
 	UnshareEnter  *ebpf.Program `ebpf:"unshare_enter"`
+	UnshareFentry *ebpf.Program `ebpf:"unshare_fentry"`
+	UnshareFexit  *ebpf.Program `ebpf:"unshare_fexit"`
 	VmWritevEnter *ebpf.Program `ebpf:"vm_writev_enter"`
 }
 
@@ -329,7 +341,11 @@ func (p *PrivCompatPrograms) Close() error {
 		p.PtraceEnter,
 		p.PtraceExit,
 		p.SetnsEnter,
+		p.SetnsFentry,
+		p.SetnsFexit,
 		p.UnshareEnter,
+		p.UnshareFentry,
+		p.UnshareFexit,
 		p.VmWritevEnter,
 	)
 }

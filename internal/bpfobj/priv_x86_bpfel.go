@@ -239,7 +239,11 @@ const (
 	PrivProgPtraceEnter         = "ptrace_enter"
 	PrivProgPtraceExit          = "ptrace_exit"
 	PrivProgSetnsEnter          = "setns_enter"
+	PrivProgSetnsFentry         = "setns_fentry"
+	PrivProgSetnsFexit          = "setns_fexit"
 	PrivProgUnshareEnter        = "unshare_enter"
+	PrivProgUnshareFentry       = "unshare_fentry"
+	PrivProgUnshareFexit        = "unshare_fexit"
 	PrivProgVmWritevEnter       = "vm_writev_enter"
 	PrivVarSelfTgid             = "self_tgid"
 	PrivVarUnusedCredEvent      = "unused_cred_event"
@@ -300,7 +304,11 @@ type PrivProgramSpecs struct {
 	PtraceEnter   *ebpf.ProgramSpec `ebpf:"ptrace_enter"`
 	PtraceExit    *ebpf.ProgramSpec `ebpf:"ptrace_exit"`
 	SetnsEnter    *ebpf.ProgramSpec `ebpf:"setns_enter"`
+	SetnsFentry   *ebpf.ProgramSpec `ebpf:"setns_fentry"`
+	SetnsFexit    *ebpf.ProgramSpec `ebpf:"setns_fexit"`
 	UnshareEnter  *ebpf.ProgramSpec `ebpf:"unshare_enter"`
+	UnshareFentry *ebpf.ProgramSpec `ebpf:"unshare_fentry"`
+	UnshareFexit  *ebpf.ProgramSpec `ebpf:"unshare_fexit"`
 	VmWritevEnter *ebpf.ProgramSpec `ebpf:"vm_writev_enter"`
 }
 
@@ -414,7 +422,11 @@ type PrivPrograms struct {
 	PtraceEnter   *ebpf.Program `ebpf:"ptrace_enter"`
 	PtraceExit    *ebpf.Program `ebpf:"ptrace_exit"`
 	SetnsEnter    *ebpf.Program `ebpf:"setns_enter"`
+	SetnsFentry   *ebpf.Program `ebpf:"setns_fentry"`
+	SetnsFexit    *ebpf.Program `ebpf:"setns_fexit"`
 	UnshareEnter  *ebpf.Program `ebpf:"unshare_enter"`
+	UnshareFentry *ebpf.Program `ebpf:"unshare_fentry"`
+	UnshareFexit  *ebpf.Program `ebpf:"unshare_fexit"`
 	VmWritevEnter *ebpf.Program `ebpf:"vm_writev_enter"`
 }
 
@@ -428,7 +440,11 @@ func (p *PrivPrograms) Close() error {
 		p.PtraceEnter,
 		p.PtraceExit,
 		p.SetnsEnter,
+		p.SetnsFentry,
+		p.SetnsFexit,
 		p.UnshareEnter,
+		p.UnshareFentry,
+		p.UnshareFexit,
 		p.VmWritevEnter,
 	)
 }

@@ -124,6 +124,10 @@ var Ladders = []Ladder{
 			syscallPoints("both", "ptrace", "process_vm_writev")},
 	)},
 	{Name: "namespace", Kind: Event, IfNone: "no namespace events", Rungs: withCompat(CompatLoops,
+		// unshare(2)'s body is ksys_unshare; setns(2)'s is inlined in its
+		// x86_64 syscall wrapper.
+		Rung{NamespaceFentry, []string{"fentry", "fexit", "tp-btf", "bpf-loop"},
+			[]Point{{BTFFunc, "ksys_unshare", false}, {BTFFunc, "__x64_sys_setns", false}, {BTFTracepoint, "sched_process_fork", false}}},
 		Rung{NamespaceSyscalls, []string{"tracepoint", "syscall-tracepoints", "tp-btf", "bpf-loop"},
 			append(syscallPoints("both", "unshare", "setns"), Point{BTFTracepoint, "sched_process_fork", false})},
 	)},
@@ -178,6 +182,7 @@ const (
 	CredCommit        = "fentry/commit_creds"
 	CredSyscalls      = "tracepoint/syscalls/sys_{enter,exit}_{set*id,setgroups,capset,execve,execveat}"
 	PtraceSyscalls    = "tracepoint/syscalls/sys_{enter,exit}_{ptrace,process_vm_writev}"
+	NamespaceFentry   = "fentry+fexit/{ksys_unshare,__x64_sys_setns} + tp_btf/sched_process_fork"
 	NamespaceSyscalls = "tracepoint/syscalls/sys_{enter,exit}_{unshare,setns} + tp_btf/sched_process_fork"
 )
 

@@ -59,6 +59,8 @@ var privRungs = func() []rung {
 			}},
 		{mechanism: doctor.PtraceSyscalls, kind: "tracepoint", progs: []string{"ptrace_enter", "vm_writev_enter", "ptrace_exit"},
 			also: map[string][]string{"ptrace_exit": {"tracepoint/syscalls/sys_exit_process_vm_writev"}}},
+		{mechanism: doctor.NamespaceFentry, kind: "fentry",
+			progs: []string{"unshare_fentry", "unshare_fexit", "setns_fentry", "setns_fexit", "ns_fork"}},
 		{mechanism: doctor.NamespaceSyscalls, kind: "tracepoint", progs: []string{"unshare_enter", "setns_enter", "ns_exit", "ns_fork"},
 			also: map[string][]string{"ns_exit": {"tracepoint/syscalls/sys_exit_setns"}}},
 	}

@@ -125,10 +125,11 @@ func bestOrItsCompat(got, want string) bool {
 // guestBest is the mechanism each event type must use on the matrix
 // kernels, where every mechanism loads.
 var guestBest = map[event.Type]string{
-	event.TypeFork:   "fexit/kernel_clone",
-	event.TypeExit:   "fentry/acct_collect (in do_exit)",
-	event.TypeModule: "tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module",
-	event.TypeCred:   "fentry/commit_creds",
+	event.TypeFork:      "fexit/kernel_clone",
+	event.TypeExit:      "fentry/acct_collect (in do_exit)",
+	event.TypeModule:    "tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module",
+	event.TypeCred:      "fentry/commit_creds",
+	event.TypeNamespace: doctor.NamespaceFentry,
 }
 
 func TestProcessLifecycle(t *testing.T) {
