@@ -301,23 +301,25 @@ int vm_writev_enter(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-static __always_inline void ptrace_leave(long ret, __u32 mech)
+/* Also attached to sys_exit_process_vm_writev. */
+SEC("tracepoint/syscalls/sys_exit_ptrace")
+int ptrace_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct priv_req *req = bpf_map_lookup_elem(&priv_inflight, &tid);
 	struct ptrace_event *ev;
 
 	if (!req)
-		return;
+		return 0;
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		bpf_map_delete_elem(&priv_inflight, &tid);
 		count_lost(EV_PTRACE);
-		return;
+		return 0;
 	}
-	fill_hdr(&ev->hdr, EV_PTRACE, mech);
+	fill_hdr(&ev->hdr, EV_PTRACE, MECH_TRACEPOINT);
 	set_verdict(&ev->hdr, req);
-	ev->result = ret;
+	ev->result = ctx->ret;
 	ev->nr = req->nr;
 	if (req->nr == NR_PTRACE) {
 		ev->request = (__s64)req->args[0];
@@ -335,56 +337,6 @@ static __always_inline void ptrace_leave(long ret, __u32 mech)
 	}
 	bpf_map_delete_elem(&priv_inflight, &tid);
 	submit_rec(ev);
-}
-
-/* Also attached to sys_exit_process_vm_writev. */
-SEC("tracepoint/syscalls/sys_exit_ptrace")
-int ptrace_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	ptrace_leave(ctx->ret, MECH_TRACEPOINT);
-	return 0;
-}
-
-/*
- * The fentry rung: both calls' bodies are inlined into their x86_64
- * syscall wrappers, which take the saved registers. Filtered as above.
- */
-static __always_inline void ptrace_enter_regs(__u32 nr, const struct pt_regs *regs)
-{
-	struct priv_req req = {.nr = nr};
-	req.args[0] = BPF_CORE_READ(regs, di);
-	req.args[1] = BPF_CORE_READ(regs, si);
-	req.args[2] = BPF_CORE_READ(regs, dx);
-	if (nr == NR_PTRACE ? !ptrace_interesting((long)req.args[0]) : (__u32)req.args[0] == bpf_get_current_pid_tgid() >> 32)
-		return;
-	enter_req(EV_PTRACE, &req, 1);
-}
-
-SEC("fentry/__x64_sys_ptrace")
-int BPF_PROG(ptrace_fentry, const struct pt_regs *regs)
-{
-	ptrace_enter_regs(NR_PTRACE, regs);
-	return 0;
-}
-
-SEC("fexit/__x64_sys_ptrace")
-int BPF_PROG(ptrace_fexit, const struct pt_regs *regs, long ret)
-{
-	ptrace_leave(ret, MECH_FENTRY);
-	return 0;
-}
-
-SEC("fentry/__x64_sys_process_vm_writev")
-int BPF_PROG(vm_writev_fentry, const struct pt_regs *regs)
-{
-	ptrace_enter_regs(NR_PROCESS_VM_WRITEV, regs);
-	return 0;
-}
-
-SEC("fexit/__x64_sys_process_vm_writev")
-int BPF_PROG(vm_writev_fexit, const struct pt_regs *regs, long ret)
-{
-	ptrace_leave(ret, MECH_FENTRY);
 	return 0;
 }
 

@@ -139,8 +139,6 @@ const (
 	PrivCompatProgNsFork              = "ns_fork"
 	PrivCompatProgPtraceEnter         = "ptrace_enter"
 	PrivCompatProgPtraceExit          = "ptrace_exit"
-	PrivCompatProgPtraceFentry        = "ptrace_fentry"
-	PrivCompatProgPtraceFexit         = "ptrace_fexit"
 	PrivCompatProgSetnsEnter          = "setns_enter"
 	PrivCompatProgSetnsFentry         = "setns_fentry"
 	PrivCompatProgSetnsFexit          = "setns_fexit"
@@ -148,8 +146,6 @@ const (
 	PrivCompatProgUnshareFentry       = "unshare_fentry"
 	PrivCompatProgUnshareFexit        = "unshare_fexit"
 	PrivCompatProgVmWritevEnter       = "vm_writev_enter"
-	PrivCompatProgVmWritevFentry      = "vm_writev_fentry"
-	PrivCompatProgVmWritevFexit       = "vm_writev_fexit"
 	PrivCompatVarSelfTgid             = "self_tgid"
 	PrivCompatVarUnusedCredEvent      = "unused_cred_event"
 	PrivCompatVarUnusedCredFlags      = "unused_cred_flags"
@@ -201,24 +197,20 @@ type PrivCompatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type PrivCompatProgramSpecs struct {
-	CredCommit     *ebpf.ProgramSpec `ebpf:"cred_commit"`
-	CredEnter      *ebpf.ProgramSpec `ebpf:"cred_enter"`
-	CredExit       *ebpf.ProgramSpec `ebpf:"cred_exit"`
-	NsExit         *ebpf.ProgramSpec `ebpf:"ns_exit"`
-	NsFork         *ebpf.ProgramSpec `ebpf:"ns_fork"`
-	PtraceEnter    *ebpf.ProgramSpec `ebpf:"ptrace_enter"`
-	PtraceExit     *ebpf.ProgramSpec `ebpf:"ptrace_exit"`
-	PtraceFentry   *ebpf.ProgramSpec `ebpf:"ptrace_fentry"`
-	PtraceFexit    *ebpf.ProgramSpec `ebpf:"ptrace_fexit"`
-	SetnsEnter     *ebpf.ProgramSpec `ebpf:"setns_enter"`
-	SetnsFentry    *ebpf.ProgramSpec `ebpf:"setns_fentry"`
-	SetnsFexit     *ebpf.ProgramSpec `ebpf:"setns_fexit"`
-	UnshareEnter   *ebpf.ProgramSpec `ebpf:"unshare_enter"`
-	UnshareFentry  *ebpf.ProgramSpec `ebpf:"unshare_fentry"`
-	UnshareFexit   *ebpf.ProgramSpec `ebpf:"unshare_fexit"`
-	VmWritevEnter  *ebpf.ProgramSpec `ebpf:"vm_writev_enter"`
-	VmWritevFentry *ebpf.ProgramSpec `ebpf:"vm_writev_fentry"`
-	VmWritevFexit  *ebpf.ProgramSpec `ebpf:"vm_writev_fexit"`
+	CredCommit    *ebpf.ProgramSpec `ebpf:"cred_commit"`
+	CredEnter     *ebpf.ProgramSpec `ebpf:"cred_enter"`
+	CredExit      *ebpf.ProgramSpec `ebpf:"cred_exit"`
+	NsExit        *ebpf.ProgramSpec `ebpf:"ns_exit"`
+	NsFork        *ebpf.ProgramSpec `ebpf:"ns_fork"`
+	PtraceEnter   *ebpf.ProgramSpec `ebpf:"ptrace_enter"`
+	PtraceExit    *ebpf.ProgramSpec `ebpf:"ptrace_exit"`
+	SetnsEnter    *ebpf.ProgramSpec `ebpf:"setns_enter"`
+	SetnsFentry   *ebpf.ProgramSpec `ebpf:"setns_fentry"`
+	SetnsFexit    *ebpf.ProgramSpec `ebpf:"setns_fexit"`
+	UnshareEnter  *ebpf.ProgramSpec `ebpf:"unshare_enter"`
+	UnshareFentry *ebpf.ProgramSpec `ebpf:"unshare_fentry"`
+	UnshareFexit  *ebpf.ProgramSpec `ebpf:"unshare_fexit"`
+	VmWritevEnter *ebpf.ProgramSpec `ebpf:"vm_writev_enter"`
 }
 
 // PrivCompatMapSpecs contains maps before they are loaded into the kernel.
@@ -323,24 +315,20 @@ type PrivCompatVariables struct {
 //
 // It can be passed to LoadPrivCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type PrivCompatPrograms struct {
-	CredCommit     *ebpf.Program `ebpf:"cred_commit"`
-	CredEnter      *ebpf.Program `ebpf:"cred_enter"`
-	CredExit       *ebpf.Program `ebpf:"cred_exit"`
-	NsExit         *ebpf.Program `ebpf:"ns_exit"`
-	NsFork         *ebpf.Program `ebpf:"ns_fork"`
-	PtraceEnter    *ebpf.Program `ebpf:"ptrace_enter"`
-	PtraceExit     *ebpf.Program `ebpf:"ptrace_exit"`
-	PtraceFentry   *ebpf.Program `ebpf:"ptrace_fentry"`
-	PtraceFexit    *ebpf.Program `ebpf:"ptrace_fexit"`
-	SetnsEnter     *ebpf.Program `ebpf:"setns_enter"`
-	SetnsFentry    *ebpf.Program `ebpf:"setns_fentry"`
-	SetnsFexit     *ebpf.Program `ebpf:"setns_fexit"`
-	UnshareEnter   *ebpf.Program `ebpf:"unshare_enter"`
-	UnshareFentry  *ebpf.Program `ebpf:"unshare_fentry"`
-	UnshareFexit   *ebpf.Program `ebpf:"unshare_fexit"`
-	VmWritevEnter  *ebpf.Program `ebpf:"vm_writev_enter"`
-	VmWritevFentry *ebpf.Program `ebpf:"vm_writev_fentry"`
-	VmWritevFexit  *ebpf.Program `ebpf:"vm_writev_fexit"`
+	CredCommit    *ebpf.Program `ebpf:"cred_commit"`
+	CredEnter     *ebpf.Program `ebpf:"cred_enter"`
+	CredExit      *ebpf.Program `ebpf:"cred_exit"`
+	NsExit        *ebpf.Program `ebpf:"ns_exit"`
+	NsFork        *ebpf.Program `ebpf:"ns_fork"`
+	PtraceEnter   *ebpf.Program `ebpf:"ptrace_enter"`
+	PtraceExit    *ebpf.Program `ebpf:"ptrace_exit"`
+	SetnsEnter    *ebpf.Program `ebpf:"setns_enter"`
+	SetnsFentry   *ebpf.Program `ebpf:"setns_fentry"`
+	SetnsFexit    *ebpf.Program `ebpf:"setns_fexit"`
+	UnshareEnter  *ebpf.Program `ebpf:"unshare_enter"`
+	UnshareFentry *ebpf.Program `ebpf:"unshare_fentry"`
+	UnshareFexit  *ebpf.Program `ebpf:"unshare_fexit"`
+	VmWritevEnter *ebpf.Program `ebpf:"vm_writev_enter"`
 }
 
 func (p *PrivCompatPrograms) Close() error {
@@ -352,8 +340,6 @@ func (p *PrivCompatPrograms) Close() error {
 		p.NsFork,
 		p.PtraceEnter,
 		p.PtraceExit,
-		p.PtraceFentry,
-		p.PtraceFexit,
 		p.SetnsEnter,
 		p.SetnsFentry,
 		p.SetnsFexit,
@@ -361,8 +347,6 @@ func (p *PrivCompatPrograms) Close() error {
 		p.UnshareFentry,
 		p.UnshareFexit,
 		p.VmWritevEnter,
-		p.VmWritevFentry,
-		p.VmWritevFexit,
 	)
 }
 

@@ -238,8 +238,6 @@ const (
 	PrivProgNsFork              = "ns_fork"
 	PrivProgPtraceEnter         = "ptrace_enter"
 	PrivProgPtraceExit          = "ptrace_exit"
-	PrivProgPtraceFentry        = "ptrace_fentry"
-	PrivProgPtraceFexit         = "ptrace_fexit"
 	PrivProgSetnsEnter          = "setns_enter"
 	PrivProgSetnsFentry         = "setns_fentry"
 	PrivProgSetnsFexit          = "setns_fexit"
@@ -247,8 +245,6 @@ const (
 	PrivProgUnshareFentry       = "unshare_fentry"
 	PrivProgUnshareFexit        = "unshare_fexit"
 	PrivProgVmWritevEnter       = "vm_writev_enter"
-	PrivProgVmWritevFentry      = "vm_writev_fentry"
-	PrivProgVmWritevFexit       = "vm_writev_fexit"
 	PrivVarSelfTgid             = "self_tgid"
 	PrivVarUnusedCredEvent      = "unused_cred_event"
 	PrivVarUnusedCredFlags      = "unused_cred_flags"
@@ -300,24 +296,20 @@ type PrivSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type PrivProgramSpecs struct {
-	CredCommit     *ebpf.ProgramSpec `ebpf:"cred_commit"`
-	CredEnter      *ebpf.ProgramSpec `ebpf:"cred_enter"`
-	CredExit       *ebpf.ProgramSpec `ebpf:"cred_exit"`
-	NsExit         *ebpf.ProgramSpec `ebpf:"ns_exit"`
-	NsFork         *ebpf.ProgramSpec `ebpf:"ns_fork"`
-	PtraceEnter    *ebpf.ProgramSpec `ebpf:"ptrace_enter"`
-	PtraceExit     *ebpf.ProgramSpec `ebpf:"ptrace_exit"`
-	PtraceFentry   *ebpf.ProgramSpec `ebpf:"ptrace_fentry"`
-	PtraceFexit    *ebpf.ProgramSpec `ebpf:"ptrace_fexit"`
-	SetnsEnter     *ebpf.ProgramSpec `ebpf:"setns_enter"`
-	SetnsFentry    *ebpf.ProgramSpec `ebpf:"setns_fentry"`
-	SetnsFexit     *ebpf.ProgramSpec `ebpf:"setns_fexit"`
-	UnshareEnter   *ebpf.ProgramSpec `ebpf:"unshare_enter"`
-	UnshareFentry  *ebpf.ProgramSpec `ebpf:"unshare_fentry"`
-	UnshareFexit   *ebpf.ProgramSpec `ebpf:"unshare_fexit"`
-	VmWritevEnter  *ebpf.ProgramSpec `ebpf:"vm_writev_enter"`
-	VmWritevFentry *ebpf.ProgramSpec `ebpf:"vm_writev_fentry"`
-	VmWritevFexit  *ebpf.ProgramSpec `ebpf:"vm_writev_fexit"`
+	CredCommit    *ebpf.ProgramSpec `ebpf:"cred_commit"`
+	CredEnter     *ebpf.ProgramSpec `ebpf:"cred_enter"`
+	CredExit      *ebpf.ProgramSpec `ebpf:"cred_exit"`
+	NsExit        *ebpf.ProgramSpec `ebpf:"ns_exit"`
+	NsFork        *ebpf.ProgramSpec `ebpf:"ns_fork"`
+	PtraceEnter   *ebpf.ProgramSpec `ebpf:"ptrace_enter"`
+	PtraceExit    *ebpf.ProgramSpec `ebpf:"ptrace_exit"`
+	SetnsEnter    *ebpf.ProgramSpec `ebpf:"setns_enter"`
+	SetnsFentry   *ebpf.ProgramSpec `ebpf:"setns_fentry"`
+	SetnsFexit    *ebpf.ProgramSpec `ebpf:"setns_fexit"`
+	UnshareEnter  *ebpf.ProgramSpec `ebpf:"unshare_enter"`
+	UnshareFentry *ebpf.ProgramSpec `ebpf:"unshare_fentry"`
+	UnshareFexit  *ebpf.ProgramSpec `ebpf:"unshare_fexit"`
+	VmWritevEnter *ebpf.ProgramSpec `ebpf:"vm_writev_enter"`
 }
 
 // PrivMapSpecs contains maps before they are loaded into the kernel.
@@ -422,24 +414,20 @@ type PrivVariables struct {
 //
 // It can be passed to LoadPrivObjects or ebpf.CollectionSpec.LoadAndAssign.
 type PrivPrograms struct {
-	CredCommit     *ebpf.Program `ebpf:"cred_commit"`
-	CredEnter      *ebpf.Program `ebpf:"cred_enter"`
-	CredExit       *ebpf.Program `ebpf:"cred_exit"`
-	NsExit         *ebpf.Program `ebpf:"ns_exit"`
-	NsFork         *ebpf.Program `ebpf:"ns_fork"`
-	PtraceEnter    *ebpf.Program `ebpf:"ptrace_enter"`
-	PtraceExit     *ebpf.Program `ebpf:"ptrace_exit"`
-	PtraceFentry   *ebpf.Program `ebpf:"ptrace_fentry"`
-	PtraceFexit    *ebpf.Program `ebpf:"ptrace_fexit"`
-	SetnsEnter     *ebpf.Program `ebpf:"setns_enter"`
-	SetnsFentry    *ebpf.Program `ebpf:"setns_fentry"`
-	SetnsFexit     *ebpf.Program `ebpf:"setns_fexit"`
-	UnshareEnter   *ebpf.Program `ebpf:"unshare_enter"`
-	UnshareFentry  *ebpf.Program `ebpf:"unshare_fentry"`
-	UnshareFexit   *ebpf.Program `ebpf:"unshare_fexit"`
-	VmWritevEnter  *ebpf.Program `ebpf:"vm_writev_enter"`
-	VmWritevFentry *ebpf.Program `ebpf:"vm_writev_fentry"`
-	VmWritevFexit  *ebpf.Program `ebpf:"vm_writev_fexit"`
+	CredCommit    *ebpf.Program `ebpf:"cred_commit"`
+	CredEnter     *ebpf.Program `ebpf:"cred_enter"`
+	CredExit      *ebpf.Program `ebpf:"cred_exit"`
+	NsExit        *ebpf.Program `ebpf:"ns_exit"`
+	NsFork        *ebpf.Program `ebpf:"ns_fork"`
+	PtraceEnter   *ebpf.Program `ebpf:"ptrace_enter"`
+	PtraceExit    *ebpf.Program `ebpf:"ptrace_exit"`
+	SetnsEnter    *ebpf.Program `ebpf:"setns_enter"`
+	SetnsFentry   *ebpf.Program `ebpf:"setns_fentry"`
+	SetnsFexit    *ebpf.Program `ebpf:"setns_fexit"`
+	UnshareEnter  *ebpf.Program `ebpf:"unshare_enter"`
+	UnshareFentry *ebpf.Program `ebpf:"unshare_fentry"`
+	UnshareFexit  *ebpf.Program `ebpf:"unshare_fexit"`
+	VmWritevEnter *ebpf.Program `ebpf:"vm_writev_enter"`
 }
 
 func (p *PrivPrograms) Close() error {
@@ -451,8 +439,6 @@ func (p *PrivPrograms) Close() error {
 		p.NsFork,
 		p.PtraceEnter,
 		p.PtraceExit,
-		p.PtraceFentry,
-		p.PtraceFexit,
 		p.SetnsEnter,
 		p.SetnsFentry,
 		p.SetnsFexit,
@@ -460,8 +446,6 @@ func (p *PrivPrograms) Close() error {
 		p.UnshareFentry,
 		p.UnshareFexit,
 		p.VmWritevEnter,
-		p.VmWritevFentry,
-		p.VmWritevFexit,
 	)
 }
 

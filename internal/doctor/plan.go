@@ -120,9 +120,6 @@ var Ladders = []Ladder{
 			syscallPoints("both", "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups", "capset", "execve", "execveat")},
 	)},
 	{Name: "ptrace", Kind: Event, IfNone: "no ptrace events", Rungs: withCompat(CompatLoops,
-		// Both calls' bodies are inlined into their x86_64 syscall wrappers.
-		Rung{PtraceFentry, []string{"fentry", "fexit", "bpf-loop"},
-			[]Point{{BTFFunc, "__x64_sys_ptrace", false}, {BTFFunc, "__x64_sys_process_vm_writev", false}}},
 		Rung{PtraceSyscalls, []string{"tracepoint", "syscall-tracepoints", "bpf-loop"},
 			syscallPoints("both", "ptrace", "process_vm_writev")},
 	)},
@@ -184,7 +181,6 @@ const (
 const (
 	CredCommit        = "fentry/commit_creds"
 	CredSyscalls      = "tracepoint/syscalls/sys_{enter,exit}_{set*id,setgroups,capset,execve,execveat}"
-	PtraceFentry      = "fentry+fexit/{__x64_sys_ptrace,__x64_sys_process_vm_writev}"
 	PtraceSyscalls    = "tracepoint/syscalls/sys_{enter,exit}_{ptrace,process_vm_writev}"
 	NamespaceFentry   = "fentry+fexit/{ksys_unshare,__x64_sys_setns} + tp_btf/sched_process_fork"
 	NamespaceSyscalls = "tracepoint/syscalls/sys_{enter,exit}_{unshare,setns} + tp_btf/sched_process_fork"

@@ -57,8 +57,6 @@ var privRungs = func() []rung {
 				"cred_enter": syscallSections("enter", credCalls[1:]),
 				"cred_exit":  syscallSections("exit", credCalls[1:]),
 			}},
-		{mechanism: doctor.PtraceFentry, kind: "fentry",
-			progs: []string{"ptrace_fentry", "ptrace_fexit", "vm_writev_fentry", "vm_writev_fexit"}},
 		{mechanism: doctor.PtraceSyscalls, kind: "tracepoint", progs: []string{"ptrace_enter", "vm_writev_enter", "ptrace_exit"},
 			also: map[string][]string{"ptrace_exit": {"tracepoint/syscalls/sys_exit_process_vm_writev"}}},
 		{mechanism: doctor.NamespaceFentry, kind: "fentry",

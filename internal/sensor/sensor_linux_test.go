@@ -130,7 +130,6 @@ var guestBest = map[event.Type]string{
 	event.TypeModule:    "tracepoint/syscalls/sys_{enter,exit}_{init,finit}_module",
 	event.TypeCred:      "fentry/commit_creds",
 	event.TypeNamespace: doctor.NamespaceFentry,
-	event.TypePtrace:    doctor.PtraceFentry,
 }
 
 func TestProcessLifecycle(t *testing.T) {
