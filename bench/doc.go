@@ -13,6 +13,9 @@
 // within one guest run means anything under qemu's emulation.
 // BenchmarkMprotectHooks weighs a hook off the system-call path for
 // mprotect (the mmap_lock tracepoints) against the syscall tracepoints.
+// BenchmarkPriv does the same for the privilege events (cred, ptrace,
+// namespace): a storm of each type's call bare, under vigil monitor
+// --events TYPE and under bpftrace.
 //
 // The package has no tests of its own, so `go test ./...` builds it and
 // runs nothing here.

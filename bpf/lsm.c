@@ -42,6 +42,8 @@ static __always_inline void deny_hdr(struct event_hdr *h, __u32 kind, __u32 rule
 	h->action = ACT_DENY;
 }
 
+#include "priv_lsm.h" /* cred and ptrace */
+
 SEC("lsm/bprm_check_security")
 int BPF_PROG(deny_exec, struct linux_binprm *bprm, int ret)
 {

@@ -12,6 +12,9 @@
 //   storm connect N         TCP connect to its own listener on 127.0.0.1 + accept + close both, N times
 //   storm rename N PATH     rename(PATH, PATH.2) and back, N times each way
 //   storm chmod N PATH      chmod(PATH) 0644 <-> 0600, N times
+//   storm setresuid N       setresuid(-1, -1, -1), N times (changes nothing)
+//   storm ptrace N          ptrace(PTRACE_POKEDATA, -1): ESRCH, N times
+//   storm unshare N         unshare(CLONE_NEWUTS), N times
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/io_uring.h>
@@ -193,6 +196,15 @@ int main(int argc, char **argv)
 			}
 		}
 		fprintf(stderr, "%ld opens\n", done);
+	} else if (!strcmp(argv[1], "setresuid")) {
+		for (long i = 0; i < n; i++)
+			syscall(SYS_setresuid, -1, -1, -1);
+	} else if (!strcmp(argv[1], "ptrace")) {
+		for (long i = 0; i < n; i++)
+			syscall(SYS_ptrace, 5 /* PTRACE_POKEDATA */, -1, 0, 0);
+	} else if (!strcmp(argv[1], "unshare")) {
+		for (long i = 0; i < n; i++)
+			syscall(SYS_unshare, 0x04000000 /* CLONE_NEWUTS */);
 	} else {
 		fprintf(stderr, "storm: bad mode %s\n", argv[1]);
 		return 2;

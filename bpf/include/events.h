@@ -32,6 +32,9 @@ enum event_type {
 	EV_SYMLINK = 13,
 	EV_CHMOD = 14,
 	EV_CHOWN = 15,
+	EV_CRED = 16,
+	EV_PTRACE = 17,
+	EV_NAMESPACE = 18,
 	EV_TYPE_MAX = 21,
 };
 
@@ -315,6 +318,77 @@ struct file_event {
 	__u32 file_flags1; /* enum file_flags of path1 */
 	__u32 file_flags2;
 	__u8 data[DATA_LEN];
+};
+
+/*
+ * Credentials of a task (struct cred), as seen from the initial user
+ * namespace. Capability sets are 64-bit masks (kernel_cap_t).
+ */
+struct cred_ids {
+	__u32 uid, gid, suid, sgid, euid, egid, fsuid, fsgid;
+	__u64 cap_inheritable, cap_permitted, cap_effective, cap_bset, cap_ambient;
+	__u32 ngroups; /* supplementary groups */
+	__u32 securebits;
+};
+
+/* cred_event.flags */
+enum cred_flags {
+	CRED_GROUPS = 1 << 0, /* the supplementary groups were replaced */
+};
+
+/* A change of credentials: a set*id / setgroups / capset call, or an exec
+ * that changed them (a setuid or setcap binary). */
+struct cred_event {
+	struct event_hdr hdr;
+	__s64 result;
+	__u64 args[3]; /* the call's first arguments */
+	__u32 nr;      /* system call number (x86_64) */
+	__u32 flags;   /* enum cred_flags */
+	struct cred_ids old;
+	struct cred_ids new_;
+};
+
+/* A ptrace request that reads or changes another process, or
+ * process_vm_writev into another process. */
+struct ptrace_event {
+	struct event_hdr hdr;
+	__s64 result;
+	__s64 request; /* ptrace: PTRACE_*; process_vm_writev: -1 */
+	__u64 addr;    /* ptrace: addr; process_vm_writev: local iovec count */
+	__u64 data;    /* reserved, 0 */
+	__u32 nr;      /* system call number (x86_64) */
+	__u32 target;  /* target pid as passed (traceme: the tracer, the parent) */
+};
+
+/* Namespace kinds: indexes of namespace_event.old_ns/new_ns and bits of
+ * namespace_event.changed. */
+enum ns_kind {
+	NS_MNT = 0,
+	NS_UTS = 1,
+	NS_IPC = 2,
+	NS_NET = 3,
+	NS_PID = 4, /* pid namespace for children */
+	NS_USER = 5,
+	NS_CGROUP = 6,
+	NS_TIME = 7, /* time namespace for children */
+	NS_KINDS = 8,
+};
+
+/* namespace_event.nr for a fork that created namespaces (clone, clone3,
+ * seen at sched_process_fork). */
+#define NS_NR_FORK 0xffffffff
+
+/* unshare, setns, or a fork into new namespaces. */
+struct namespace_event {
+	struct event_hdr hdr;
+	__s64 result;
+	__u64 flags;   /* unshare: flags; setns: nstype */
+	__u32 nr;      /* system call number (x86_64), NS_NR_FORK for a fork */
+	__s32 fd;      /* setns: the descriptor; -1 otherwise */
+	__u32 child;   /* fork: the child's pid */
+	__u32 changed; /* bits (1 << enum ns_kind) of the namespaces that differ */
+	__u32 old_ns[NS_KINDS]; /* namespace inode numbers before */
+	__u32 new_ns[NS_KINDS]; /* and after (fork: the child's) */
 };
 
 #endif

@@ -22,3 +22,5 @@ package bpfobj
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem lsm_compat -tags linux -target amd64 LsmCompat ../../bpf/lsm.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type file_event -type file_syscall -type file_xflags File ../../bpf/file.c -- -I../../bpf/include -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem file_compat -tags linux -target amd64 FileCompat ../../bpf/file.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type cred_event -type cred_ids -type cred_flags -type ptrace_event -type namespace_event -type ns_kind Priv ../../bpf/priv.c -- -I../../bpf/include -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem priv_compat -tags linux -target amd64 PrivCompat ../../bpf/priv.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT

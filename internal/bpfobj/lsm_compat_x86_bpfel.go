@@ -107,6 +107,7 @@ const (
 	LsmCompatMapRuleSets          = "rule_sets"
 	LsmCompatMapRuleUids          = "rule_uids"
 	LsmCompatProgDenyAccept       = "deny_accept"
+	LsmCompatProgDenyCapset       = "deny_capset"
 	LsmCompatProgDenyConnect      = "deny_connect"
 	LsmCompatProgDenyExec         = "deny_exec"
 	LsmCompatProgDenyListen       = "deny_listen"
@@ -117,6 +118,10 @@ const (
 	LsmCompatProgDenyMprotect     = "deny_mprotect"
 	LsmCompatProgDenyMprotectExec = "deny_mprotect_exec"
 	LsmCompatProgDenyOpen         = "deny_open"
+	LsmCompatProgDenyPtrace       = "deny_ptrace"
+	LsmCompatProgDenySetgid       = "deny_setgid"
+	LsmCompatProgDenySetuid       = "deny_setuid"
+	LsmCompatProgDenyTraceme      = "deny_traceme"
 	LsmCompatVarSelfTgid          = "self_tgid"
 	LsmCompatVarWakeupBytes       = "wakeup_bytes"
 )
@@ -164,6 +169,7 @@ type LsmCompatSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type LsmCompatProgramSpecs struct {
 	DenyAccept       *ebpf.ProgramSpec `ebpf:"deny_accept"`
+	DenyCapset       *ebpf.ProgramSpec `ebpf:"deny_capset"`
 	DenyConnect      *ebpf.ProgramSpec `ebpf:"deny_connect"`
 	DenyExec         *ebpf.ProgramSpec `ebpf:"deny_exec"`
 	DenyListen       *ebpf.ProgramSpec `ebpf:"deny_listen"`
@@ -174,6 +180,10 @@ type LsmCompatProgramSpecs struct {
 	DenyMprotect     *ebpf.ProgramSpec `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.ProgramSpec `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.ProgramSpec `ebpf:"deny_open"`
+	DenyPtrace       *ebpf.ProgramSpec `ebpf:"deny_ptrace"`
+	DenySetgid       *ebpf.ProgramSpec `ebpf:"deny_setgid"`
+	DenySetuid       *ebpf.ProgramSpec `ebpf:"deny_setuid"`
+	DenyTraceme      *ebpf.ProgramSpec `ebpf:"deny_traceme"`
 }
 
 // LsmCompatMapSpecs contains maps before they are loaded into the kernel.
@@ -266,6 +276,7 @@ type LsmCompatVariables struct {
 // It can be passed to LoadLsmCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type LsmCompatPrograms struct {
 	DenyAccept       *ebpf.Program `ebpf:"deny_accept"`
+	DenyCapset       *ebpf.Program `ebpf:"deny_capset"`
 	DenyConnect      *ebpf.Program `ebpf:"deny_connect"`
 	DenyExec         *ebpf.Program `ebpf:"deny_exec"`
 	DenyListen       *ebpf.Program `ebpf:"deny_listen"`
@@ -276,11 +287,16 @@ type LsmCompatPrograms struct {
 	DenyMprotect     *ebpf.Program `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.Program `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.Program `ebpf:"deny_open"`
+	DenyPtrace       *ebpf.Program `ebpf:"deny_ptrace"`
+	DenySetgid       *ebpf.Program `ebpf:"deny_setgid"`
+	DenySetuid       *ebpf.Program `ebpf:"deny_setuid"`
+	DenyTraceme      *ebpf.Program `ebpf:"deny_traceme"`
 }
 
 func (p *LsmCompatPrograms) Close() error {
 	return _LsmCompatClose(
 		p.DenyAccept,
+		p.DenyCapset,
 		p.DenyConnect,
 		p.DenyExec,
 		p.DenyListen,
@@ -291,6 +307,10 @@ func (p *LsmCompatPrograms) Close() error {
 		p.DenyMprotect,
 		p.DenyMprotectExec,
 		p.DenyOpen,
+		p.DenyPtrace,
+		p.DenySetgid,
+		p.DenySetuid,
+		p.DenyTraceme,
 	)
 }
 

@@ -107,6 +107,7 @@ const (
 	LsmMapRuleSets          = "rule_sets"
 	LsmMapRuleUids          = "rule_uids"
 	LsmProgDenyAccept       = "deny_accept"
+	LsmProgDenyCapset       = "deny_capset"
 	LsmProgDenyConnect      = "deny_connect"
 	LsmProgDenyExec         = "deny_exec"
 	LsmProgDenyListen       = "deny_listen"
@@ -117,6 +118,10 @@ const (
 	LsmProgDenyMprotect     = "deny_mprotect"
 	LsmProgDenyMprotectExec = "deny_mprotect_exec"
 	LsmProgDenyOpen         = "deny_open"
+	LsmProgDenyPtrace       = "deny_ptrace"
+	LsmProgDenySetgid       = "deny_setgid"
+	LsmProgDenySetuid       = "deny_setuid"
+	LsmProgDenyTraceme      = "deny_traceme"
 	LsmVarSelfTgid          = "self_tgid"
 	LsmVarWakeupBytes       = "wakeup_bytes"
 )
@@ -164,6 +169,7 @@ type LsmSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type LsmProgramSpecs struct {
 	DenyAccept       *ebpf.ProgramSpec `ebpf:"deny_accept"`
+	DenyCapset       *ebpf.ProgramSpec `ebpf:"deny_capset"`
 	DenyConnect      *ebpf.ProgramSpec `ebpf:"deny_connect"`
 	DenyExec         *ebpf.ProgramSpec `ebpf:"deny_exec"`
 	DenyListen       *ebpf.ProgramSpec `ebpf:"deny_listen"`
@@ -174,6 +180,10 @@ type LsmProgramSpecs struct {
 	DenyMprotect     *ebpf.ProgramSpec `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.ProgramSpec `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.ProgramSpec `ebpf:"deny_open"`
+	DenyPtrace       *ebpf.ProgramSpec `ebpf:"deny_ptrace"`
+	DenySetgid       *ebpf.ProgramSpec `ebpf:"deny_setgid"`
+	DenySetuid       *ebpf.ProgramSpec `ebpf:"deny_setuid"`
+	DenyTraceme      *ebpf.ProgramSpec `ebpf:"deny_traceme"`
 }
 
 // LsmMapSpecs contains maps before they are loaded into the kernel.
@@ -266,6 +276,7 @@ type LsmVariables struct {
 // It can be passed to LoadLsmObjects or ebpf.CollectionSpec.LoadAndAssign.
 type LsmPrograms struct {
 	DenyAccept       *ebpf.Program `ebpf:"deny_accept"`
+	DenyCapset       *ebpf.Program `ebpf:"deny_capset"`
 	DenyConnect      *ebpf.Program `ebpf:"deny_connect"`
 	DenyExec         *ebpf.Program `ebpf:"deny_exec"`
 	DenyListen       *ebpf.Program `ebpf:"deny_listen"`
@@ -276,11 +287,16 @@ type LsmPrograms struct {
 	DenyMprotect     *ebpf.Program `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.Program `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.Program `ebpf:"deny_open"`
+	DenyPtrace       *ebpf.Program `ebpf:"deny_ptrace"`
+	DenySetgid       *ebpf.Program `ebpf:"deny_setgid"`
+	DenySetuid       *ebpf.Program `ebpf:"deny_setuid"`
+	DenyTraceme      *ebpf.Program `ebpf:"deny_traceme"`
 }
 
 func (p *LsmPrograms) Close() error {
 	return _LsmClose(
 		p.DenyAccept,
+		p.DenyCapset,
 		p.DenyConnect,
 		p.DenyExec,
 		p.DenyListen,
@@ -291,6 +307,10 @@ func (p *LsmPrograms) Close() error {
 		p.DenyMprotect,
 		p.DenyMprotectExec,
 		p.DenyOpen,
+		p.DenyPtrace,
+		p.DenySetgid,
+		p.DenySetuid,
+		p.DenyTraceme,
 	)
 }
 

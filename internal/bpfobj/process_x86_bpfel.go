@@ -45,22 +45,25 @@ type ProcessEventHdr struct {
 type ProcessEventType uint32
 
 const (
-	ProcessEventTypeEV_FORK     ProcessEventType = 1
-	ProcessEventTypeEV_EXEC     ProcessEventType = 2
-	ProcessEventTypeEV_EXIT     ProcessEventType = 3
-	ProcessEventTypeEV_MODULE   ProcessEventType = 4
-	ProcessEventTypeEV_MPROTECT ProcessEventType = 5
-	ProcessEventTypeEV_OPEN     ProcessEventType = 6
-	ProcessEventTypeEV_CONNECT  ProcessEventType = 7
-	ProcessEventTypeEV_ACCEPT   ProcessEventType = 8
-	ProcessEventTypeEV_LISTEN   ProcessEventType = 9
-	ProcessEventTypeEV_UNLINK   ProcessEventType = 10
-	ProcessEventTypeEV_RENAME   ProcessEventType = 11
-	ProcessEventTypeEV_LINK     ProcessEventType = 12
-	ProcessEventTypeEV_SYMLINK  ProcessEventType = 13
-	ProcessEventTypeEV_CHMOD    ProcessEventType = 14
-	ProcessEventTypeEV_CHOWN    ProcessEventType = 15
-	ProcessEventTypeEV_TYPE_MAX ProcessEventType = 21
+	ProcessEventTypeEV_FORK      ProcessEventType = 1
+	ProcessEventTypeEV_EXEC      ProcessEventType = 2
+	ProcessEventTypeEV_EXIT      ProcessEventType = 3
+	ProcessEventTypeEV_MODULE    ProcessEventType = 4
+	ProcessEventTypeEV_MPROTECT  ProcessEventType = 5
+	ProcessEventTypeEV_OPEN      ProcessEventType = 6
+	ProcessEventTypeEV_CONNECT   ProcessEventType = 7
+	ProcessEventTypeEV_ACCEPT    ProcessEventType = 8
+	ProcessEventTypeEV_LISTEN    ProcessEventType = 9
+	ProcessEventTypeEV_UNLINK    ProcessEventType = 10
+	ProcessEventTypeEV_RENAME    ProcessEventType = 11
+	ProcessEventTypeEV_LINK      ProcessEventType = 12
+	ProcessEventTypeEV_SYMLINK   ProcessEventType = 13
+	ProcessEventTypeEV_CHMOD     ProcessEventType = 14
+	ProcessEventTypeEV_CHOWN     ProcessEventType = 15
+	ProcessEventTypeEV_CRED      ProcessEventType = 16
+	ProcessEventTypeEV_PTRACE    ProcessEventType = 17
+	ProcessEventTypeEV_NAMESPACE ProcessEventType = 18
+	ProcessEventTypeEV_TYPE_MAX  ProcessEventType = 21
 )
 
 type ProcessExecEvent struct {

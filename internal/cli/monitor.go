@@ -112,7 +112,7 @@ in the kernel; --mprotect-all reports every call. Kill rules see every call.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&events, "events", typeNames(monitor.DefaultTypes), "event types to report (comma-separated)")
+	f.StringSliceVar(&events, "events", typeNames(monitor.DefaultTypes), "event types to report (comma-separated; all for every type)")
 	f.StringVarP(&format, "output", "o", "", "output format: json, text or none (default: text on a terminal, else json)")
 	f.DurationVar(&duration, "duration", 0, "stop after this long")
 	f.Uint64Var(&count, "count", 0, "stop after this many events")

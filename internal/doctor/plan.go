@@ -127,6 +127,27 @@ var Ladders = []Ladder{
 	// File tampering (plan_file.go): one ladder per type.
 	fileLadder("unlink"), fileLadder("rename"), fileLadder("link"),
 	fileLadder("symlink"), fileLadder("chmod"), fileLadder("chown"),
+	// The privilege sensor (bpf/priv.c). Hosts that refuse fentry and BPF
+	// LSM leave the system calls' tracepoints, filtered at entry.
+	{Name: "cred", Kind: Event, IfNone: "no cred events", Rungs: withCompat(CompatLoops,
+		// Every path that changes a task's credentials ends in
+		// commit_creds(new), with the old ones still in current->cred.
+		Rung{CredCommit, []string{"fentry", "bpf-loop"}, []Point{{BTFFunc, "commit_creds", false}}},
+		Rung{CredSyscalls, []string{"tracepoint", "syscall-tracepoints", "bpf-loop"},
+			syscallPoints("both", "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups", "capset", "execve", "execveat")},
+	)},
+	{Name: "ptrace", Kind: Event, IfNone: "no ptrace events", Rungs: withCompat(CompatLoops,
+		Rung{PtraceSyscalls, []string{"tracepoint", "syscall-tracepoints", "bpf-loop"},
+			syscallPoints("both", "ptrace", "process_vm_writev")},
+	)},
+	{Name: "namespace", Kind: Event, IfNone: "no namespace events", Rungs: withCompat(CompatLoops,
+		// unshare(2)'s body is ksys_unshare; setns(2)'s is inlined in its
+		// x86_64 syscall wrapper.
+		Rung{NamespaceFentry, []string{"fentry", "fexit", "tp-btf", "bpf-loop"},
+			[]Point{{BTFFunc, "ksys_unshare", false}, {BTFFunc, "__x64_sys_setns", false}, {BTFTracepoint, "sched_process_fork", false}}},
+		Rung{NamespaceSyscalls, []string{"tracepoint", "syscall-tracepoints", "tp-btf", "bpf-loop"},
+			append(syscallPoints("both", "unshare", "setns"), Point{BTFTracepoint, "sched_process_fork", false})},
+	)},
 	{Name: "kill", Kind: Action, IfNone: "policy with kill refused", Rungs: []Rung{
 		{"bpf_send_signal(SIGKILL) from the event's hook", []string{"bpf-send-signal"}, nil},
 	}},
@@ -151,6 +172,14 @@ var Ladders = []Ladder{
 	{Name: "deny mprotect", Kind: Action, IfNone: "policy with deny mprotect refused", Rungs: []Rung{
 		{"lsm/file_mprotect + lsm/mmap_file", []string{"bpf-lsm", "lsm-bpf-active"},
 			[]Point{{BTFFunc, "bpf_lsm_file_mprotect", false}, {BTFFunc, "bpf_lsm_mmap_file", false}}},
+	}},
+	{Name: "deny cred", Kind: Action, IfNone: "policy with deny cred refused", Rungs: []Rung{
+		{"lsm/task_fix_setuid + lsm/task_fix_setgid + lsm/capset", []string{"bpf-lsm", "lsm-bpf-active"},
+			[]Point{{BTFFunc, "bpf_lsm_task_fix_setuid", false}, {BTFFunc, "bpf_lsm_task_fix_setgid", false}, {BTFFunc, "bpf_lsm_capset", false}}},
+	}},
+	{Name: "deny ptrace", Kind: Action, IfNone: "policy with deny ptrace refused", Rungs: []Rung{
+		{"lsm/ptrace_access_check + lsm/ptrace_traceme", []string{"bpf-lsm", "lsm-bpf-active"},
+			[]Point{{BTFFunc, "bpf_lsm_ptrace_access_check", false}, {BTFFunc, "bpf_lsm_ptrace_traceme", false}}},
 	}},
 	{Name: "deny module", Kind: Action, IfNone: "policy with deny module refused", Rungs: []Rung{
 		{"lsm/kernel_read_file + lsm/kernel_load_data", []string{"bpf-lsm", "lsm-bpf-active"},
@@ -188,6 +217,15 @@ func sysFuncPoints(names ...string) []Point {
 
 // openFuncPoints are the entry points of the open event's system calls.
 func openFuncPoints() []Point { return sysFuncPoints("open", "openat", "openat2") }
+
+// Mechanisms of the privilege sensor's ladders, shared with its rungs.
+const (
+	CredCommit        = "fentry/commit_creds"
+	CredSyscalls      = "tracepoint/syscalls/sys_{enter,exit}_{set*id,setgroups,capset,execve,execveat}"
+	PtraceSyscalls    = "tracepoint/syscalls/sys_{enter,exit}_{ptrace,process_vm_writev}"
+	NamespaceFentry   = "fentry+fexit/{ksys_unshare,__x64_sys_setns} + tp_btf/sched_process_fork"
+	NamespaceSyscalls = "tracepoint/syscalls/sys_{enter,exit}_{unshare,setns} + tp_btf/sched_process_fork"
+)
 
 // openPoints are the syscall tracepoints of the open event.
 func openPoints() []Point {

@@ -87,6 +87,14 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		}
 	case TypeUnlink, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeChown:
 		e.File = decodeFile(d, e.Type)
+	case TypeCred:
+		if e.Cred, err = decodeCred(d); err != nil {
+		}
+	case TypePtrace:
+		e.Ptrace = decodePtrace(d)
+	case TypeNamespace:
+		if e.Namespace, err = decodeNamespace(d); err != nil {
+		}
 	case TypeSyscall:
 		e.Syscall = &Syscall{Name: d.str("syscall"), Nr: int32(d.i64("nr")), Result: d.i64("result")}
 		if raw, ok := d.m["syscall_args"]; ok {

@@ -28,6 +28,9 @@ const (
 	TypeModule    Type = "module"
 	TypeMprotect  Type = "mprotect"
 	TypeOpen      Type = "open"
+	TypeCred      Type = "cred"       // a change of credentials (set*id, setgroups, capset, setuid exec)
+	TypePtrace    Type = "ptrace"     // ptrace of, or process_vm_writev into, another process
+	TypeNamespace Type = "namespace"  // unshare, setns, clone into new namespaces
 	TypeSyscall   Type = "syscall"    // a call intercepted by vigil run that is not an open
 	TypeLost      Type = "lost"       // periodic report of events the kernel could not queue
 	TypeHook      Type = "hook"       // a policy hook (docs/hooks.md) fired with action log
@@ -38,7 +41,9 @@ const (
 // order used for summaries.
 var KernelTypes = []Type{TypeFork, TypeExec, TypeExit, TypeModule, TypeMprotect, TypeOpen,
 	TypeConnect, TypeAccept, TypeListen,
-	TypeUnlink, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeChown}
+	TypeUnlink, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeChown,
+	TypeCred, TypePtrace, TypeNamespace,
+}
 
 // ParseType returns the Type named s, or false if s names none of
 // KernelTypes.
@@ -62,17 +67,20 @@ type Event struct {
 	KernelNS uint64
 	Process  Process
 
-	Fork     *Fork
-	Exec     *Exec
-	Exit     *Exit
-	Module   *Module
-	Mprotect *Mprotect
-	Open     *Open
-	Net      *Net  // connect, accept and listen
-	File     *File // unlink, rename, link, symlink, chmod, chown
-	Syscall  *Syscall
-	Lost     *Lost
-	Hook     *Hook
+	Fork      *Fork
+	Exec      *Exec
+	Exit      *Exit
+	Module    *Module
+	Mprotect  *Mprotect
+	Open      *Open
+	Net       *Net  // connect, accept and listen
+	File      *File // unlink, rename, link, symlink, chmod, chown
+	Syscall   *Syscall
+	Lost      *Lost
+	Hook      *Hook
+	Cred      *Cred
+	Ptrace    *Ptrace
+	Namespace *Namespace
 
 	// Verdict is set when a policy rule matched the event.
 	Verdict *Verdict

@@ -119,6 +119,12 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		e.Net.appendJSON(&w)
 	case e.File != nil:
 		e.File.appendJSON(&w, e.Type)
+	case e.Cred != nil:
+		e.Cred.appendJSON(&w)
+	case e.Ptrace != nil:
+		e.Ptrace.appendJSON(&w)
+	case e.Namespace != nil:
+		e.Namespace.appendJSON(&w)
 	case e.Syscall != nil:
 		s := e.Syscall
 		w.str("syscall", s.Name)

@@ -116,6 +116,12 @@ func details(ev *event.Event) string {
 		netDetails(&b, ev.Net)
 	case ev.File != nil:
 		fileDetails(&b, ev.Type, ev.File)
+	case ev.Cred != nil:
+		credText(&b, ev.Cred)
+	case ev.Ptrace != nil:
+		ptraceText(&b, ev.Ptrace)
+	case ev.Namespace != nil:
+		namespaceText(&b, ev.Namespace)
 	case ev.Syscall != nil:
 		fmt.Fprintf(&b, "%s%s", ev.Syscall.Name, result(ev.Syscall.Result))
 	case ev.Lost != nil:

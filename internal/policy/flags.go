@@ -129,7 +129,8 @@ func countMatchers(m *Match) int {
 	for _, set := range []bool{m.All, m.Path != nil, m.PathPrefix != nil, m.Comm != nil, m.Uid != nil,
 		m.ArgsContain != nil, m.ParentComm != nil, m.AncestorPathPrefix != nil, m.WX != nil, m.Prot != nil,
 		m.ModuleName != nil, m.OpenFlags != nil, m.Memfd != nil, m.Deleted != nil,
-		m.Container != nil, m.ContainerID != nil, m.CgroupPrefix != nil, m.ModeBits != nil} {
+		m.Container != nil, m.ContainerID != nil, m.CgroupPrefix != nil, m.ModeBits != nil,
+		m.NewEuid != nil, m.CapsGained != nil, m.Request != nil, m.Namespaces != nil} {
 		if set {
 			n++
 		}

@@ -85,6 +85,12 @@ var kernelHooks = map[event.Type]map[Action]bool{
 	event.TypeSymlink: {ActionKill: true, ActionDeny: true},
 	event.TypeChmod:   {ActionKill: true, ActionDeny: true},
 	event.TypeChown:   {ActionKill: true, ActionDeny: true},
+	// Kill at the call's entry (bpf/priv.c): the call completes, the
+	// task never returns to user space. Deny through BPF LSM
+	// (bpf/priv_lsm.h); namespaces have no LSM hook for every kind.
+	event.TypeCred:      {ActionKill: true, ActionDeny: true},
+	event.TypePtrace:    {ActionKill: true, ActionDeny: true},
+	event.TypeNamespace: {ActionKill: true},
 }
 
 // InKernel reports whether vigil's BPF programs can carry out action a
@@ -108,12 +114,15 @@ var kernelMatchers = map[event.Type][]string{
 	// Paths of file-tampering events are matched by inode at the
 	// security_path_* hooks (fentry rung, BPF LSM); the tracepoint rung
 	// refuses such rules at start (internal/sensor, file_linux.go).
-	event.TypeUnlink:  {"path", "path_prefix", "comm", "uid", "parent_comm"},
-	event.TypeRename:  {"path", "path_prefix", "comm", "uid", "parent_comm"},
-	event.TypeLink:    {"path", "path_prefix", "comm", "uid", "parent_comm"},
-	event.TypeSymlink: {"path", "path_prefix", "comm", "uid", "parent_comm"},
-	event.TypeChmod:   {"path", "path_prefix", "comm", "uid", "parent_comm", "mode_bits"},
-	event.TypeChown:   {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeUnlink:    {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeRename:    {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeLink:      {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeSymlink:   {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeChmod:     {"path", "path_prefix", "comm", "uid", "parent_comm", "mode_bits"},
+	event.TypeChown:     {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeCred:      {"comm", "uid", "parent_comm"},
+	event.TypePtrace:    {"comm", "uid", "parent_comm"},
+	event.TypeNamespace: {"comm", "uid", "parent_comm"},
 }
 
 // Kernel compiles the rules that plan assigns to the kernel (kill, and
@@ -278,6 +287,10 @@ func (m *Match) set() []string {
 	add(m.CgroupPrefix != nil, "cgroup_prefix")
 	m.Net.setNames(add)
 	add(m.ModeBits != nil, "mode_bits")
+	add(m.NewEuid != nil, "new_euid")
+	add(m.CapsGained != nil, "caps_gained")
+	add(m.Request != nil, "request")
+	add(m.Namespaces != nil, "namespaces")
 	return out
 }
 

@@ -81,6 +81,10 @@ var matchers = map[string]matcher{
 	"remote_addr": {remoteEvents, stringsInto(parsePrefix, func(m *Match) *[]netip.Prefix { return &m.Net.RemoteAddr })},
 	"family":      {netEvents, stringsInto(parseFamily, func(m *Match) *[]uint16 { return &m.Net.Family })},
 	"mode_bits":   {[]event.Type{event.TypeChmod}, stringsInto(parseModeBit, func(m *Match) *[]uint32 { return &m.ModeBits })},
+	"new_euid":    {[]event.Type{event.TypeCred}, parseNewEuid},
+	"caps_gained": {[]event.Type{event.TypeCred}, stringsInto(checked(checkCapName), func(m *Match) *[]string { return &m.CapsGained })},
+	"request":     {[]event.Type{event.TypePtrace}, stringsInto(checked(checkPtraceRequest), func(m *Match) *[]string { return &m.Request })},
+	"namespaces":  {[]event.Type{event.TypeNamespace}, stringsInto(checked(checkNamespace), func(m *Match) *[]string { return &m.Namespaces })},
 }
 
 // stringsInto returns the parse function of a matcher whose value is a
@@ -116,7 +120,9 @@ func flagInto(dst func(*Match) **bool) func(*parser, *yaml.Node, string, *Match)
 var matcherOrder = []string{"all", "path", "path_prefix", "comm", "uid", "args_contain", "parent_comm",
 	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted",
 	"container", "container_id", "cgroup_prefix",
-	"remote_port", "remote_addr", "local_port", "family", "mode_bits"}
+	"remote_port", "remote_addr", "local_port", "family", "mode_bits",
+	"new_euid", "caps_gained", "request", "namespaces",
+}
 
 func checkPath(s string) string {
 	if !strings.HasPrefix(s, "/") || path.Clean(s) != s {

@@ -101,6 +101,18 @@ type Match struct {
 	// S_IWOTH: event.ModeBits); a chmod matches when its new mode has
 	// any of them.
 	ModeBits []uint32
+	// NewEuid lists effective user ids a cred event's new credentials
+	// must have one of.
+	NewEuid []uint32
+	// CapsGained lists capabilities ("sys_admin"), any one of which a
+	// cred event must add to the permitted or effective set.
+	CapsGained []string
+	// Request lists ptrace requests ("attach", "seize", "traceme",
+	// "poketext", ...) or "process_vm_writev".
+	Request []string
+	// Namespaces lists namespace kinds ("user", "net", ...), any one of
+	// which a namespace event must be about (event.Namespace.Kinds).
+	Namespaces []string
 }
 
 // ProtSet is one element of a prot matcher.

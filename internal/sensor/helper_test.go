@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"strconv"
@@ -16,7 +17,7 @@ import (
 // (os/exec's helper-process pattern, see vmtest.Main): each helper gets
 // the command line after the program name.
 func TestMain(m *testing.M) {
-	vmtest.Main(m, vmtest.Helpers{
+	helpers := vmtest.Helpers{
 		"exit": func(args []string) int {
 			code, _ := strconv.Atoi(args[len(args)-1])
 			return code
@@ -42,7 +43,9 @@ func TestMain(m *testing.M) {
 		"connect":     func(args []string) int { return helperConnect(args[len(args)-2], args[len(args)-1]) },
 		"netdeny":     func(args []string) int { return helperNetDeny(args[len(args)-1]) },
 		"fileops":     helperFileOps,
-	})
+	}
+	maps.Copy(helpers, privHelpers)
+	vmtest.Main(m, helpers)
 }
 
 // helper returns a command running the test binary as a helper, its

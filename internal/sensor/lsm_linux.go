@@ -22,6 +22,8 @@ var lsmPrograms = map[event.Type][]string{
 	event.TypeConnect:  {"deny_connect"},
 	event.TypeAccept:   {"deny_accept"},
 	event.TypeListen:   {"deny_listen"},
+	event.TypeCred:     {"deny_setuid", "deny_setgid", "deny_capset"},
+	event.TypePtrace:   {"deny_ptrace", "deny_traceme"},
 }
 
 // lsmMapPrograms deny mapping executable the files of exec deny rules.

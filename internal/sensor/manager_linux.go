@@ -149,7 +149,9 @@ func (m *Manager) createShared() error {
 
 // sensors is the explicit list of vigil's sensors.
 func sensors() []sensor {
-	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{}, &netSensor{}, &fileSensor{}}
+	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{},
+		&netSensor{}, &fileSensor{}, &privSensor{},
+	}
 }
 
 // job is one selected event type of one sensor, to load.
@@ -386,6 +388,7 @@ func (m *Manager) enrich(ev *event.Event) {
 		p.Cgroup.Path, p.Container = in.Path, in.Container
 		m.table.SetContainer(p.Pid, p.Container)
 	}
+	m.enrichPriv(ev)
 	if p.Ppid != 0 {
 		if e, ok := m.table.Get(p.Ppid); ok {
 			p.ParentComm, p.ParentExe = e.Comm, e.Exe

@@ -127,11 +127,13 @@ func bestOrItsCompat(got, want string) bool {
 // guestBest is the mechanism each event type must use on the matrix
 // kernels, where every mechanism loads.
 var guestBest = map[event.Type]string{
-	event.TypeFork:     "fexit/kernel_clone",
-	event.TypeExit:     "fentry/acct_collect (in do_exit)",
-	event.TypeModule:   doctor.ModuleFentry,
-	event.TypeMprotect: doctor.MprotectFentry,
-	event.TypeOpen:     doctor.OpenFentry,
+	event.TypeFork:      "fexit/kernel_clone",
+	event.TypeExit:      "fentry/acct_collect (in do_exit)",
+	event.TypeModule:    doctor.ModuleFentry,
+	event.TypeMprotect:  doctor.MprotectFentry,
+	event.TypeOpen:      doctor.OpenFentry,
+	event.TypeCred:      "fentry/commit_creds",
+	event.TypeNamespace: doctor.NamespaceFentry,
 }
 
 func TestProcessLifecycle(t *testing.T) {
