@@ -87,6 +87,7 @@ struct scratch {
 		struct exec_event exec;
 		struct module_event module;
 		struct open_event open;
+		struct mount_event mount;
 	};
 };
 

@@ -20,3 +20,7 @@ package bpfobj
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem mprotect_compat -tags linux -target amd64 MprotectCompat ../../bpf/mprotect.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem open_compat -tags linux -target amd64 OpenCompat ../../bpf/open.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem lsm_compat -tags linux -target amd64 LsmCompat ../../bpf/lsm.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type mount_event -type mount_syscall -type mount_xflags Mount ../../bpf/mount.c -- -I../../bpf/include -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem mount_compat -tags linux -target amd64 MountCompat ../../bpf/mount.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type bpf_event -type bpf_xflags Bpfprog ../../bpf/bpfprog.c -- -I../../bpf/include -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem bpfprog_compat -tags linux -target amd64 BpfprogCompat ../../bpf/bpfprog.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT

@@ -46,7 +46,9 @@ const (
 	ProcessEventTypeEV_MODULE   ProcessEventType = 4
 	ProcessEventTypeEV_MPROTECT ProcessEventType = 5
 	ProcessEventTypeEV_OPEN     ProcessEventType = 6
-	ProcessEventTypeEV_TYPE_MAX ProcessEventType = 7
+	ProcessEventTypeEV_MOUNT    ProcessEventType = 19
+	ProcessEventTypeEV_BPF      ProcessEventType = 20
+	ProcessEventTypeEV_TYPE_MAX ProcessEventType = 21
 )
 
 type ProcessExecEvent struct {

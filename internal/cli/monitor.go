@@ -110,9 +110,18 @@ func parseTypes(names []string) ([]event.Type, error) {
 	var out []event.Type
 	seen := map[event.Type]bool{}
 	for _, n := range names {
+		if strings.TrimSpace(n) == "all" {
+			for _, t := range event.KernelTypes {
+				if !seen[t] {
+					seen[t] = true
+					out = append(out, t)
+				}
+			}
+			continue
+		}
 		t, ok := event.ParseType(strings.TrimSpace(n))
 		if !ok {
-			return nil, usagef("--events: unknown event type %q (want %s)", n, strings.Join(typeNames(event.KernelTypes), ", "))
+			return nil, usagef("--events: unknown event type %q (want %s, or all)", n, strings.Join(typeNames(event.KernelTypes), ", "))
 		}
 		if !seen[t] {
 			seen[t] = true

@@ -110,6 +110,17 @@ var Ladders = []Ladder{
 		// Without io_uring's tracepoints (CONFIG_IO_URING off, or before
 		// 6.0), opens through io_uring are not seen.
 		withCompat(CompatOpen, Rung{OpenSyscalls, []string{"tracepoint", "syscall-tracepoints", "task-storage", "bpf-loop", "atomics"}, openPoints()})...)},
+	// Mount-table changes: rare (CAP_SYS_ADMIN), so syscall tracepoints
+	// on these calls alone cost nothing elsewhere.
+	{Name: "mount", Kind: Event, IfNone: "no mount events", Rungs: withCompat(CompatLoops,
+		Rung{MountSyscalls, []string{"tracepoint", "syscall-tracepoints", "bpf-loop", "atomics"},
+			syscallPoints("both", "mount", "umount", "move_mount", "pivot_root", "fsmount", "fsopen")},
+	)},
+	// bpf(2) program loads and attachments; sys_enter_bpf drops every
+	// other command (map operations) at once.
+	{Name: "bpf", Kind: Event, IfNone: "no bpf events", Rungs: withCompat(CompatLoops,
+		Rung{BPFSyscalls, []string{"tracepoint", "syscall-tracepoints", "bpf-loop", "atomics"}, syscallPoints("both", "bpf")},
+	)},
 	{Name: "kill", Kind: Action, IfNone: "policy with kill refused", Rungs: []Rung{
 		{"bpf_send_signal(SIGKILL) from the event's hook", []string{"bpf-send-signal"}, nil},
 	}},
@@ -146,6 +157,12 @@ const (
 	OpenSyscalls   = "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2}"
 	OpenIOUringReq = "tp_btf/io_uring_{submit_req,req_failed,complete}"
 	OpenIOUringSqe = "tp_btf/io_uring_{submit_sqe,req_failed,complete}"
+)
+
+// Mechanisms of the mount and bpf ladders, shared with the sensors' rungs.
+const (
+	MountSyscalls = "tracepoint/syscalls/sys_{enter,exit}_{mount,umount,move_mount,pivot_root,fsmount,fsopen}"
+	BPFSyscalls   = "tracepoint/syscalls/sys_{enter,exit}_bpf (filtered by command)"
 )
 
 // openPoints are the syscall tracepoints of the open event.

@@ -78,6 +78,10 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		e.Open = &Open{Syscall: d.str("syscall"), Path: d.str("path"), ResolvedPath: d.str("resolved_path"),
 			Dirfd: int32(d.i64("dirfd")), Flags: d.u32("flags_raw"), Mode: d.u32("mode"), Result: d.i64("result"),
 			Via: d.str("via"), FixedFile: d.bool("fixed_file"), Unresolved: d.bool("unresolved"), NoResult: d.bool("no_result")}
+	case TypeMount:
+		e.Mount = decodeMount(d)
+	case TypeBPF:
+		e.BPF = decodeBPF(d)
 	case TypeSyscall:
 		e.Syscall = &Syscall{Name: d.str("syscall"), Nr: int32(d.i64("nr")), Result: d.i64("result")}
 		if raw, ok := d.m["syscall_args"]; ok {

@@ -36,7 +36,8 @@ const (
 
 // KernelTypes are the event types the monitor's sensors produce, in the
 // order used for summaries.
-var KernelTypes = []Type{TypeFork, TypeExec, TypeExit, TypeModule, TypeMprotect, TypeOpen}
+var KernelTypes = []Type{TypeFork, TypeExec, TypeExit, TypeModule, TypeMprotect, TypeOpen,
+	TypeMount, TypeBPF}
 
 // ParseType returns the Type named s, or false if s names none of
 // KernelTypes.
@@ -66,6 +67,8 @@ type Event struct {
 	Module   *Module
 	Mprotect *Mprotect
 	Open     *Open
+	Mount    *Mount
+	BPF      *BPF
 	Syscall  *Syscall
 	Lost     *Lost
 	Hook     *Hook

@@ -115,6 +115,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		} else {
 			w.result(o.Result)
 		}
+	case e.Mount != nil:
+		e.Mount.appendJSON(&w)
+	case e.BPF != nil:
+		e.BPF.appendJSON(&w)
 	case e.Syscall != nil:
 		s := e.Syscall
 		w.str("syscall", s.Name)

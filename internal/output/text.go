@@ -112,6 +112,10 @@ func details(ev *event.Event) string {
 		}
 		fmt.Fprintf(&b, " %s", strings.Join(event.OpenFlagNames(o.Flags), "|"))
 		b.WriteString(result(o.Result))
+	case ev.Mount != nil:
+		mountDetails(&b, ev.Mount)
+	case ev.BPF != nil:
+		bpfDetails(&b, ev.BPF)
 	case ev.Syscall != nil:
 		fmt.Fprintf(&b, "%s%s", ev.Syscall.Name, result(ev.Syscall.Result))
 	case ev.Lost != nil:

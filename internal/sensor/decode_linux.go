@@ -18,6 +18,8 @@ const (
 	kindModule   = uint32(bpfobj.ProcessEventTypeEV_MODULE)
 	kindMprotect = uint32(bpfobj.ProcessEventTypeEV_MPROTECT)
 	kindOpen     = uint32(bpfobj.ProcessEventTypeEV_OPEN)
+	kindMount    = uint32(bpfobj.ProcessEventTypeEV_MOUNT)
+	kindBPF      = uint32(bpfobj.ProcessEventTypeEV_BPF)
 	kindMax      = uint32(bpfobj.ProcessEventTypeEV_TYPE_MAX)
 )
 
@@ -25,6 +27,7 @@ const (
 var kindTypes = [kindMax]event.Type{
 	kindFork: event.TypeFork, kindExec: event.TypeExec, kindExit: event.TypeExit,
 	kindModule: event.TypeModule, kindMprotect: event.TypeMprotect, kindOpen: event.TypeOpen,
+	kindMount: event.TypeMount, kindBPF: event.TypeBPF,
 }
 
 // Flags of bpf/include/events.h, generated from its enums.

@@ -131,7 +131,8 @@ func (m *Manager) createShared() error {
 
 // sensors is the explicit list of vigil's sensors.
 func sensors() []sensor {
-	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{}}
+	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{},
+		&mountSensor{}, &bpfSensor{}}
 }
 
 // job is one selected event type of one sensor, to load.
