@@ -9,10 +9,8 @@
  * once); sys_exit_bpf reads the attributes from the caller's memory and,
  * once the call has succeeded, the program and link from the descriptors
  * the call used or returned: the program's id, type and name, and the
- * function a tracing or LSM program attaches to. The record is small and
- * is built on the stack: this sensor needs neither bpf_loop() nor the
- * shared scratch space, so one build serves every kernel with a ring
- * buffer (5.8).
+ * function a tracing or LSM program attaches to. Kill rules are evaluated
+ * there.
  */
 #include "common.h"
 #include "rules.h"
@@ -98,7 +96,8 @@ int bpf_exit(struct trace_event_raw_sys_exit *ctx)
 	struct bpf_req *req = bpf_map_lookup_elem(&bpf_inflight, &tid);
 	union bpf_attr *attr;
 	struct match_in in = {};
-	struct bpf_event ev = {};
+	struct scratch *slot;
+	struct bpf_event *ev;
 	__u32 prog_fd = 0, v = 0;
 	__u64 name = 0;
 	long ret = ctx->ret;
@@ -106,55 +105,65 @@ int bpf_exit(struct trace_event_raw_sys_exit *ctx)
 	if (!req)
 		return 0;
 	attr = (union bpf_attr *)req->attr;
-	ev.cmd = req->cmd;
+	v = req->cmd;
 	bpf_map_delete_elem(&bpf_inflight, &tid);
-	fill_hdr(&ev.hdr, EV_BPF, MECH_TRACEPOINT);
-	ev.result = ret;
-	ev.target_fd = -1;
+	slot = scratch_claim();
+	if (!slot) {
+		count_lost(EV_BPF);
+		return 0;
+	}
+	ev = &slot->bpf;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->cmd = v;
+	v = 0;
+	fill_hdr(&ev->hdr, EV_BPF, MECH_TRACEPOINT);
+	ev->result = ret;
+	ev->target_fd = -1;
 
 	/* The attributes, as the caller passed them (uapi: a stable layout). */
-	switch (ev.cmd) {
+	switch (ev->cmd) {
 	case CMD_PROG_LOAD:
-		bpf_probe_read_user(&ev.prog_type, 4, &attr->prog_type);
-		bpf_probe_read_user(&ev.attach_type, 4, &attr->expected_attach_type);
-		bpf_probe_read_user(&ev.attach_btf_id, 4, &attr->attach_btf_id);
-		bpf_probe_read_user(ev.prog_name, sizeof(ev.prog_name), attr->prog_name);
-		ev.prog_name[sizeof(ev.prog_name) - 1] = 0;
+		bpf_probe_read_user(&ev->prog_type, 4, &attr->prog_type);
+		bpf_probe_read_user(&ev->attach_type, 4, &attr->expected_attach_type);
+		bpf_probe_read_user(&ev->attach_btf_id, 4, &attr->attach_btf_id);
+		bpf_probe_read_user(ev->prog_name, sizeof(ev->prog_name), attr->prog_name);
+		ev->prog_name[sizeof(ev->prog_name) - 1] = 0;
 		break;
 	case CMD_PROG_ATTACH:
 		bpf_probe_read_user(&v, 4, &attr->target_fd);
-		ev.target_fd = v;
+		ev->target_fd = v;
 		bpf_probe_read_user(&prog_fd, 4, &attr->attach_bpf_fd);
-		bpf_probe_read_user(&ev.attach_type, 4, &attr->attach_type);
+		bpf_probe_read_user(&ev->attach_type, 4, &attr->attach_type);
 		break;
 	case CMD_RAW_TRACEPOINT_OPEN:
 		bpf_probe_read_user(&name, 8, &attr->raw_tracepoint.name);
 		bpf_probe_read_user(&prog_fd, 4, &attr->raw_tracepoint.prog_fd);
-		if (name && bpf_probe_read_user_str(ev.attach_name, sizeof(ev.attach_name), (void *)name) > 0)
-			ev.xflags |= BPFX_ATTACH_NAME;
+		if (name && bpf_probe_read_user_str(ev->attach_name, sizeof(ev->attach_name), (void *)name) > 0)
+			ev->xflags |= BPFX_ATTACH_NAME;
 		break;
 	case CMD_LINK_CREATE:
 		bpf_probe_read_user(&prog_fd, 4, &attr->link_create.prog_fd);
 		bpf_probe_read_user(&v, 4, &attr->link_create.target_fd);
-		ev.target_fd = v;
-		bpf_probe_read_user(&ev.attach_type, 4, &attr->link_create.attach_type);
+		ev->target_fd = v;
+		bpf_probe_read_user(&ev->attach_type, 4, &attr->link_create.attach_type);
 		break;
 	}
 	/* What the kernel made of it, once it succeeded. */
 	if (ret >= 0) {
-		if (ev.cmd == CMD_PROG_LOAD) {
-			prog_info(&ev, (int)ret);
+		if (ev->cmd == CMD_PROG_LOAD) {
+			prog_info(ev, (int)ret);
 		} else {
-			prog_info(&ev, (int)prog_fd);
-			if (ev.cmd != CMD_PROG_ATTACH) {
-				ev.link_id = link_id((int)ret);
-				if (ev.link_id)
-					ev.xflags |= BPFX_LINK;
+			prog_info(ev, (int)prog_fd);
+			if (ev->cmd != CMD_PROG_ATTACH) {
+				ev->link_id = link_id((int)ret);
+				if (ev->link_id)
+					ev->xflags |= BPFX_LINK;
 			}
 		}
 	}
 	if (match_rules(EV_BPF, &in))
-		verdict(&ev.hdr, &in);
-	submit(&ev, sizeof(ev), EV_BPF);
+		verdict(&ev->hdr, &in);
+	submit(ev, sizeof(*ev), EV_BPF);
+	scratch_release(slot);
 	return 0;
 }

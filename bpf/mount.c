@@ -93,6 +93,20 @@ static __always_inline struct path *dir_of(__s32 dfd)
  * from its start, and every write is masked by DATA_MASK. */
 #define DIR_ROOM (DATA_MASK + 1 - PATH_LEN - NAME_LEN)
 
+/*
+ * unbounded forgets what the verifier knows of v's range. read_path's
+ * step adds each component's length to its offset: from a bounded start
+ * the verifier tracks a range that grows at every step of bpf_loop's
+ * callback, so no two steps' states match and it walks every depth of
+ * every path through leave(). Its writes are masked, so the start needs
+ * no range.
+ */
+static __always_inline __u32 unbounded(__u32 v)
+{
+	bpf_probe_read_kernel(&v, sizeof(v), &v);
+	return v;
+}
+
 static __always_inline void fs_context_info(struct mount_event *ev, __u32 *off)
 {
 	struct file *f = fd_file(ev->src_dfd);
@@ -176,15 +190,17 @@ static __always_inline void leave(__s64 ret)
 		/*
 		 * A relative source matters for bind and move mounts, move_mount
 		 * and pivot_root (put_old); mount(2)'s other sources are device
-		 * names or free text, which userspace leaves as given.
+		 * names or free text, which userspace leaves as given. An empty
+		 * source (move_mount's MOVE_MOUNT_F_EMPTY_PATH) is the mount
+		 * behind from_dfd, which by now may have moved to the target.
 		 */
 		int src_path = ev->syscall == MCALL_MOVE_MOUNT || ev->syscall == MCALL_PIVOT_ROOT ||
 			       (ev->syscall == MCALL_MOUNT && (ev->flags & (0x1000 /* MS_BIND */ | 0x2000 /* MS_MOVE */)));
-		if (src_path && ev->src_len && relative(ev->data, src_off, ev->src_len)) {
+		if (src_path && ev->src_len > 1 && relative(ev->data, src_off, ev->src_len)) {
 			struct path *dir = dir_of(ev->src_dfd);
 			if (dir && off < DIR_ROOM) {
 				__u32 start = off;
-				off = read_path(dir, ev->data, off, &ev->file_flags);
+				off = read_path(dir, ev->data, unbounded(off), &ev->file_flags);
 				ev->src_dir_len = off - start;
 				ev->xflags |= MNTX_SRC_DIR;
 			} else if (dir) {
@@ -195,7 +211,7 @@ static __always_inline void leave(__s64 ret)
 			struct path *dir = dir_of(ev->tgt_dfd);
 			if (dir && off < DIR_ROOM) {
 				__u32 start = off;
-				off = read_path(dir, ev->data, off, &ev->file_flags);
+				off = read_path(dir, ev->data, unbounded(off), &ev->file_flags);
 				ev->tgt_dir_len = off - start;
 				ev->xflags |= MNTX_TGT_DIR;
 			} else if (dir) {

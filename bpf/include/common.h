@@ -88,6 +88,7 @@ struct scratch {
 		struct module_event module;
 		struct open_event open;
 		struct mount_event mount;
+		struct bpf_event bpf;
 	};
 };
 

@@ -92,7 +92,7 @@ func (r *Rule) matchesPayload(ev *event.Event) bool {
 	if m.OpenFlags != nil && (ev.Open == nil || !slices.ContainsFunc(m.OpenFlags, func(s OpenFlagSet) bool { return s.Matches(ev.Open.Flags) })) {
 		return false
 	}
-	return true
+	return r.matchesMountBPF(ev)
 }
 
 // EventPath returns the resolved path that path and path_prefix match:

@@ -126,7 +126,8 @@ func countMatchers(m *Match) int {
 	n := 0
 	for _, set := range []bool{m.All, m.Path != nil, m.PathPrefix != nil, m.Comm != nil, m.Uid != nil,
 		m.ArgsContain != nil, m.ParentComm != nil, m.AncestorPathPrefix != nil, m.WX != nil, m.Prot != nil,
-		m.ModuleName != nil, m.OpenFlags != nil, m.Memfd != nil, m.Deleted != nil} {
+		m.ModuleName != nil, m.OpenFlags != nil, m.Memfd != nil, m.Deleted != nil,
+		m.FSType != nil, m.MountFlags != nil, m.BPFCmd != nil, m.ProgType != nil} {
 		if set {
 			n++
 		}

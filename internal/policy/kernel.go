@@ -74,6 +74,8 @@ var kernelHooks = map[event.Type]map[Action]bool{
 	event.TypeMprotect: {ActionKill: true, ActionDeny: true},
 	event.TypeOpen:     {ActionKill: true, ActionDeny: true},
 	event.TypeModule:   {ActionDeny: true},
+	event.TypeMount:    {ActionKill: true},
+	event.TypeBPF:      {ActionKill: true},
 }
 
 // InKernel reports whether vigil's BPF programs can carry out action a
@@ -91,6 +93,8 @@ var kernelMatchers = map[event.Type][]string{
 	event.TypeMprotect: {"comm", "uid", "parent_comm", "wx", "prot"},
 	event.TypeOpen:     {"path", "path_prefix", "comm", "uid", "parent_comm", "open_flags"},
 	event.TypeModule:   {"path", "path_prefix", "comm", "uid", "parent_comm"},
+	event.TypeMount:    {"comm", "uid", "parent_comm"},
+	event.TypeBPF:      {"comm", "uid", "parent_comm"},
 }
 
 // Kernel compiles the rules that plan assigns to the kernel (kill, and
@@ -244,6 +248,10 @@ func (m *Match) set() []string {
 	add(m.OpenFlags != nil, "open_flags")
 	add(m.Memfd != nil, "memfd")
 	add(m.Deleted != nil, "deleted")
+	add(m.FSType != nil, "fstype")
+	add(m.MountFlags != nil, "mount_flags")
+	add(m.BPFCmd != nil, "bpf_cmd")
+	add(m.ProgType != nil, "prog_type")
 	return out
 }
 

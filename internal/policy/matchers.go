@@ -68,9 +68,13 @@ var matchers = map[string]matcher{
 		}
 		return ""
 	}), func(m *Match) *[]string { return &m.ModuleName })},
-	"open_flags": {[]event.Type{event.TypeOpen}, stringsInto(parseOpenFlagSet, func(m *Match) *[]OpenFlagSet { return &m.OpenFlags })},
-	"memfd":      {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Memfd })},
-	"deleted":    {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Deleted })},
+	"open_flags":  {[]event.Type{event.TypeOpen}, stringsInto(parseOpenFlagSet, func(m *Match) *[]OpenFlagSet { return &m.OpenFlags })},
+	"memfd":       {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Memfd })},
+	"deleted":     {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Deleted })},
+	"fstype":      {[]event.Type{event.TypeMount}, stringsInto(checked(checkFSType), func(m *Match) *[]string { return &m.FSType })},
+	"mount_flags": {[]event.Type{event.TypeMount}, stringsInto(parseMountFlagSet, func(m *Match) *[]MountFlagSet { return &m.MountFlags })},
+	"bpf_cmd":     {[]event.Type{event.TypeBPF}, stringsInto(checked(checkBPFCmd), func(m *Match) *[]string { return &m.BPFCmd })},
+	"prog_type":   {[]event.Type{event.TypeBPF}, stringsInto(checked(checkProgType), func(m *Match) *[]string { return &m.ProgType })},
 }
 
 // stringsInto returns the parse function of a matcher whose value is a
@@ -104,7 +108,8 @@ func flagInto(dst func(*Match) **bool) func(*parser, *yaml.Node, string, *Match)
 
 // matcherOrder is the order matchers are listed in messages.
 var matcherOrder = []string{"all", "path", "path_prefix", "comm", "uid", "args_contain", "parent_comm",
-	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted"}
+	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted",
+	"fstype", "mount_flags", "bpf_cmd", "prog_type"}
 
 func checkPath(s string) string {
 	if !strings.HasPrefix(s, "/") || path.Clean(s) != s {

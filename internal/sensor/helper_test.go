@@ -37,6 +37,9 @@ func TestMain(m *testing.M) {
 		"module-load": func(args []string) int { return helperModuleLoad(args[len(args)-1]) },
 		"uring":       helperUring,
 		"map":         func(args []string) int { return helperMap(args[len(args)-2], args[len(args)-1]) },
+		"mount":       helperMount,
+		"mount-fail":  helperMountFail,
+		"bpf":         helperBPF,
 	})
 }
 
