@@ -101,14 +101,19 @@ const (
 	LsmCompatMapRulePcomms        = "rule_pcomms"
 	LsmCompatMapRuleSets          = "rule_sets"
 	LsmCompatMapRuleUids          = "rule_uids"
+	LsmCompatProgDenyBpf          = "deny_bpf"
 	LsmCompatProgDenyExec         = "deny_exec"
 	LsmCompatProgDenyMmapExec     = "deny_mmap_exec"
 	LsmCompatProgDenyMmapProt     = "deny_mmap_prot"
 	LsmCompatProgDenyModuleData   = "deny_module_data"
 	LsmCompatProgDenyModuleFile   = "deny_module_file"
+	LsmCompatProgDenyMoveMount    = "deny_move_mount"
 	LsmCompatProgDenyMprotect     = "deny_mprotect"
 	LsmCompatProgDenyMprotectExec = "deny_mprotect_exec"
 	LsmCompatProgDenyOpen         = "deny_open"
+	LsmCompatProgDenySbMount      = "deny_sb_mount"
+	LsmCompatProgDenySbPivotroot  = "deny_sb_pivotroot"
+	LsmCompatProgDenySbUmount     = "deny_sb_umount"
 	LsmCompatVarSelfTgid          = "self_tgid"
 	LsmCompatVarWakeupBytes       = "wakeup_bytes"
 )
@@ -155,14 +160,19 @@ type LsmCompatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type LsmCompatProgramSpecs struct {
+	DenyBpf          *ebpf.ProgramSpec `ebpf:"deny_bpf"`
 	DenyExec         *ebpf.ProgramSpec `ebpf:"deny_exec"`
 	DenyMmapExec     *ebpf.ProgramSpec `ebpf:"deny_mmap_exec"`
 	DenyMmapProt     *ebpf.ProgramSpec `ebpf:"deny_mmap_prot"`
 	DenyModuleData   *ebpf.ProgramSpec `ebpf:"deny_module_data"`
 	DenyModuleFile   *ebpf.ProgramSpec `ebpf:"deny_module_file"`
+	DenyMoveMount    *ebpf.ProgramSpec `ebpf:"deny_move_mount"`
 	DenyMprotect     *ebpf.ProgramSpec `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.ProgramSpec `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.ProgramSpec `ebpf:"deny_open"`
+	DenySbMount      *ebpf.ProgramSpec `ebpf:"deny_sb_mount"`
+	DenySbPivotroot  *ebpf.ProgramSpec `ebpf:"deny_sb_pivotroot"`
+	DenySbUmount     *ebpf.ProgramSpec `ebpf:"deny_sb_umount"`
 }
 
 // LsmCompatMapSpecs contains maps before they are loaded into the kernel.
@@ -254,26 +264,36 @@ type LsmCompatVariables struct {
 //
 // It can be passed to LoadLsmCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type LsmCompatPrograms struct {
+	DenyBpf          *ebpf.Program `ebpf:"deny_bpf"`
 	DenyExec         *ebpf.Program `ebpf:"deny_exec"`
 	DenyMmapExec     *ebpf.Program `ebpf:"deny_mmap_exec"`
 	DenyMmapProt     *ebpf.Program `ebpf:"deny_mmap_prot"`
 	DenyModuleData   *ebpf.Program `ebpf:"deny_module_data"`
 	DenyModuleFile   *ebpf.Program `ebpf:"deny_module_file"`
+	DenyMoveMount    *ebpf.Program `ebpf:"deny_move_mount"`
 	DenyMprotect     *ebpf.Program `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.Program `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.Program `ebpf:"deny_open"`
+	DenySbMount      *ebpf.Program `ebpf:"deny_sb_mount"`
+	DenySbPivotroot  *ebpf.Program `ebpf:"deny_sb_pivotroot"`
+	DenySbUmount     *ebpf.Program `ebpf:"deny_sb_umount"`
 }
 
 func (p *LsmCompatPrograms) Close() error {
 	return _LsmCompatClose(
+		p.DenyBpf,
 		p.DenyExec,
 		p.DenyMmapExec,
 		p.DenyMmapProt,
 		p.DenyModuleData,
 		p.DenyModuleFile,
+		p.DenyMoveMount,
 		p.DenyMprotect,
 		p.DenyMprotectExec,
 		p.DenyOpen,
+		p.DenySbMount,
+		p.DenySbPivotroot,
+		p.DenySbUmount,
 	)
 }
 

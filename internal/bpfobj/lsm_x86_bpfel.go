@@ -101,14 +101,19 @@ const (
 	LsmMapRulePcomms        = "rule_pcomms"
 	LsmMapRuleSets          = "rule_sets"
 	LsmMapRuleUids          = "rule_uids"
+	LsmProgDenyBpf          = "deny_bpf"
 	LsmProgDenyExec         = "deny_exec"
 	LsmProgDenyMmapExec     = "deny_mmap_exec"
 	LsmProgDenyMmapProt     = "deny_mmap_prot"
 	LsmProgDenyModuleData   = "deny_module_data"
 	LsmProgDenyModuleFile   = "deny_module_file"
+	LsmProgDenyMoveMount    = "deny_move_mount"
 	LsmProgDenyMprotect     = "deny_mprotect"
 	LsmProgDenyMprotectExec = "deny_mprotect_exec"
 	LsmProgDenyOpen         = "deny_open"
+	LsmProgDenySbMount      = "deny_sb_mount"
+	LsmProgDenySbPivotroot  = "deny_sb_pivotroot"
+	LsmProgDenySbUmount     = "deny_sb_umount"
 	LsmVarSelfTgid          = "self_tgid"
 	LsmVarWakeupBytes       = "wakeup_bytes"
 )
@@ -155,14 +160,19 @@ type LsmSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type LsmProgramSpecs struct {
+	DenyBpf          *ebpf.ProgramSpec `ebpf:"deny_bpf"`
 	DenyExec         *ebpf.ProgramSpec `ebpf:"deny_exec"`
 	DenyMmapExec     *ebpf.ProgramSpec `ebpf:"deny_mmap_exec"`
 	DenyMmapProt     *ebpf.ProgramSpec `ebpf:"deny_mmap_prot"`
 	DenyModuleData   *ebpf.ProgramSpec `ebpf:"deny_module_data"`
 	DenyModuleFile   *ebpf.ProgramSpec `ebpf:"deny_module_file"`
+	DenyMoveMount    *ebpf.ProgramSpec `ebpf:"deny_move_mount"`
 	DenyMprotect     *ebpf.ProgramSpec `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.ProgramSpec `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.ProgramSpec `ebpf:"deny_open"`
+	DenySbMount      *ebpf.ProgramSpec `ebpf:"deny_sb_mount"`
+	DenySbPivotroot  *ebpf.ProgramSpec `ebpf:"deny_sb_pivotroot"`
+	DenySbUmount     *ebpf.ProgramSpec `ebpf:"deny_sb_umount"`
 }
 
 // LsmMapSpecs contains maps before they are loaded into the kernel.
@@ -254,26 +264,36 @@ type LsmVariables struct {
 //
 // It can be passed to LoadLsmObjects or ebpf.CollectionSpec.LoadAndAssign.
 type LsmPrograms struct {
+	DenyBpf          *ebpf.Program `ebpf:"deny_bpf"`
 	DenyExec         *ebpf.Program `ebpf:"deny_exec"`
 	DenyMmapExec     *ebpf.Program `ebpf:"deny_mmap_exec"`
 	DenyMmapProt     *ebpf.Program `ebpf:"deny_mmap_prot"`
 	DenyModuleData   *ebpf.Program `ebpf:"deny_module_data"`
 	DenyModuleFile   *ebpf.Program `ebpf:"deny_module_file"`
+	DenyMoveMount    *ebpf.Program `ebpf:"deny_move_mount"`
 	DenyMprotect     *ebpf.Program `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.Program `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.Program `ebpf:"deny_open"`
+	DenySbMount      *ebpf.Program `ebpf:"deny_sb_mount"`
+	DenySbPivotroot  *ebpf.Program `ebpf:"deny_sb_pivotroot"`
+	DenySbUmount     *ebpf.Program `ebpf:"deny_sb_umount"`
 }
 
 func (p *LsmPrograms) Close() error {
 	return _LsmClose(
+		p.DenyBpf,
 		p.DenyExec,
 		p.DenyMmapExec,
 		p.DenyMmapProt,
 		p.DenyModuleData,
 		p.DenyModuleFile,
+		p.DenyMoveMount,
 		p.DenyMprotect,
 		p.DenyMprotectExec,
 		p.DenyOpen,
+		p.DenySbMount,
+		p.DenySbPivotroot,
+		p.DenySbUmount,
 	)
 }
 

@@ -150,6 +150,14 @@ var Ladders = []Ladder{
 		{"lsm/kernel_read_file + lsm/kernel_load_data", []string{"bpf-lsm", "lsm-bpf-active"},
 			[]Point{{BTFFunc, "bpf_lsm_kernel_read_file", false}, {BTFFunc, "bpf_lsm_kernel_load_data", false}}},
 	}},
+	{Name: "deny mount", Kind: Action, IfNone: "policy with deny mount refused", Rungs: []Rung{
+		{"lsm/sb_mount + lsm/sb_umount + lsm/move_mount + lsm/sb_pivotroot", []string{"bpf-lsm", "lsm-bpf-active"},
+			[]Point{{BTFFunc, "bpf_lsm_sb_mount", false}, {BTFFunc, "bpf_lsm_sb_umount", false},
+				{BTFFunc, "bpf_lsm_move_mount", false}, {BTFFunc, "bpf_lsm_sb_pivotroot", false}}},
+	}},
+	{Name: "deny bpf", Kind: Action, IfNone: "policy with deny bpf refused", Rungs: []Rung{
+		{"lsm/bpf", []string{"bpf-lsm", "lsm-bpf-active"}, []Point{{BTFFunc, "bpf_lsm_bpf", false}}},
+	}},
 }
 
 // Mechanisms of the open ladder, shared with the sensor's rungs.

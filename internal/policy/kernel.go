@@ -74,8 +74,8 @@ var kernelHooks = map[event.Type]map[Action]bool{
 	event.TypeMprotect: {ActionKill: true, ActionDeny: true},
 	event.TypeOpen:     {ActionKill: true, ActionDeny: true},
 	event.TypeModule:   {ActionDeny: true},
-	event.TypeMount:    {ActionKill: true},
-	event.TypeBPF:      {ActionKill: true},
+	event.TypeMount:    {ActionKill: true, ActionDeny: true},
+	event.TypeBPF:      {ActionKill: true, ActionDeny: true},
 }
 
 // InKernel reports whether vigil's BPF programs can carry out action a

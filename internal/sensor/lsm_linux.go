@@ -19,6 +19,8 @@ var lsmPrograms = map[event.Type][]string{
 	event.TypeOpen:     {"deny_open"},
 	event.TypeMprotect: {"deny_mprotect", "deny_mmap_prot"},
 	event.TypeModule:   {"deny_module_file", "deny_module_data"},
+	event.TypeMount:    {"deny_sb_mount", "deny_sb_umount", "deny_move_mount", "deny_sb_pivotroot"},
+	event.TypeBPF:      {"deny_bpf"},
 }
 
 // lsmMapPrograms deny mapping executable the files of exec deny rules.
