@@ -248,3 +248,65 @@ func TestKillBPFInKernel(t *testing.T) {
 		t.Errorf("killed at %s, want the first BPF_PROG_LOAD", ev.BPF.Cmd)
 	}
 }
+
+// TestDenyMountAndBPFThroughLSM: with BPF LSM, a tmpfs mount and a BPF
+// program load by a process the deny rules name fail with the rules'
+// errno, the process lives on, and each denial is an event with its
+// verdict. Skipped where the probe says the kernel refuses BPF LSM (our
+// hosts); the kernel matrix has it.
+func TestDenyMountAndBPFThroughLSM(t *testing.T) {
+	comm := selfComm(t)
+	k := lsmRules(t, fmt.Sprintf(`rules:
+  - name: deny-mounts
+    event: mount
+    match: {comm: [%q]}
+    action: deny
+  - name: deny-bpf
+    event: bpf
+    match: {comm: [%q]}
+    action: deny
+    errno: EACCES
+`, comm, comm))
+	_, c := startMonitor(t, Config{Types: []event.Type{event.TypeMount, event.TypeBPF}, Rules: k})
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mnt := helper("mount-fail", filepath.Join(dir, "a"))
+	out, _ := mnt.CombinedOutput()
+	if !strings.Contains(string(out), "operation not permitted") || mnt.ProcessState.ExitCode() != 1 {
+		t.Errorf("mount helper: %v, %q; want mount refused with EPERM", mnt.ProcessState, out)
+	}
+	pid := uint32(mnt.Process.Pid)
+	evs := c.waitFor(t, 2, 5*time.Second, "the denied mount and its call", func(e *event.Event) bool {
+		return e.Type == event.TypeMount && e.Process.Pid == pid
+	})
+	var denied, call *event.Event
+	for i := range evs {
+		if evs[i].Verdict != nil {
+			denied = &evs[i]
+		} else {
+			call = &evs[i]
+		}
+	}
+	if denied == nil || denied.Verdict.Rule != "deny-mounts" || denied.Verdict.Action != "deny" || !denied.Verdict.Enforced ||
+		denied.Mount.ResolvedTarget != filepath.Join(dir, "a") || denied.Mount.FSType != "tmpfs" {
+		t.Errorf("denial %+v, want deny-mounts of tmpfs on %s/a", denied, dir)
+	}
+	if call == nil || call.Mount.Result != -int64(unix.EPERM) {
+		t.Errorf("call %+v, want the mount's EPERM", call)
+	}
+
+	load := helper("bpf", "-")
+	out, _ = load.CombinedOutput()
+	if !strings.Contains(string(out), "permission denied") {
+		t.Errorf("bpf helper: %v, %q; want its load refused with EACCES", load.ProcessState, out)
+	}
+	pid = uint32(load.Process.Pid)
+	ev := c.waitFor(t, 1, 5*time.Second, "the denied load", func(e *event.Event) bool {
+		return e.Type == event.TypeBPF && e.Process.Pid == pid && e.Verdict != nil
+	})[0]
+	if v := ev.Verdict; v.Rule != "deny-bpf" || v.Action != "deny" || !v.Enforced || ev.BPF.Cmd != "BPF_PROG_LOAD" || ev.BPF.Result != -int64(unix.EACCES) {
+		t.Errorf("denial %+v %+v, want deny-bpf of BPF_PROG_LOAD with EACCES", *ev.BPF, *v)
+	}
+}
