@@ -273,9 +273,10 @@ func TestDenyMountAndBPFThroughLSM(t *testing.T) {
 		t.Fatal(err)
 	}
 	mnt := helper("mount-fail", filepath.Join(dir, "a"))
-	out, _ := mnt.CombinedOutput()
-	if !strings.Contains(string(out), "operation not permitted") || mnt.ProcessState.ExitCode() != 1 {
-		t.Errorf("mount helper: %v, %q; want mount refused with EPERM", mnt.ProcessState, out)
+	mnt.Stderr = nil
+	out, err := mnt.CombinedOutput()
+	if !strings.Contains(string(out), "operation not permitted") || mnt.ProcessState == nil || mnt.ProcessState.ExitCode() != 1 {
+		t.Fatalf("mount helper: %v, %q; want mount refused with EPERM", err, out)
 	}
 	pid := uint32(mnt.Process.Pid)
 	evs := c.waitFor(t, 2, 5*time.Second, "the denied mount and its call", func(e *event.Event) bool {
@@ -298,9 +299,10 @@ func TestDenyMountAndBPFThroughLSM(t *testing.T) {
 	}
 
 	load := helper("bpf", "-")
-	out, _ = load.CombinedOutput()
-	if !strings.Contains(string(out), "permission denied") {
-		t.Errorf("bpf helper: %v, %q; want its load refused with EACCES", load.ProcessState, out)
+	load.Stderr = nil
+	out, err = load.CombinedOutput()
+	if !strings.Contains(string(out), "permission denied") || load.ProcessState == nil {
+		t.Fatalf("bpf helper: %v, %q; want its load refused with EACCES", err, out)
 	}
 	pid = uint32(load.Process.Pid)
 	ev := c.waitFor(t, 1, 5*time.Second, "the denied load", func(e *event.Event) bool {
