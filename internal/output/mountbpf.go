@@ -9,7 +9,7 @@ import (
 
 // mountDetails is the text of a mount event:
 //
-//	mount "tmpfs" on "/mnt" -> "/work/mnt" type=tmpfs MS_NOSUID|MS_NODEV = 0
+//	mount tmpfs on mnt -> /work/mnt type=tmpfs MS_NOSUID|MS_NODEV = 0
 func mountDetails(b *strings.Builder, m *event.Mount) {
 	b.WriteString(m.Syscall)
 	if m.Source != "" {
@@ -44,7 +44,7 @@ func mountDetails(b *strings.Builder, m *event.Mount) {
 
 // bpfDetails is the text of a bpf event:
 //
-//	BPF_PROG_LOAD SocketFilter "myfilter" id=42 = 5
+//	BPF_PROG_LOAD SocketFilter myfilter id=42 = 5
 func bpfDetails(b *strings.Builder, x *event.BPF) {
 	b.WriteString(x.Cmd)
 	if x.ProgType != "" {
