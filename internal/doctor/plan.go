@@ -117,7 +117,9 @@ var Ladders = []Ladder{
 			syscallPoints("both", "mount", "umount", "move_mount", "pivot_root", "fsmount", "fsopen")},
 	)},
 	// bpf(2) program loads and attachments; sys_enter_bpf drops every
-	// other command (map operations) at once.
+	// other command (map operations) at once. No fexit rung: fexit on
+	// bpf_prog_load and bpf_link_settle would miss BPF_PROG_ATTACH, whose
+	// attach functions are per type and mostly inlined.
 	{Name: "bpf", Kind: Event, IfNone: "no bpf events", Rungs: withCompat(CompatLoops,
 		Rung{BPFSyscalls, []string{"tracepoint", "syscall-tracepoints", "bpf-loop", "atomics"}, syscallPoints("both", "bpf")},
 	)},
