@@ -203,7 +203,7 @@ static __always_inline void leave(__s64 ret)
 				off = read_path(dir, ev->data, unbounded(off), &ev->file_flags);
 				ev->src_dir_len = off - start;
 				ev->xflags |= MNTX_SRC_DIR;
-			} else if (dir) {
+			} else {
 				ev->xflags |= MNTX_DIR_SKIPPED;
 			}
 		}
@@ -214,7 +214,7 @@ static __always_inline void leave(__s64 ret)
 				off = read_path(dir, ev->data, unbounded(off), &ev->file_flags);
 				ev->tgt_dir_len = off - start;
 				ev->xflags |= MNTX_TGT_DIR;
-			} else if (dir) {
+			} else {
 				ev->xflags |= MNTX_DIR_SKIPPED;
 			}
 		}

@@ -201,7 +201,7 @@ enum mount_syscall {
 enum mount_xflags {
 	MNTX_SRC_DIR = 1 << 0,     /* data[] holds the directory a relative source is resolved from */
 	MNTX_TGT_DIR = 1 << 1,     /* likewise for the target */
-	MNTX_DIR_SKIPPED = 1 << 2, /* a directory was not read: no room left */
+	MNTX_DIR_SKIPPED = 1 << 2, /* a directory was not read: no room left, or no such dirfd */
 	MNTX_FS_KERNEL = 1 << 3,   /* fsmount: source and fstype read from the kernel's fs_context */
 };
 
