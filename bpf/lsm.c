@@ -17,6 +17,8 @@
  *             lsm/kernel_load_data (init_module)
  *   connect   lsm/socket_connect; accept lsm/socket_accept; listen
  *             lsm/socket_listen (net_deny below)
+ *   mount     lsm/sb_mount, lsm/sb_umount, lsm/move_mount, lsm/sb_pivotroot
+ *   bpf       lsm/bpf (program loads and attachments)
  */
 #include "common.h"
 #include "rules.h"
@@ -377,4 +379,143 @@ int BPF_PROG(deny_listen, struct socket *sock, int backlog, int ret)
 	rc = deny_errno(rule);
 	net_deny(EV_LISTEN, NET_LISTEN, rule, rc, sock, NULL, 0, backlog);
 	return lsm_ret(rc);
+}
+
+/*
+ * mount: lsm/sb_mount (mount(2): new, bind, move, remount, propagation),
+ * lsm/sb_umount, lsm/move_mount (move_mount(2)) and lsm/sb_pivotroot.
+ * The record names the call and the mount point as the kernel resolved
+ * it (in the target's directory part, with no target string).
+ */
+static __always_inline long deny_mount(__u32 syscall, const struct path *tgt, const char *src, const char *fstype, __u64 flags)
+{
+	struct match_in in = {};
+	struct scratch *slot;
+	struct mount_event *ev;
+	__u32 rule = 0, off = 0;
+	long ret, n;
+
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+		return 0;
+	if (!denied(EV_MOUNT, &in, &rule))
+		return 0;
+	ret = deny_errno(rule);
+	slot = scratch_claim();
+	if (!slot) {
+		count_lost(EV_MOUNT);
+		return ret;
+	}
+	ev = &slot->mount;
+	deny_hdr(&ev->hdr, EV_MOUNT, rule);
+	ev->result = ret;
+	ev->flags = flags;
+	ev->syscall = syscall;
+	ev->attr_flags = 0;
+	ev->src_dfd = -100;
+	ev->tgt_dfd = -100;
+	ev->xflags = 0;
+	ev->file_flags = 0;
+	ev->src_len = 0;
+	ev->tgt_len = 0;
+	ev->fstype_len = 0;
+	ev->src_dir_len = 0;
+	ev->tgt_dir_len = 0;
+	if (src) {
+		n = bpf_probe_read_kernel_str(ev->data, 256, src);
+		if (n > 0) {
+			ev->src_len = n;
+			off = n;
+		}
+	}
+	if (fstype) {
+		n = bpf_probe_read_kernel_str(&ev->data[off & DATA_MASK], 64, fstype);
+		if (n > 0) {
+			ev->fstype_len = n;
+			off += n;
+		}
+	}
+	if (tgt) {
+		__u32 start = off;
+		bpf_probe_read_kernel(&off, sizeof(off), &off); /* no range: see mount.c */
+		off = read_path(tgt, ev->data, off, &ev->file_flags);
+		ev->tgt_dir_len = off - start;
+		ev->xflags |= MNTX_TGT_DIR;
+	}
+	submit(ev, offsetof(struct mount_event, data) + (off & (DATA_LEN - 1)), EV_MOUNT);
+	scratch_release(slot);
+	return ret;
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(deny_sb_mount, const char *dev_name, const struct path *path, const char *type, unsigned long flags, void *data, int ret)
+{
+	if (ret)
+		return ret;
+	return lsm_ret(deny_mount(MCALL_MOUNT, path, dev_name, type, flags));
+}
+
+SEC("lsm/sb_umount")
+int BPF_PROG(deny_sb_umount, struct vfsmount *mnt, int flags, int ret)
+{
+	struct path p;
+	if (ret)
+		return ret;
+	/* The mount's root, which is where it is mounted. */
+	p.mnt = mnt;
+	p.dentry = BPF_CORE_READ(mnt, mnt_root);
+	return lsm_ret(deny_mount(MCALL_UMOUNT, &p, NULL, NULL, flags));
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(deny_move_mount, const struct path *from_path, const struct path *to_path, int ret)
+{
+	if (ret)
+		return ret;
+	return lsm_ret(deny_mount(MCALL_MOVE_MOUNT, to_path, NULL, NULL, 0));
+}
+
+SEC("lsm/sb_pivotroot")
+int BPF_PROG(deny_sb_pivotroot, const struct path *old_path, const struct path *new_path, int ret)
+{
+	if (ret)
+		return ret;
+	return lsm_ret(deny_mount(MCALL_PIVOT_ROOT, new_path, NULL, NULL, 0));
+}
+
+/*
+ * bpf: lsm/bpf, for the commands the bpf event reports; never for vigil
+ * itself. Its arguments differ between kernels (6.14 added one), so the
+ * previous programs' result is not read: a denial by an earlier program
+ * stands whatever this one returns.
+ */
+SEC("lsm/bpf")
+int BPF_PROG(deny_bpf, int cmd)
+{
+	struct match_in in = {};
+	struct scratch *slot;
+	struct bpf_event *ev;
+	__u32 rule = 0;
+	long ret;
+
+	if (cmd != 5 && cmd != 8 && cmd != 17 && cmd != 28)
+		return 0;
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+		return 0;
+	if (!denied(EV_BPF, &in, &rule))
+		return 0;
+	ret = deny_errno(rule);
+	slot = scratch_claim();
+	if (!slot) {
+		count_lost(EV_BPF);
+		return lsm_ret(ret);
+	}
+	ev = &slot->bpf;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	deny_hdr(&ev->hdr, EV_BPF, rule);
+	ev->cmd = cmd;
+	ev->result = ret;
+	ev->target_fd = -1;
+	submit(ev, sizeof(*ev), EV_BPF);
+	scratch_release(slot);
+	return lsm_ret(ret);
 }

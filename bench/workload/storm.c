@@ -15,9 +15,16 @@
 //   storm setresuid N       setresuid(-1, -1, -1), N times (changes nothing)
 //   storm ptrace N          ptrace(PTRACE_POKEDATA, -1): ESRCH, N times
 //   storm unshare N         unshare(CLONE_NEWUTS), N times
+//   storm mount N DIR       mount a tmpfs on DIR + umount2, N times, in a mount
+//                           namespace of its own (root)
+//   storm bpfload N         bpf(BPF_PROG_LOAD) of a two-instruction socket
+//                           filter + close, N times (root)
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/io_uring.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,10 +129,37 @@ static int tcp_connects(long n)
 	return 0;
 }
 
+/* mount_setup leaves the host's mounts alone: a private mount namespace. */
+static int mount_setup(void)
+{
+	if (unshare(CLONE_NEWNS) || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+		perror("unshare/mount");
+		return 1;
+	}
+	return 0;
+}
+
+/* bpf_load loads "return 0" as a socket filter; it returns the fd or -1. */
+static int bpf_load(void)
+{
+	struct bpf_insn insns[2] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	attr.insn_cnt = 2;
+	attr.insns = (unsigned long)insns;
+	attr.license = (unsigned long)"MIT";
+	strcpy(attr.prog_name, "storm");
+	return syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: storm exec|open|uring|getpid|mprotect|mmap|rate N [...]\n");
+		fprintf(stderr, "usage: storm exec|open|uring|getpid|mprotect|mmap|rate|mount|bpfload N [...]\n");
 		return 2;
 	}
 	long n = atol(argv[2]);
@@ -149,6 +183,25 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "connect")) {
 		if (tcp_connects(n))
 			return 1;
+	} else if (!strcmp(argv[1], "mount") && argc == 4) {
+		if (mount_setup())
+			return 1;
+		start = now();
+		for (long i = 0; i < n; i++) {
+			if (mount("storm", argv[3], "tmpfs", 0, "size=64k") || umount2(argv[3], 0)) {
+				perror("mount/umount2");
+				return 1;
+			}
+		}
+	} else if (!strcmp(argv[1], "bpfload")) {
+		for (long i = 0; i < n; i++) {
+			int fd = bpf_load();
+			if (fd < 0) {
+				perror("bpf");
+				return 1;
+			}
+			close(fd);
+		}
 	} else if (!strcmp(argv[1], "getpid")) {
 		for (long i = 0; i < n; i++)
 			syscall(SYS_getpid);

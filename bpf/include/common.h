@@ -88,6 +88,8 @@ struct scratch {
 		struct module_event module;
 		struct open_event open;
 		struct file_event file;
+		struct mount_event mount;
+		struct bpf_event bpf;
 	};
 };
 

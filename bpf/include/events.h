@@ -35,6 +35,8 @@ enum event_type {
 	EV_CRED = 16,
 	EV_PTRACE = 17,
 	EV_NAMESPACE = 18,
+	EV_MOUNT = 19,
+	EV_BPF = 20,
 	EV_TYPE_MAX = 21,
 };
 
@@ -389,6 +391,76 @@ struct namespace_event {
 	__u32 changed; /* bits (1 << enum ns_kind) of the namespaces that differ */
 	__u32 old_ns[NS_KINDS]; /* namespace inode numbers before */
 	__u32 new_ns[NS_KINDS]; /* and after (fork: the child's) */
+};
+
+enum mount_syscall {
+	MCALL_MOUNT = 1,
+	MCALL_UMOUNT = 2, /* umount2 (x86-64's only umount) */
+	MCALL_MOVE_MOUNT = 3,
+	MCALL_PIVOT_ROOT = 4,
+	MCALL_FSMOUNT = 5,
+	MCALL_FSOPEN = 6,
+};
+
+/* mount_event.xflags */
+enum mount_xflags {
+	MNTX_SRC_DIR = 1 << 0,     /* data[] holds the directory a relative source is resolved from */
+	MNTX_TGT_DIR = 1 << 1,     /* likewise for the target */
+	MNTX_DIR_SKIPPED = 1 << 2, /* a directory was not read: no room left, or no such dirfd */
+	MNTX_FS_KERNEL = 1 << 3,   /* fsmount: source and fstype read from the kernel's fs_context */
+};
+
+/*
+ * A mount-table change: mount, umount2, move_mount, pivot_root, fsmount,
+ * fsopen. data[] holds, back to back: the source as passed (src_len
+ * bytes, NUL-terminated), the target as passed (tgt_len), the filesystem
+ * type (fstype_len), then the path components of the directory a
+ * relative source is resolved from (src_dir_len bytes: the working
+ * directory or from_dfd's), then those of the target's (tgt_dir_len).
+ */
+struct mount_event {
+	struct event_hdr hdr;
+	__s64 result;
+	__u64 flags;      /* mount: MS_*; umount2: MNT_*; move_mount: MOVE_MOUNT_*; fsmount: FSMOUNT_*; fsopen: FSOPEN_* */
+	__u32 syscall;    /* enum mount_syscall */
+	__u32 attr_flags; /* fsmount: MOUNT_ATTR_* */
+	__s32 src_dfd;    /* move_mount's from_dfd, fsmount's fs_fd; -100 (AT_FDCWD) otherwise */
+	__s32 tgt_dfd;    /* move_mount's to_dfd; -100 otherwise */
+	__u32 xflags;     /* enum mount_xflags */
+	__u32 file_flags; /* enum file_flags of the directory walks */
+	__u32 src_len;
+	__u32 tgt_len;
+	__u32 fstype_len;
+	__u32 src_dir_len;
+	__u32 tgt_dir_len;
+	__u32 _pad;
+	__u8 data[DATA_LEN];
+};
+
+/* bpf_event.xflags */
+enum bpf_xflags {
+	BPFX_PROG = 1 << 0,        /* prog_id, prog_type and prog_name read from the kernel's program */
+	BPFX_LINK = 1 << 1,        /* link_id is set */
+	BPFX_ATTACH_NAME = 1 << 2, /* attach_name is set */
+};
+
+/*
+ * A bpf(2) command that loads or attaches a program: BPF_PROG_LOAD,
+ * BPF_PROG_ATTACH, BPF_RAW_TRACEPOINT_OPEN, BPF_LINK_CREATE.
+ */
+struct bpf_event {
+	struct event_hdr hdr;
+	__s64 result;
+	__u32 cmd;
+	__u32 prog_type;
+	__u32 attach_type;   /* expected_attach_type (load) or attach_type (attach, link) */
+	__u32 prog_id;
+	__u32 link_id;
+	__u32 attach_btf_id; /* load: the BTF id of the attach target */
+	__s32 target_fd;     /* attach, link: the target's descriptor (cgroup, netns; ifindex for XDP) */
+	__u32 xflags;        /* enum bpf_xflags */
+	__u8 prog_name[16];
+	__u8 attach_name[128]; /* raw tracepoint name, or the function a tracing/LSM program attaches to */
 };
 
 #endif

@@ -20,7 +20,7 @@ package bpfobj
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem mprotect_compat -tags linux -target amd64 MprotectCompat ../../bpf/mprotect.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem open_compat -tags linux -target amd64 OpenCompat ../../bpf/open.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
 //go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem lsm_compat -tags linux -target amd64 LsmCompat ../../bpf/lsm.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
-//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type file_event -type file_syscall -type file_xflags File ../../bpf/file.c -- -I../../bpf/include -O2 -g -Wall -Werror
-//go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem file_compat -tags linux -target amd64 FileCompat ../../bpf/file.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
-//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type cred_event -type cred_ids -type cred_flags -type ptrace_event -type namespace_event -type ns_kind Priv ../../bpf/priv.c -- -I../../bpf/include -O2 -g -Wall -Werror
-//go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem priv_compat -tags linux -target amd64 PrivCompat ../../bpf/priv.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type mount_event -type mount_syscall -type mount_xflags Mount ../../bpf/mount.c -- -I../../bpf/include -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem mount_compat -tags linux -target amd64 MountCompat ../../bpf/mount.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -tags linux -target amd64 -type bpf_event -type bpf_xflags Bpfprog ../../bpf/bpfprog.c -- -I../../bpf/include -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -go-package bpfobj -output-dir . -output-stem bpfprog_compat -tags linux -target amd64 BpfprogCompat ../../bpf/bpfprog.c -- -I../../bpf/include -O2 -g -Wall -Werror -DVIGIL_COMPAT

@@ -107,6 +107,7 @@ const (
 	LsmCompatMapRuleSets          = "rule_sets"
 	LsmCompatMapRuleUids          = "rule_uids"
 	LsmCompatProgDenyAccept       = "deny_accept"
+	LsmCompatProgDenyBpf          = "deny_bpf"
 	LsmCompatProgDenyCapset       = "deny_capset"
 	LsmCompatProgDenyConnect      = "deny_connect"
 	LsmCompatProgDenyExec         = "deny_exec"
@@ -115,10 +116,14 @@ const (
 	LsmCompatProgDenyMmapProt     = "deny_mmap_prot"
 	LsmCompatProgDenyModuleData   = "deny_module_data"
 	LsmCompatProgDenyModuleFile   = "deny_module_file"
+	LsmCompatProgDenyMoveMount    = "deny_move_mount"
 	LsmCompatProgDenyMprotect     = "deny_mprotect"
 	LsmCompatProgDenyMprotectExec = "deny_mprotect_exec"
 	LsmCompatProgDenyOpen         = "deny_open"
 	LsmCompatProgDenyPtrace       = "deny_ptrace"
+	LsmCompatProgDenySbMount      = "deny_sb_mount"
+	LsmCompatProgDenySbPivotroot  = "deny_sb_pivotroot"
+	LsmCompatProgDenySbUmount     = "deny_sb_umount"
 	LsmCompatProgDenySetgid       = "deny_setgid"
 	LsmCompatProgDenySetuid       = "deny_setuid"
 	LsmCompatProgDenyTraceme      = "deny_traceme"
@@ -169,6 +174,7 @@ type LsmCompatSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type LsmCompatProgramSpecs struct {
 	DenyAccept       *ebpf.ProgramSpec `ebpf:"deny_accept"`
+	DenyBpf          *ebpf.ProgramSpec `ebpf:"deny_bpf"`
 	DenyCapset       *ebpf.ProgramSpec `ebpf:"deny_capset"`
 	DenyConnect      *ebpf.ProgramSpec `ebpf:"deny_connect"`
 	DenyExec         *ebpf.ProgramSpec `ebpf:"deny_exec"`
@@ -177,10 +183,14 @@ type LsmCompatProgramSpecs struct {
 	DenyMmapProt     *ebpf.ProgramSpec `ebpf:"deny_mmap_prot"`
 	DenyModuleData   *ebpf.ProgramSpec `ebpf:"deny_module_data"`
 	DenyModuleFile   *ebpf.ProgramSpec `ebpf:"deny_module_file"`
+	DenyMoveMount    *ebpf.ProgramSpec `ebpf:"deny_move_mount"`
 	DenyMprotect     *ebpf.ProgramSpec `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.ProgramSpec `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.ProgramSpec `ebpf:"deny_open"`
 	DenyPtrace       *ebpf.ProgramSpec `ebpf:"deny_ptrace"`
+	DenySbMount      *ebpf.ProgramSpec `ebpf:"deny_sb_mount"`
+	DenySbPivotroot  *ebpf.ProgramSpec `ebpf:"deny_sb_pivotroot"`
+	DenySbUmount     *ebpf.ProgramSpec `ebpf:"deny_sb_umount"`
 	DenySetgid       *ebpf.ProgramSpec `ebpf:"deny_setgid"`
 	DenySetuid       *ebpf.ProgramSpec `ebpf:"deny_setuid"`
 	DenyTraceme      *ebpf.ProgramSpec `ebpf:"deny_traceme"`
@@ -276,6 +286,7 @@ type LsmCompatVariables struct {
 // It can be passed to LoadLsmCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type LsmCompatPrograms struct {
 	DenyAccept       *ebpf.Program `ebpf:"deny_accept"`
+	DenyBpf          *ebpf.Program `ebpf:"deny_bpf"`
 	DenyCapset       *ebpf.Program `ebpf:"deny_capset"`
 	DenyConnect      *ebpf.Program `ebpf:"deny_connect"`
 	DenyExec         *ebpf.Program `ebpf:"deny_exec"`
@@ -284,10 +295,14 @@ type LsmCompatPrograms struct {
 	DenyMmapProt     *ebpf.Program `ebpf:"deny_mmap_prot"`
 	DenyModuleData   *ebpf.Program `ebpf:"deny_module_data"`
 	DenyModuleFile   *ebpf.Program `ebpf:"deny_module_file"`
+	DenyMoveMount    *ebpf.Program `ebpf:"deny_move_mount"`
 	DenyMprotect     *ebpf.Program `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.Program `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.Program `ebpf:"deny_open"`
 	DenyPtrace       *ebpf.Program `ebpf:"deny_ptrace"`
+	DenySbMount      *ebpf.Program `ebpf:"deny_sb_mount"`
+	DenySbPivotroot  *ebpf.Program `ebpf:"deny_sb_pivotroot"`
+	DenySbUmount     *ebpf.Program `ebpf:"deny_sb_umount"`
 	DenySetgid       *ebpf.Program `ebpf:"deny_setgid"`
 	DenySetuid       *ebpf.Program `ebpf:"deny_setuid"`
 	DenyTraceme      *ebpf.Program `ebpf:"deny_traceme"`
@@ -296,6 +311,7 @@ type LsmCompatPrograms struct {
 func (p *LsmCompatPrograms) Close() error {
 	return _LsmCompatClose(
 		p.DenyAccept,
+		p.DenyBpf,
 		p.DenyCapset,
 		p.DenyConnect,
 		p.DenyExec,
@@ -304,10 +320,14 @@ func (p *LsmCompatPrograms) Close() error {
 		p.DenyMmapProt,
 		p.DenyModuleData,
 		p.DenyModuleFile,
+		p.DenyMoveMount,
 		p.DenyMprotect,
 		p.DenyMprotectExec,
 		p.DenyOpen,
 		p.DenyPtrace,
+		p.DenySbMount,
+		p.DenySbPivotroot,
+		p.DenySbUmount,
 		p.DenySetgid,
 		p.DenySetuid,
 		p.DenyTraceme,

@@ -107,6 +107,7 @@ const (
 	LsmMapRuleSets          = "rule_sets"
 	LsmMapRuleUids          = "rule_uids"
 	LsmProgDenyAccept       = "deny_accept"
+	LsmProgDenyBpf          = "deny_bpf"
 	LsmProgDenyCapset       = "deny_capset"
 	LsmProgDenyConnect      = "deny_connect"
 	LsmProgDenyExec         = "deny_exec"
@@ -115,10 +116,14 @@ const (
 	LsmProgDenyMmapProt     = "deny_mmap_prot"
 	LsmProgDenyModuleData   = "deny_module_data"
 	LsmProgDenyModuleFile   = "deny_module_file"
+	LsmProgDenyMoveMount    = "deny_move_mount"
 	LsmProgDenyMprotect     = "deny_mprotect"
 	LsmProgDenyMprotectExec = "deny_mprotect_exec"
 	LsmProgDenyOpen         = "deny_open"
 	LsmProgDenyPtrace       = "deny_ptrace"
+	LsmProgDenySbMount      = "deny_sb_mount"
+	LsmProgDenySbPivotroot  = "deny_sb_pivotroot"
+	LsmProgDenySbUmount     = "deny_sb_umount"
 	LsmProgDenySetgid       = "deny_setgid"
 	LsmProgDenySetuid       = "deny_setuid"
 	LsmProgDenyTraceme      = "deny_traceme"
@@ -169,6 +174,7 @@ type LsmSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type LsmProgramSpecs struct {
 	DenyAccept       *ebpf.ProgramSpec `ebpf:"deny_accept"`
+	DenyBpf          *ebpf.ProgramSpec `ebpf:"deny_bpf"`
 	DenyCapset       *ebpf.ProgramSpec `ebpf:"deny_capset"`
 	DenyConnect      *ebpf.ProgramSpec `ebpf:"deny_connect"`
 	DenyExec         *ebpf.ProgramSpec `ebpf:"deny_exec"`
@@ -177,10 +183,14 @@ type LsmProgramSpecs struct {
 	DenyMmapProt     *ebpf.ProgramSpec `ebpf:"deny_mmap_prot"`
 	DenyModuleData   *ebpf.ProgramSpec `ebpf:"deny_module_data"`
 	DenyModuleFile   *ebpf.ProgramSpec `ebpf:"deny_module_file"`
+	DenyMoveMount    *ebpf.ProgramSpec `ebpf:"deny_move_mount"`
 	DenyMprotect     *ebpf.ProgramSpec `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.ProgramSpec `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.ProgramSpec `ebpf:"deny_open"`
 	DenyPtrace       *ebpf.ProgramSpec `ebpf:"deny_ptrace"`
+	DenySbMount      *ebpf.ProgramSpec `ebpf:"deny_sb_mount"`
+	DenySbPivotroot  *ebpf.ProgramSpec `ebpf:"deny_sb_pivotroot"`
+	DenySbUmount     *ebpf.ProgramSpec `ebpf:"deny_sb_umount"`
 	DenySetgid       *ebpf.ProgramSpec `ebpf:"deny_setgid"`
 	DenySetuid       *ebpf.ProgramSpec `ebpf:"deny_setuid"`
 	DenyTraceme      *ebpf.ProgramSpec `ebpf:"deny_traceme"`
@@ -276,6 +286,7 @@ type LsmVariables struct {
 // It can be passed to LoadLsmObjects or ebpf.CollectionSpec.LoadAndAssign.
 type LsmPrograms struct {
 	DenyAccept       *ebpf.Program `ebpf:"deny_accept"`
+	DenyBpf          *ebpf.Program `ebpf:"deny_bpf"`
 	DenyCapset       *ebpf.Program `ebpf:"deny_capset"`
 	DenyConnect      *ebpf.Program `ebpf:"deny_connect"`
 	DenyExec         *ebpf.Program `ebpf:"deny_exec"`
@@ -284,10 +295,14 @@ type LsmPrograms struct {
 	DenyMmapProt     *ebpf.Program `ebpf:"deny_mmap_prot"`
 	DenyModuleData   *ebpf.Program `ebpf:"deny_module_data"`
 	DenyModuleFile   *ebpf.Program `ebpf:"deny_module_file"`
+	DenyMoveMount    *ebpf.Program `ebpf:"deny_move_mount"`
 	DenyMprotect     *ebpf.Program `ebpf:"deny_mprotect"`
 	DenyMprotectExec *ebpf.Program `ebpf:"deny_mprotect_exec"`
 	DenyOpen         *ebpf.Program `ebpf:"deny_open"`
 	DenyPtrace       *ebpf.Program `ebpf:"deny_ptrace"`
+	DenySbMount      *ebpf.Program `ebpf:"deny_sb_mount"`
+	DenySbPivotroot  *ebpf.Program `ebpf:"deny_sb_pivotroot"`
+	DenySbUmount     *ebpf.Program `ebpf:"deny_sb_umount"`
 	DenySetgid       *ebpf.Program `ebpf:"deny_setgid"`
 	DenySetuid       *ebpf.Program `ebpf:"deny_setuid"`
 	DenyTraceme      *ebpf.Program `ebpf:"deny_traceme"`
@@ -296,6 +311,7 @@ type LsmPrograms struct {
 func (p *LsmPrograms) Close() error {
 	return _LsmClose(
 		p.DenyAccept,
+		p.DenyBpf,
 		p.DenyCapset,
 		p.DenyConnect,
 		p.DenyExec,
@@ -304,10 +320,14 @@ func (p *LsmPrograms) Close() error {
 		p.DenyMmapProt,
 		p.DenyModuleData,
 		p.DenyModuleFile,
+		p.DenyMoveMount,
 		p.DenyMprotect,
 		p.DenyMprotectExec,
 		p.DenyOpen,
 		p.DenyPtrace,
+		p.DenySbMount,
+		p.DenySbPivotroot,
+		p.DenySbUmount,
 		p.DenySetgid,
 		p.DenySetuid,
 		p.DenyTraceme,

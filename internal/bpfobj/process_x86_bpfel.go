@@ -63,6 +63,8 @@ const (
 	ProcessEventTypeEV_CRED      ProcessEventType = 16
 	ProcessEventTypeEV_PTRACE    ProcessEventType = 17
 	ProcessEventTypeEV_NAMESPACE ProcessEventType = 18
+	ProcessEventTypeEV_MOUNT     ProcessEventType = 19
+	ProcessEventTypeEV_BPF       ProcessEventType = 20
 	ProcessEventTypeEV_TYPE_MAX  ProcessEventType = 21
 )
 

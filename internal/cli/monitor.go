@@ -148,7 +148,7 @@ func parseTypes(names []string) ([]event.Type, error) {
 		}
 		t, ok := event.ParseType(strings.TrimSpace(n))
 		if !ok {
-			return nil, usagef("--events: unknown event type %q (want %s)", n, strings.Join(typeNames(event.KernelTypes), ", "))
+			return nil, usagef("--events: unknown event type %q (want %s, or all)", n, strings.Join(typeNames(event.KernelTypes), ", "))
 		}
 		if !seen[t] {
 			seen[t] = true

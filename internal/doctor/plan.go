@@ -148,6 +148,19 @@ var Ladders = []Ladder{
 		Rung{NamespaceSyscalls, []string{"tracepoint", "syscall-tracepoints", "tp-btf", "bpf-loop"},
 			append(syscallPoints("both", "unshare", "setns"), Point{BTFTracepoint, "sched_process_fork", false})},
 	)},
+	// Mount-table changes: rare (CAP_SYS_ADMIN), so syscall tracepoints
+	// on these calls alone cost nothing elsewhere.
+	{Name: "mount", Kind: Event, IfNone: "no mount events", Rungs: withCompat(CompatLoops,
+		Rung{MountSyscalls, []string{"tracepoint", "syscall-tracepoints", "bpf-loop", "atomics"},
+			syscallPoints("both", "mount", "umount", "move_mount", "pivot_root", "fsmount", "fsopen")},
+	)},
+	// bpf(2) program loads and attachments; sys_enter_bpf drops every
+	// other command (map operations) at once. No fexit rung: fexit on
+	// bpf_prog_load and bpf_link_settle would miss BPF_PROG_ATTACH, whose
+	// attach functions are per type and mostly inlined.
+	{Name: "bpf", Kind: Event, IfNone: "no bpf events", Rungs: withCompat(CompatLoops,
+		Rung{BPFSyscalls, []string{"tracepoint", "syscall-tracepoints", "bpf-loop", "atomics"}, syscallPoints("both", "bpf")},
+	)},
 	{Name: "kill", Kind: Action, IfNone: "policy with kill refused", Rungs: []Rung{
 		{"bpf_send_signal(SIGKILL) from the event's hook", []string{"bpf-send-signal"}, nil},
 	}},
@@ -188,6 +201,14 @@ var Ladders = []Ladder{
 	denyConnectLadder, denyAcceptLadder, denyListenLadder,
 	fileDenyLadder("unlink"), fileDenyLadder("rename"), fileDenyLadder("link"),
 	fileDenyLadder("symlink"), fileDenyLadder("chmod"), fileDenyLadder("chown"),
+	{Name: "deny mount", Kind: Action, IfNone: "policy with deny mount refused", Rungs: []Rung{
+		{"lsm/sb_mount + lsm/sb_umount + lsm/move_mount + lsm/sb_pivotroot", []string{"bpf-lsm", "lsm-bpf-active"},
+			[]Point{{BTFFunc, "bpf_lsm_sb_mount", false}, {BTFFunc, "bpf_lsm_sb_umount", false},
+				{BTFFunc, "bpf_lsm_move_mount", false}, {BTFFunc, "bpf_lsm_sb_pivotroot", false}}},
+	}},
+	{Name: "deny bpf", Kind: Action, IfNone: "policy with deny bpf refused", Rungs: []Rung{
+		{"lsm/bpf", []string{"bpf-lsm", "lsm-bpf-active"}, []Point{{BTFFunc, "bpf_lsm_bpf", false}}},
+	}},
 }
 
 // Mechanisms of the open ladder, shared with the sensor's rungs.
@@ -225,6 +246,12 @@ const (
 	PtraceSyscalls    = "tracepoint/syscalls/sys_{enter,exit}_{ptrace,process_vm_writev}"
 	NamespaceFentry   = "fentry+fexit/{ksys_unshare,__x64_sys_setns} + tp_btf/sched_process_fork"
 	NamespaceSyscalls = "tracepoint/syscalls/sys_{enter,exit}_{unshare,setns} + tp_btf/sched_process_fork"
+)
+
+// Mechanisms of the mount and bpf ladders, shared with the sensors' rungs.
+const (
+	MountSyscalls = "tracepoint/syscalls/sys_{enter,exit}_{mount,umount,move_mount,pivot_root,fsmount,fsopen}"
+	BPFSyscalls   = "tracepoint/syscalls/sys_{enter,exit}_bpf (filtered by command)"
 )
 
 // openPoints are the syscall tracepoints of the open event.

@@ -95,6 +95,10 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	case TypeNamespace:
 		if e.Namespace, err = decodeNamespace(d); err != nil {
 		}
+	case TypeMount:
+		e.Mount = decodeMount(d)
+	case TypeBPF:
+		e.BPF = decodeBPF(d)
 	case TypeSyscall:
 		e.Syscall = &Syscall{Name: d.str("syscall"), Nr: int32(d.i64("nr")), Result: d.i64("result")}
 		if raw, ok := d.m["syscall_args"]; ok {

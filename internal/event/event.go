@@ -43,6 +43,7 @@ var KernelTypes = []Type{TypeFork, TypeExec, TypeExit, TypeModule, TypeMprotect,
 	TypeConnect, TypeAccept, TypeListen,
 	TypeUnlink, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeChown,
 	TypeCred, TypePtrace, TypeNamespace,
+	TypeMount, TypeBPF,
 }
 
 // ParseType returns the Type named s, or false if s names none of
@@ -81,6 +82,8 @@ type Event struct {
 	Cred      *Cred
 	Ptrace    *Ptrace
 	Namespace *Namespace
+	Mount     *Mount
+	BPF       *BPF
 
 	// Verdict is set when a policy rule matched the event.
 	Verdict *Verdict

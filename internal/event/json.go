@@ -125,6 +125,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		e.Ptrace.appendJSON(&w)
 	case e.Namespace != nil:
 		e.Namespace.appendJSON(&w)
+	case e.Mount != nil:
+		e.Mount.appendJSON(&w)
+	case e.BPF != nil:
+		e.BPF.appendJSON(&w)
 	case e.Syscall != nil:
 		s := e.Syscall
 		w.str("syscall", s.Name)

@@ -122,6 +122,10 @@ func details(ev *event.Event) string {
 		ptraceText(&b, ev.Ptrace)
 	case ev.Namespace != nil:
 		namespaceText(&b, ev.Namespace)
+	case ev.Mount != nil:
+		mountDetails(&b, ev.Mount)
+	case ev.BPF != nil:
+		bpfDetails(&b, ev.BPF)
 	case ev.Syscall != nil:
 		fmt.Fprintf(&b, "%s%s", ev.Syscall.Name, result(ev.Syscall.Result))
 	case ev.Lost != nil:

@@ -92,7 +92,7 @@ func (r *Rule) matchesPayload(ev *event.Event) bool {
 	if m.OpenFlags != nil && (ev.Open == nil || !slices.ContainsFunc(m.OpenFlags, func(s OpenFlagSet) bool { return s.Matches(ev.Open.Flags) })) {
 		return false
 	}
-	return r.matchesPriv(ev)
+	return r.matchesPriv(ev) && r.matchesMountBPF(ev)
 }
 
 // pathMatches reports whether one of paths satisfies both path and

@@ -130,7 +130,8 @@ func countMatchers(m *Match) int {
 		m.ArgsContain != nil, m.ParentComm != nil, m.AncestorPathPrefix != nil, m.WX != nil, m.Prot != nil,
 		m.ModuleName != nil, m.OpenFlags != nil, m.Memfd != nil, m.Deleted != nil,
 		m.Container != nil, m.ContainerID != nil, m.CgroupPrefix != nil, m.ModeBits != nil,
-		m.NewEuid != nil, m.CapsGained != nil, m.Request != nil, m.Namespaces != nil} {
+		m.NewEuid != nil, m.CapsGained != nil, m.Request != nil, m.Namespaces != nil,
+		m.FSType != nil, m.MountFlags != nil, m.BPFCmd != nil, m.ProgType != nil} {
 		if set {
 			n++
 		}

@@ -91,6 +91,8 @@ var kernelHooks = map[event.Type]map[Action]bool{
 	event.TypeCred:      {ActionKill: true, ActionDeny: true},
 	event.TypePtrace:    {ActionKill: true, ActionDeny: true},
 	event.TypeNamespace: {ActionKill: true},
+	event.TypeMount:     {ActionKill: true, ActionDeny: true},
+	event.TypeBPF:       {ActionKill: true, ActionDeny: true},
 }
 
 // InKernel reports whether vigil's BPF programs can carry out action a
@@ -123,6 +125,8 @@ var kernelMatchers = map[event.Type][]string{
 	event.TypeCred:      {"comm", "uid", "parent_comm"},
 	event.TypePtrace:    {"comm", "uid", "parent_comm"},
 	event.TypeNamespace: {"comm", "uid", "parent_comm"},
+	event.TypeMount:     {"comm", "uid", "parent_comm"},
+	event.TypeBPF:       {"comm", "uid", "parent_comm"},
 }
 
 // Kernel compiles the rules that plan assigns to the kernel (kill, and
@@ -291,6 +295,10 @@ func (m *Match) set() []string {
 	add(m.CapsGained != nil, "caps_gained")
 	add(m.Request != nil, "request")
 	add(m.Namespaces != nil, "namespaces")
+	add(m.FSType != nil, "fstype")
+	add(m.MountFlags != nil, "mount_flags")
+	add(m.BPFCmd != nil, "bpf_cmd")
+	add(m.ProgType != nil, "prog_type")
 	return out
 }
 

@@ -85,6 +85,10 @@ var matchers = map[string]matcher{
 	"caps_gained": {[]event.Type{event.TypeCred}, stringsInto(checked(checkCapName), func(m *Match) *[]string { return &m.CapsGained })},
 	"request":     {[]event.Type{event.TypePtrace}, stringsInto(checked(checkPtraceRequest), func(m *Match) *[]string { return &m.Request })},
 	"namespaces":  {[]event.Type{event.TypeNamespace}, stringsInto(checked(checkNamespace), func(m *Match) *[]string { return &m.Namespaces })},
+	"fstype":      {[]event.Type{event.TypeMount}, stringsInto(checked(checkFSType), func(m *Match) *[]string { return &m.FSType })},
+	"mount_flags": {[]event.Type{event.TypeMount}, stringsInto(parseMountFlagSet, func(m *Match) *[]MountFlagSet { return &m.MountFlags })},
+	"bpf_cmd":     {[]event.Type{event.TypeBPF}, stringsInto(checked(checkBPFCmd), func(m *Match) *[]string { return &m.BPFCmd })},
+	"prog_type":   {[]event.Type{event.TypeBPF}, stringsInto(checked(checkProgType), func(m *Match) *[]string { return &m.ProgType })},
 }
 
 // stringsInto returns the parse function of a matcher whose value is a
@@ -122,6 +126,7 @@ var matcherOrder = []string{"all", "path", "path_prefix", "comm", "uid", "args_c
 	"container", "container_id", "cgroup_prefix",
 	"remote_port", "remote_addr", "local_port", "family", "mode_bits",
 	"new_euid", "caps_gained", "request", "namespaces",
+	"fstype", "mount_flags", "bpf_cmd", "prog_type",
 }
 
 func checkPath(s string) string {

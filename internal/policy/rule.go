@@ -113,6 +113,15 @@ type Match struct {
 	// Namespaces lists namespace kinds ("user", "net", ...), any one of
 	// which a namespace event must be about (event.Namespace.Kinds).
 	Namespaces []string
+	// FSType lists filesystem types of a mount event.
+	FSType []string
+	// MountFlags lists mount(2) flag sets; a mount call's flags match one
+	// when they hold all of its flags.
+	MountFlags []MountFlagSet
+	// BPFCmd lists bpf(2) commands ("BPF_PROG_LOAD").
+	BPFCmd []string
+	// ProgType lists BPF program types, named as vigil hooks names them.
+	ProgType []string
 }
 
 // ProtSet is one element of a prot matcher.

@@ -24,10 +24,12 @@ const (
 	kindSymlink   = uint32(bpfobj.ProcessEventTypeEV_SYMLINK)
 	kindChmod     = uint32(bpfobj.ProcessEventTypeEV_CHMOD)
 	kindChown     = uint32(bpfobj.ProcessEventTypeEV_CHOWN)
-	kindMax       = uint32(bpfobj.ProcessEventTypeEV_TYPE_MAX)
 	kindCred      = uint32(bpfobj.ProcessEventTypeEV_CRED)
 	kindPtrace    = uint32(bpfobj.ProcessEventTypeEV_PTRACE)
 	kindNamespace = uint32(bpfobj.ProcessEventTypeEV_NAMESPACE)
+	kindMount     = uint32(bpfobj.ProcessEventTypeEV_MOUNT)
+	kindBPF       = uint32(bpfobj.ProcessEventTypeEV_BPF)
+	kindMax       = uint32(bpfobj.ProcessEventTypeEV_TYPE_MAX)
 )
 
 // kindTypes maps a record kind to its event type.
@@ -38,6 +40,7 @@ var kindTypes = [kindMax]event.Type{
 	kindUnlink: event.TypeUnlink, kindRename: event.TypeRename, kindLink: event.TypeLink,
 	kindSymlink: event.TypeSymlink, kindChmod: event.TypeChmod, kindChown: event.TypeChown,
 	kindCred: event.TypeCred, kindPtrace: event.TypePtrace, kindNamespace: event.TypeNamespace,
+	kindMount: event.TypeMount, kindBPF: event.TypeBPF,
 }
 
 // Flags of bpf/include/events.h, generated from its enums.

@@ -43,6 +43,9 @@ func TestMain(m *testing.M) {
 		"connect":     func(args []string) int { return helperConnect(args[len(args)-2], args[len(args)-1]) },
 		"netdeny":     func(args []string) int { return helperNetDeny(args[len(args)-1]) },
 		"fileops":     helperFileOps,
+		"mount":       helperMount,
+		"mount-fail":  helperMountFail,
+		"bpf":         helperBPF,
 	}
 	maps.Copy(helpers, privHelpers)
 	vmtest.Main(m, helpers)

@@ -24,6 +24,8 @@ var lsmPrograms = map[event.Type][]string{
 	event.TypeListen:   {"deny_listen"},
 	event.TypeCred:     {"deny_setuid", "deny_setgid", "deny_capset"},
 	event.TypePtrace:   {"deny_ptrace", "deny_traceme"},
+	event.TypeMount:    {"deny_sb_mount", "deny_sb_umount", "deny_move_mount", "deny_sb_pivotroot"},
+	event.TypeBPF:      {"deny_bpf"},
 }
 
 // lsmMapPrograms deny mapping executable the files of exec deny rules.

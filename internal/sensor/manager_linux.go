@@ -150,7 +150,7 @@ func (m *Manager) createShared() error {
 // sensors is the explicit list of vigil's sensors.
 func sensors() []sensor {
 	return []sensor{&processSensor{}, &moduleSensor{}, &mprotectSensor{}, &openSensor{},
-		&netSensor{}, &fileSensor{}, &privSensor{},
+		&netSensor{}, &fileSensor{}, &privSensor{}, &mountSensor{}, &bpfSensor{},
 	}
 }
 
