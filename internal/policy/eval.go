@@ -33,15 +33,24 @@ func (s *Set) Match(ev *event.Event, anc Ancestry) []*Rule {
 // of r's event type. A matcher whose data the event lacks (an exec with
 // no path) does not hold.
 func (r *Rule) Matches(ev *event.Event, anc Ancestry) bool {
-	m := &r.Match
-	if ev.Type != r.Event {
+	if ev.Type != r.Event || !r.Match.matches(ev, anc) {
 		return false
 	}
+	for i := range r.Except {
+		if r.Except[i].matches(ev, anc) {
+			return false
+		}
+	}
+	return true
+}
+
+// matches reports whether every matcher of m holds for ev.
+func (m *Match) matches(ev *event.Event, anc Ancestry) bool {
 	if m.All {
 		return true
 	}
 	p := &ev.Process
-	if m.Path != nil || m.PathPrefix != nil {
+	if m.Path != nil || m.PathPrefix != nil || m.PathGlob != nil {
 		path := EventPath(ev)
 		if path == "" {
 			return false
@@ -50,6 +59,9 @@ func (r *Rule) Matches(ev *event.Event, anc Ancestry) bool {
 			return false
 		}
 		if m.PathPrefix != nil && !hasAnyPrefix(path, m.PathPrefix) {
+			return false
+		}
+		if m.PathGlob != nil && !globPathAny(path, m.PathGlob) {
 			return false
 		}
 	}
@@ -65,12 +77,11 @@ func (r *Rule) Matches(ev *event.Event, anc Ancestry) bool {
 	if m.AncestorPathPrefix != nil && !ancestorUnder(ev, anc, m.AncestorPathPrefix) {
 		return false
 	}
-	return r.matchesPayload(ev)
+	return m.matchesPayload(ev)
 }
 
 // matchesPayload checks the matchers on the per-type part of ev.
-func (r *Rule) matchesPayload(ev *event.Event) bool {
-	m := &r.Match
+func (m *Match) matchesPayload(ev *event.Event) bool {
 	if m.ArgsContain != nil && (ev.Exec == nil || !argsContain(ev.Exec.Args, m.ArgsContain)) {
 		return false
 	}
@@ -90,6 +101,13 @@ func (r *Rule) matchesPayload(ev *event.Event) bool {
 		return false
 	}
 	if m.OpenFlags != nil && (ev.Open == nil || !slices.ContainsFunc(m.OpenFlags, func(s OpenFlagSet) bool { return s.Matches(ev.Open.Flags) })) {
+		return false
+	}
+	if m.ArgsGlob != nil && (ev.Exec == nil || !argsGlobAny(ev.Exec.Args, m.ArgsGlob)) {
+		return false
+	}
+	if m.OtherProcess != nil && (ev.Open == nil || ev.Open.ResolvedPath == "" ||
+		otherProcess(ev.Open.ResolvedPath, ev.Process.Pid, ev.Process.Tid) != *m.OtherProcess) {
 		return false
 	}
 	return true

@@ -244,6 +244,9 @@ func (m *Match) set() []string {
 	add(m.OpenFlags != nil, "open_flags")
 	add(m.Memfd != nil, "memfd")
 	add(m.Deleted != nil, "deleted")
+	add(m.PathGlob != nil, "path_glob")
+	add(m.ArgsGlob != nil, "args_glob")
+	add(m.OtherProcess != nil, "other_process")
 	return out
 }
 

@@ -68,9 +68,12 @@ var matchers = map[string]matcher{
 		}
 		return ""
 	}), func(m *Match) *[]string { return &m.ModuleName })},
-	"open_flags": {[]event.Type{event.TypeOpen}, stringsInto(parseOpenFlagSet, func(m *Match) *[]OpenFlagSet { return &m.OpenFlags })},
-	"memfd":      {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Memfd })},
-	"deleted":    {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Deleted })},
+	"open_flags":    {[]event.Type{event.TypeOpen}, stringsInto(parseOpenFlagSet, func(m *Match) *[]OpenFlagSet { return &m.OpenFlags })},
+	"memfd":         {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Memfd })},
+	"deleted":       {[]event.Type{event.TypeExec}, flagInto(func(m *Match) **bool { return &m.Deleted })},
+	"path_glob":     {pathEvents, stringsInto(checked(checkPathGlob), func(m *Match) *[]string { return &m.PathGlob })},
+	"args_glob":     {[]event.Type{event.TypeExec}, stringsInto(checked(checkArgGlob), func(m *Match) *[]string { return &m.ArgsGlob })},
+	"other_process": {[]event.Type{event.TypeOpen}, flagInto(func(m *Match) **bool { return &m.OtherProcess })},
 }
 
 // stringsInto returns the parse function of a matcher whose value is a
@@ -104,7 +107,8 @@ func flagInto(dst func(*Match) **bool) func(*parser, *yaml.Node, string, *Match)
 
 // matcherOrder is the order matchers are listed in messages.
 var matcherOrder = []string{"all", "path", "path_prefix", "comm", "uid", "args_contain", "parent_comm",
-	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted"}
+	"ancestor_path_prefix", "wx", "prot", "module_name", "open_flags", "memfd", "deleted",
+	"path_glob", "args_glob", "other_process"}
 
 func checkPath(s string) string {
 	if !strings.HasPrefix(s, "/") || path.Clean(s) != s {
@@ -156,7 +160,13 @@ func (p *parser) uidList(n *yaml.Node, field string) ([]uint32, bool) {
 // match parses a match block into r.Match and checks that each matcher
 // applies to r.Event (when known) and that the rule can match at all.
 func (p *parser) match(r *Rule, n *yaml.Node, hasEvent bool) {
-	field := r.field("match")
+	p.matchInto(r, n, "match", &r.Match, hasEvent)
+}
+
+// matchInto parses the matcher map n, found at key (a field under the
+// rule: "match", "except[1]"), into m.
+func (p *parser) matchInto(r *Rule, n *yaml.Node, key string, m *Match, hasEvent bool) {
+	field := r.field(key)
 	kvs := p.Mapping(n, field, nil)
 	if n.Kind == yaml.MappingNode && len(kvs) == 0 && len(n.Content) == 0 {
 		p.Errorf(n, field, "empty match block: write matchers, or `all: true` to match every %s event", orAny(r.Event))
@@ -165,24 +175,24 @@ func (p *parser) match(r *Rule, n *yaml.Node, hasEvent bool) {
 	allOK := true
 	for _, kv := range kvs {
 		f := yamldoc.Field(field, kv.Key)
-		r.pos["match."+kv.Key] = p.Pos(kv.Value)
-		m, known := matchers[kv.Key]
+		r.pos[key+"."+kv.Key] = p.Pos(kv.Value)
+		mt, known := matchers[kv.Key]
 		if !known {
 			p.Errorf(kv.KeyNode, f, "unknown matcher %q (expected one of %s)", kv.Key, strings.Join(matcherOrder, ", "))
 			allOK = false
 			continue
 		}
-		if hasEvent && !applies(m.events, r.Event) {
-			p.Errorf(kv.KeyNode, f, "%s does not apply to %s events (it applies to %s)", kv.Key, r.Event, eventNames(m.events))
+		if hasEvent && !applies(mt.events, r.Event) {
+			p.Errorf(kv.KeyNode, f, "%s does not apply to %s events (it applies to %s)", kv.Key, r.Event, eventNames(mt.events))
 			allOK = false
 			continue
 		}
-		if !m.parse(p, kv.Value, f, &r.Match) {
+		if !mt.parse(p, kv.Value, f, m) {
 			allOK = false
 		}
 	}
 	if allOK {
-		p.contradictions(r, n)
+		p.contradictions(r, key, m)
 	}
 }
 
