@@ -17,6 +17,7 @@ func newPolicyCmd(s *streams) *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(newPolicyCheckCmd(s))
+	cmd.AddCommand(newPolicyReplayCmd(s))
 	return cmd
 }
 
