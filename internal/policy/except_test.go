@@ -124,3 +124,53 @@ func TestBuiltinDetect(t *testing.T) {
 		t.Errorf("builtin:detect has %d rules", n)
 	}
 }
+
+// BenchmarkDetectMatch is builtin:detect's userspace cost per event: an
+// open and an exec that no rule matches (every rule of the type is
+// tried).
+func BenchmarkDetectMatch(b *testing.B) {
+	set, err := Load("builtin:detect")
+	if err != nil {
+		b.Fatal(err)
+	}
+	open := &event.Event{Type: event.TypeOpen, Process: event.Process{Pid: 9, Tid: 9, Comm: "storm"},
+		Open: &event.Open{ResolvedPath: "/tmp/bench/target", Flags: unix.O_RDONLY | unix.O_CLOEXEC}}
+	exec := &event.Event{Type: event.TypeExec, Process: event.Process{Pid: 9, Comm: "true"},
+		Exec: &event.Exec{Path: "/usr/bin/true", Args: []string{"true"}}}
+	for _, c := range []struct {
+		name string
+		ev   *event.Event
+	}{{"open", open}, {"exec", exec}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if m := set.Match(c.ev, chain{"/usr/bin/bash"}); len(m) != 0 {
+					b.Fatalf("matched %s", m[0].Name)
+				}
+			}
+		})
+	}
+}
+
+func TestGlobPathAny(t *testing.T) {
+	cases := []struct {
+		path string
+		glob string
+		want bool
+	}{
+		{"/etc/passwd", "/etc/passwd", true},
+		{"/etc/passwdX", "/etc/passwd", false},
+		{"/etc/passw", "/etc/passwd", false},
+		{"/etc/cron.d/x", "/etc/cron.d/*", true},
+		{"/etc/cron.d/x/y", "/etc/cron.d/*", false},
+		{"/etc/cron.daily/x", "/etc/cron.*/*", true},
+		{"/home/a/.ssh/id_rsa", "/home/*/.ssh/id_*", true},
+		{"/tmp/x", "/home/*/.ssh/id_*", false},
+		{"/a/[b", `/a/\[b`, true},
+	}
+	for _, c := range cases {
+		if got := globPathAny(c.path, []string{c.glob}); got != c.want {
+			t.Errorf("globPathAny(%q, %q) = %v, want %v", c.path, c.glob, got, c.want)
+		}
+	}
+}
