@@ -120,3 +120,13 @@ func TestPolicyReplayErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestPolicyCheckShowsMetadata(t *testing.T) {
+	code, out, errOut := run(t, "policy", "check", "builtin:detect")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(out, "detect-shadow-read (builtin:detect:") || !strings.Contains(out, "[high T1003.008]") {
+		t.Errorf("summary lacks a rule's severity and mitre:\n%s", out)
+	}
+}
