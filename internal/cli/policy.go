@@ -79,4 +79,3 @@ func printPolicySummary(s *streams, args []string, set *policy.Set) error {
 	}
 	return nil
 }
-
