@@ -308,3 +308,69 @@ func alertFor(evs []*event.Event, rule string, pid int) *event.Event {
 	}
 	return nil
 }
+
+// TestDetectPackageInstallQuiet installs and purges a real package with
+// dpkg under builtin:detect: dpkg unpacking a file into /etc/profile.d
+// and its maintainer script writing /etc/passwd and a cron file and
+// running useradd are the package-manager look-alikes docs/detections.md
+// excepts, and must raise no alert; the same write by hand must.
+func TestDetectPackageInstallQuiet(t *testing.T) {
+	vmtest.RequireRoot(t)
+	for _, tool := range []string{"dpkg", "dpkg-deb"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s on this host: %v", tool, err)
+		}
+	}
+	const pkg = "vigil-detect-probe"
+	if exec.Command("dpkg", "-s", pkg).Run() == nil {
+		t.Fatalf("%s is already installed; purge it first", pkg)
+	}
+	dir := t.TempDir()
+	root := filepath.Join(dir, "pkg")
+	for _, d := range []string{"DEBIAN", "etc/profile.d"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := map[string]string{
+		"DEBIAN/control":               "Package: " + pkg + "\nVersion: 1.0\nArchitecture: all\nMaintainer: vigil <vigil@localhost>\nDescription: vigil test package\n",
+		"DEBIAN/postinst":              "#!/bin/sh\n: >> /etc/passwd\n: >> /etc/cron.d/e2scrub_all\nuseradd --help >/dev/null\nexit 0\n",
+		"etc/profile.d/vigil-probe.sh": "# vigil test\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deb := filepath.Join(dir, "p.deb")
+	if out, err := exec.Command("dpkg-deb", "-b", root, deb).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb: %v\n%s", err, out)
+	}
+	a := startAgent(t, "--policy", "builtin:detect", "--alerts-only")
+	install := exec.Command("dpkg", "-i", deb)
+	out, err := install.CombinedOutput()
+	t.Cleanup(func() { _ = exec.Command("dpkg", "--purge", pkg).Run() })
+	if err != nil {
+		if strings.Contains(string(out), "lock") {
+			t.Skipf("the dpkg database is locked by another process: %s", out)
+		}
+		t.Fatalf("dpkg -i: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("dpkg", "--purge", pkg).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg --purge: %v\n%s", err, out)
+	}
+	byHand := sh(": >> /etc/passwd")
+	if err := byHand.Run(); err != nil {
+		t.Fatal(err)
+	}
+	a.waitEvent(t, "detect-account-file-write by hand", func(ev *event.Event) bool {
+		return ev.Verdict != nil && ev.Verdict.Rule == "detect-account-file-write" && int(ev.Process.Pid) == byHand.Process.Pid
+	})
+	time.Sleep(500 * time.Millisecond)
+	for _, ev := range parseAlerts(t, a.out.String()) {
+		if alertFor([]*event.Event{ev}, ev.Verdict.Rule, install.Process.Pid) != nil || ev.Process.Comm == "dpkg" {
+			b, _ := json.Marshal(ev)
+			t.Errorf("the package install raised an alert: %s", b)
+		}
+	}
+}
