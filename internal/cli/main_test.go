@@ -37,6 +37,9 @@ func TestMain(m *testing.M) {
 		"seccomp-child": func([]string) int { return seccompChild() },
 		"wx":            func([]string) int { return wxChild() },
 		"rwx-mmap":      func([]string) int { return rwxMmapChild() },
+		"memfd-exec":    memfdExecChild,
+		"fd-exec":       fdExecChild,
+		"module-try":    moduleTryChild,
 	})
 }
 

@@ -23,6 +23,7 @@ type monitorOps struct {
 	metricsAddr  string
 	natsURL      string
 	otlpEndpoint string
+	alertsOnly   bool
 
 	cfg *config.Config
 }
@@ -32,6 +33,7 @@ func (o *monitorOps) register(f *pflag.FlagSet) {
 	f.StringVar(&o.outputFile, "output-file", "", "also write NDJSON events to this file, rotated by size")
 	f.IntVar(&o.outputMaxMB, "output-max-mb", output.DefaultMaxBytes>>20, "rotate --output-file when it would grow past this many MiB")
 	f.IntVar(&o.outputKeep, "output-keep", output.DefaultKeep, "rotated files to keep (FILE.1 newest ... FILE.N)")
+	f.BoolVar(&o.alertsOnly, "alerts-only", false, "write to standard output and --output-file only alerts: events carrying the verdict of a rule with a severity (docs/detections.md)")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464)")
 	f.StringVar(&o.natsURL, "nats-url", "", "publish events to NATS JetStream at this URL (subjects vigil.<host>.<type>)")
 	f.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "send events as OpenTelemetry logs to this OTLP/gRPC host:port (plain text, unless the config file has an otlp endpoint without insecure: true)")
@@ -118,6 +120,7 @@ func (o *monitorOps) apply(opts *monitor.Options, log *slog.Logger) error {
 		opts.Outputs.File = &output.FileConfig{Path: o.outputFile, MaxBytes: int64(o.outputMaxMB) << 20, Keep: o.outputKeep}
 	}
 	opts.MetricsAddr = o.metricsAddr
+	opts.Outputs.AlertsOnly = o.alertsOnly
 	c := o.cfg
 	if c == nil {
 		c = &config.Config{}

@@ -17,6 +17,7 @@ func newPolicyCmd(s *streams) *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(newPolicyCheckCmd(s))
+	cmd.AddCommand(newPolicyReplayCmd(s))
 	return cmd
 }
 
@@ -56,7 +57,11 @@ from the kernel, and the exit status is 0. Embedded policies: ` + strings.Join(p
 func printPolicySummary(s *streams, args []string, set *policy.Set) error {
 	fmt.Fprintf(s.out, "%s: %d rules, valid\n", strings.Join(args, " "), len(set.Rules))
 	for _, r := range set.Rules {
-		fmt.Fprintf(s.out, "  %-8s %-5s %s (%s:%d)\n", r.Event, r.Action, r.Name, r.Pos.File, r.Pos.Line)
+		meta := strings.TrimSpace(string(r.Severity) + " " + r.Mitre)
+		if meta != "" {
+			meta = " [" + meta + "]"
+		}
+		fmt.Fprintf(s.out, "  %-8s %-5s %s (%s:%d)%s\n", r.Event, r.Action, r.Name, r.Pos.File, r.Pos.Line, meta)
 	}
 	for _, h := range set.Hooks {
 		var as []string

@@ -140,7 +140,8 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	}
 	if _, ok := d.m["action"]; ok {
 		e.Verdict = &Verdict{Rule: d.str("rule"), Action: d.str("action"),
-			Enforced: d.bool("enforced"), Mechanism: d.str("mechanism")}
+			Enforced: d.bool("enforced"), Mechanism: d.str("mechanism"),
+			Severity: d.str("severity"), Mitre: d.str("mitre")}
 	}
 	return d.err
 }

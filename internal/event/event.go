@@ -249,7 +249,17 @@ type Verdict struct {
 	// Mechanism names what carried the action out, e.g. "bpf_send_signal",
 	// "fanotify", "lsm", "seccomp".
 	Mechanism string
+	// Severity is the rule's severity ("info" to "critical"), "" when
+	// the rule gives none; alert routing sends events that have one.
+	Severity string
+	// Mitre is the rule's MITRE ATT&CK technique id, "" when none.
+	Mitre string
 }
+
+// Alert reports whether ev is an alert: it carries the verdict of a rule
+// with a severity. Alert routing (--alerts-only, the NATS alert subject)
+// sends exactly these.
+func (e *Event) Alert() bool { return e.Verdict != nil && e.Verdict.Severity != "" }
 
 // Sink receives events: the sensors' reader hands every decoded event to
 // one, and every output, exporter and verdict stage is one. Emit must not

@@ -61,6 +61,7 @@ func TestEventRoundTrip(t *testing.T) {
 		{Type: TypeSyscall, Time: ts, Process: proc, Syscall: &Syscall{Name: "getpid", Nr: 39, Args: [6]uint64{1, 2}, Result: -1}},
 		{Type: TypeExec, Time: ts, Process: withAncestors(proc), Exec: &Exec{Path: "/bin/cat", Args: []string{"cat"}}, Verdict: &Verdict{Rule: "r", Action: "log"}},
 		{Type: TypeLost, Time: ts, Lost: &Lost{Counts: map[Type]uint64{TypeExec: 3}}},
+		{Type: TypeOpen, Time: ts, Process: proc, Open: &Open{Syscall: "openat", ResolvedPath: "/etc/shadow", Result: 3}, Verdict: &Verdict{Rule: "detect-shadow-read", Action: "log", Enforced: true, Severity: "high", Mitre: "T1003.008"}},
 	}
 	for i, want := range cases {
 		t.Run(fmt.Sprintf("%d-%s", i, want.Type), func(t *testing.T) {

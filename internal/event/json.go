@@ -164,6 +164,12 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		if v.Mechanism != "" {
 			w.str("mechanism", v.Mechanism)
 		}
+		if v.Severity != "" {
+			w.str("severity", v.Severity)
+		}
+		if v.Mitre != "" {
+			w.str("mitre", v.Mitre)
+		}
 	}
 	w.close()
 	return w.b

@@ -25,8 +25,9 @@ type NATSConfig struct {
 	// Stream is created, capturing SubjectPrefix.>, when missing;
 	// default "VIGIL". An existing stream is used as it is.
 	Stream string
-	// SubjectPrefix starts every subject: <prefix>.<host>.<type>;
-	// default "vigil".
+	// SubjectPrefix starts every subject: <prefix>.<host>.<type>, and
+	// <prefix>.<host>.alert for the copy of each alert (an event with a
+	// rule's severity, event.Event.Alert); default "vigil".
 	SubjectPrefix string
 	// Host is the host token of subjects; default os.Hostname with dots
 	// made underscores.
@@ -148,8 +149,17 @@ func (n *NATS) Emit(ev *event.Event) error {
 	data := ev.AppendJSON(make([]byte, 0, 512))
 	m := natsMsg{subject: n.prefix + string(ev.Type), data: data, id: n.runID + strconv.FormatUint(n.seq, 10)}
 	n.q.push(m, int64(len(data)+len(m.subject)+len(m.id)+64))
+	if ev.Alert() {
+		// A second message, so that a consumer of alerts alone
+		// subscribes to one subject; its own id keeps both in the stream.
+		a := natsMsg{subject: n.prefix + alertSubject, data: data, id: m.id + "a"}
+		n.q.push(a, int64(len(data)+len(a.subject)+len(a.id)+64))
+	}
 	return nil
 }
+
+// alertSubject is the last token of the subject alerts are copied to.
+const alertSubject = "alert"
 
 // Flush does nothing: delivery runs on its own goroutine.
 func (n *NATS) Flush() error { return nil }

@@ -19,7 +19,7 @@ func record(r *log.Record, ev *event.Event, json []byte) {
 	r.SetEventName("vigil." + string(ev.Type))
 	r.SetSeverity(log.SeverityInfo)
 	r.SetSeverityText("INFO")
-	if v := ev.Verdict; v != nil && v.Action != "log" {
+	if v := ev.Verdict; v != nil && (v.Action != "log" || v.Severity != "") {
 		r.SetSeverity(log.SeverityWarn)
 		r.SetSeverityText("WARN")
 	}
@@ -99,6 +99,12 @@ func record(r *log.Record, ev *event.Event, json []byte) {
 			attribute.String("vigil.verdict.rule", v.Rule),
 			attribute.String("vigil.verdict.action", v.Action),
 			attribute.Bool("vigil.verdict.enforced", v.Enforced))
+		if v.Severity != "" {
+			kv = append(kv, attribute.String("vigil.verdict.severity", v.Severity))
+		}
+		if v.Mitre != "" {
+			kv = append(kv, attribute.String("vigil.verdict.mitre", v.Mitre))
+		}
 	}
 	r.AddAttributes(kv...)
 }

@@ -138,6 +138,7 @@ type verdictSink struct {
 	mu    sync.Mutex
 	next  event.Sink
 	rules *policy.Set
+	all   *policy.Set // every rule, for the verdicts' severity and mitre
 	anc   policy.Ancestry
 }
 
@@ -149,13 +150,17 @@ func (s *verdictSink) Emit(ev *event.Event) error {
 			ev.Verdict = policy.Verdict(m[0].Name, policy.ActionLog, "", true)
 		}
 	}
+	if ev.Verdict != nil && s.all != nil && ev.Type != event.TypeHook {
+		s.all.Annotate(ev.Verdict)
+	}
 	return s.next.Emit(ev)
 }
 
-// setRules swaps the log rules matched in userspace.
-func (s *verdictSink) setRules(rules *policy.Set) {
+// setRules swaps the log rules matched in userspace, and all the rules
+// whose verdicts it annotates.
+func (s *verdictSink) setRules(rules, all *policy.Set) {
 	s.mu.Lock()
-	s.rules = rules
+	s.rules, s.all = rules, all
 	s.mu.Unlock()
 }
 
@@ -228,7 +233,7 @@ func (p *policyRun) start(enf *enforcement) error {
 	}
 	fanWait := wait
 	wait = func() error { return errors.Join(fanWait(), hookWait()) }
-	p.vs.setRules(enf.log)
+	p.vs.setRules(enf.log, enf.set)
 	p.enf, p.stop, p.wait = enf, cancel, wait
 	return nil
 }
@@ -252,14 +257,14 @@ func (p *policyRun) reload() error {
 	old, oldStop, oldWait := p.enf, p.stop, p.wait
 	if err := p.start(enf); err != nil {
 		p.enf, p.stop, p.wait = old, oldStop, oldWait
-		p.vs.setRules(old.log)
+		p.vs.setRules(old.log, old.set)
 		return fmt.Errorf("reloading policies: %w", err)
 	}
 	if err := p.m.SetRules(enf.kernel); err != nil {
 		p.stop() // the old engine and kernel rules stay in force
 		_ = p.wait()
 		p.enf, p.stop, p.wait = old, oldStop, oldWait
-		p.vs.setRules(old.log)
+		p.vs.setRules(old.log, old.set)
 		return fmt.Errorf("reloading policies: %w", err)
 	}
 	oldStop()

@@ -27,6 +27,9 @@ type Outputs struct {
 	// DrainTimeout bounds how long exporters may take at exit to deliver
 	// what they hold; default 5s.
 	DrainTimeout time.Duration
+	// AlertsOnly makes standard output and the file output write only
+	// alerts: events carrying the verdict of a rule with a severity.
+	AlertsOnly bool
 }
 
 // exporter is an output with its own delivery goroutine.
@@ -68,14 +71,20 @@ func startServices(opts *Options, m *sensor.Manager, table *proc.Table, stdout e
 		s.met = metrics.New()
 	}
 	s.sink.met = s.met
+	alerts := func(w event.Sink) event.Sink {
+		if opts.Outputs.AlertsOnly {
+			return output.Alerts{Next: w}
+		}
+		return w
+	}
 	if opts.Format != output.FormatNone {
-		s.sink.ws = append(s.sink.ws, stdout)
+		s.sink.ws = append(s.sink.ws, alerts(stdout))
 	}
 	if c := opts.Outputs.File; c != nil {
 		if s.file, err = output.OpenFile(*c); err != nil {
 			return nil, err
 		}
-		s.sink.ws = append(s.sink.ws, s.file)
+		s.sink.ws = append(s.sink.ws, alerts(s.file))
 	}
 	if c := opts.Outputs.NATS; c != nil {
 		cfg := *c

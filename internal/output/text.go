@@ -136,7 +136,14 @@ func details(ev *event.Event) string {
 		}
 	}
 	if v := ev.Verdict; v != nil {
-		fmt.Fprintf(&b, " [%s %s enforced=%v]", v.Action, v.Rule, v.Enforced)
+		fmt.Fprintf(&b, " [%s %s enforced=%v", v.Action, v.Rule, v.Enforced)
+		if v.Severity != "" {
+			fmt.Fprintf(&b, " severity=%s", v.Severity)
+		}
+		if v.Mitre != "" {
+			fmt.Fprintf(&b, " mitre=%s", v.Mitre)
+		}
+		b.WriteByte(']')
 	}
 	if anc := ev.Process.Ancestors; len(anc) > 0 {
 		b.WriteString(" from=")

@@ -10,6 +10,11 @@
 // (Set.Needs, Set.Plan). Nothing here touches the kernel: which mechanisms
 // exist is probed by the caller and passed in.
 //
+// A rule may carry a severity and a MITRE ATT&CK id (copied into the
+// verdicts of the events it marks by Set.Annotate) and, for log rules,
+// except entries that silence it. Set.Replay judges recorded NDJSON
+// events offline with the userspace matcher.
+//
 // Error contract: Load and Plan return nil or an error made with
 // errors.Join whose parts are *Error values, each naming file:line:col and
 // the field path; a policy with any error yields no Set, so a bad policy

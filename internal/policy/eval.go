@@ -33,15 +33,24 @@ func (s *Set) Match(ev *event.Event, anc Ancestry) []*Rule {
 // of r's event type. A matcher whose data the event lacks (an exec with
 // no path) does not hold.
 func (r *Rule) Matches(ev *event.Event, anc Ancestry) bool {
-	m := &r.Match
-	if ev.Type != r.Event {
+	if ev.Type != r.Event || !r.Match.matches(ev, anc) {
 		return false
 	}
+	for i := range r.Except {
+		if r.Except[i].matches(ev, anc) {
+			return false
+		}
+	}
+	return true
+}
+
+// matches reports whether every matcher of m holds for ev.
+func (m *Match) matches(ev *event.Event, anc Ancestry) bool {
 	if m.All {
 		return true
 	}
 	p := &ev.Process
-	if (m.Path != nil || m.PathPrefix != nil) && !pathMatches(m, EventPaths(ev)) {
+	if (m.Path != nil || m.PathPrefix != nil || m.PathGlob != nil) && !pathMatches(m, EventPaths(ev)) {
 		return false
 	}
 	if m.Comm != nil && !slices.Contains(m.Comm, p.Comm) {
@@ -59,12 +68,11 @@ func (r *Rule) Matches(ev *event.Event, anc Ancestry) bool {
 	if !m.matchesContainer(p) {
 		return false
 	}
-	return r.matchesPayload(ev)
+	return m.matchesPayload(ev)
 }
 
 // matchesPayload checks the matchers on the per-type part of ev.
-func (r *Rule) matchesPayload(ev *event.Event) bool {
-	m := &r.Match
+func (m *Match) matchesPayload(ev *event.Event) bool {
 	if m.ArgsContain != nil && (ev.Exec == nil || !argsContain(ev.Exec.Args, m.ArgsContain)) {
 		return false
 	}
@@ -92,17 +100,25 @@ func (r *Rule) matchesPayload(ev *event.Event) bool {
 	if m.OpenFlags != nil && (ev.Open == nil || !slices.ContainsFunc(m.OpenFlags, func(s OpenFlagSet) bool { return s.Matches(ev.Open.Flags) })) {
 		return false
 	}
-	return r.matchesPriv(ev) && r.matchesMountBPF(ev)
+	if m.ArgsGlob != nil && (ev.Exec == nil || !argsGlobAny(ev.Exec.Args, m.ArgsGlob)) {
+		return false
+	}
+	if m.OtherProcess != nil && (ev.Open == nil || ev.Open.ResolvedPath == "" ||
+		otherProcess(ev.Open.ResolvedPath, ev.Process.Pid, ev.Process.Tid) != *m.OtherProcess) {
+		return false
+	}
+	return m.matchesPriv(ev) && m.matchesMountBPF(ev)
 }
 
-// pathMatches reports whether one of paths satisfies both path and
-// path_prefix (where set).
+// pathMatches reports whether one of paths satisfies path, path_prefix
+// and path_glob (where set).
 func pathMatches(m *Match, paths []string) bool {
 	for _, p := range paths {
 		if p == "" {
 			continue
 		}
-		if (m.Path == nil || slices.Contains(m.Path, p)) && (m.PathPrefix == nil || hasAnyPrefix(p, m.PathPrefix)) {
+		if (m.Path == nil || slices.Contains(m.Path, p)) && (m.PathPrefix == nil || hasAnyPrefix(p, m.PathPrefix)) &&
+			(m.PathGlob == nil || globPathAny(p, m.PathGlob)) {
 			return true
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
-	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-sec/vigil/internal/event"
 )
@@ -95,19 +94,19 @@ func parseOpenFlagSet(s string) (OpenFlagSet, string) {
 }
 
 // contradictions reports matchers that together can never match.
-func (p *parser) contradictions(r *Rule, n *yaml.Node) {
-	m := &r.Match
-	at := func(k string) Pos { return r.FieldPos("match." + k) }
+func (p *parser) contradictions(r *Rule, key string, m *Match) {
+	at := func(k string) Pos { return r.FieldPos(key + "." + k) }
+	fd := func(k string) string { return r.field(key + "." + k) }
 	if m.All && len(r.pos) > 0 && countMatchers(m) > 1 {
-		p.Errs.Add(at("all"), r.field("match.all"), "all: true cannot be combined with other matchers")
+		p.Errs.Add(at("all"), fd("all"), "all: true cannot be combined with other matchers")
 	}
 	if len(m.Path) > 0 && len(m.PathPrefix) > 0 && !anyUnder(m.Path, m.PathPrefix) {
-		p.Errs.Add(at("path"), r.field("match.path"), "no path is under any path_prefix: the rule can never match")
+		p.Errs.Add(at("path"), fd("path"), "no path is under any path_prefix: the rule can never match")
 	}
 	if m.Memfd != nil && *m.Memfd {
 		paths := append(append([]string{}, m.Path...), m.PathPrefix...)
 		if len(paths) > 0 && !anyUnder([]string{"/memfd:"}, paths) && !anyUnder(paths, []string{"/memfd:"}) {
-			p.Errs.Add(at("memfd"), r.field("match.memfd"), "memfd: true with path or path_prefix outside /memfd: can never match (a memfd's path is \"/memfd:NAME (deleted)\")")
+			p.Errs.Add(at("memfd"), fd("memfd"), "memfd: true with path or path_prefix outside /memfd: can never match (a memfd's path is \"/memfd:NAME (deleted)\")")
 		}
 	}
 	if m.WX != nil && *m.WX && len(m.Prot) > 0 {
@@ -118,7 +117,7 @@ func (p *parser) contradictions(r *Rule, n *yaml.Node) {
 			}
 		}
 		if never {
-			p.Errs.Add(at("prot"), r.field("match.prot"), "prot none with wx: true can never match: PROT_NONE is neither writable nor executable")
+			p.Errs.Add(at("prot"), fd("prot"), "prot none with wx: true can never match: PROT_NONE is neither writable nor executable")
 		}
 	}
 }
@@ -131,7 +130,8 @@ func countMatchers(m *Match) int {
 		m.ModuleName != nil, m.OpenFlags != nil, m.Memfd != nil, m.Deleted != nil,
 		m.Container != nil, m.ContainerID != nil, m.CgroupPrefix != nil, m.ModeBits != nil,
 		m.NewEuid != nil, m.CapsGained != nil, m.Request != nil, m.Namespaces != nil,
-		m.FSType != nil, m.MountFlags != nil, m.BPFCmd != nil, m.ProgType != nil} {
+		m.FSType != nil, m.MountFlags != nil, m.BPFCmd != nil, m.ProgType != nil,
+		m.PathGlob != nil, m.ArgsGlob != nil, m.OtherProcess != nil} {
 		if set {
 			n++
 		}

@@ -299,6 +299,9 @@ func (m *Match) set() []string {
 	add(m.MountFlags != nil, "mount_flags")
 	add(m.BPFCmd != nil, "bpf_cmd")
 	add(m.ProgType != nil, "prog_type")
+	add(m.PathGlob != nil, "path_glob")
+	add(m.ArgsGlob != nil, "args_glob")
+	add(m.OtherProcess != nil, "other_process")
 	return out
 }
 

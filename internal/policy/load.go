@@ -129,6 +129,10 @@ func compile(srcs []source) (*Set, error) {
 	if len(errs) > 0 {
 		return nil, joinSorted(errs)
 	}
+	set.byName = map[string]*Rule{}
+	for _, r := range set.Rules {
+		set.byName[r.Name] = r
+	}
 	return set, nil
 }
 

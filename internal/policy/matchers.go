@@ -76,19 +76,22 @@ var matchers = map[string]matcher{
 	"container_id":  {every, stringsInto(checked(checkContainerID), func(m *Match) *[]string { return &m.ContainerID })},
 	"cgroup_prefix": {every, stringsInto(checked(checkCgroupPrefix), func(m *Match) *[]string { return &m.CgroupPrefix })},
 	// Network matchers (policy/net.go).
-	"remote_port": {remoteEvents, portsInto(func(m *Match) *[]uint16 { return &m.Net.RemotePort })},
-	"local_port":  {netEvents, portsInto(func(m *Match) *[]uint16 { return &m.Net.LocalPort })},
-	"remote_addr": {remoteEvents, stringsInto(parsePrefix, func(m *Match) *[]netip.Prefix { return &m.Net.RemoteAddr })},
-	"family":      {netEvents, stringsInto(parseFamily, func(m *Match) *[]uint16 { return &m.Net.Family })},
-	"mode_bits":   {[]event.Type{event.TypeChmod}, stringsInto(parseModeBit, func(m *Match) *[]uint32 { return &m.ModeBits })},
-	"new_euid":    {[]event.Type{event.TypeCred}, parseNewEuid},
-	"caps_gained": {[]event.Type{event.TypeCred}, stringsInto(checked(checkCapName), func(m *Match) *[]string { return &m.CapsGained })},
-	"request":     {[]event.Type{event.TypePtrace}, stringsInto(checked(checkPtraceRequest), func(m *Match) *[]string { return &m.Request })},
-	"namespaces":  {[]event.Type{event.TypeNamespace}, stringsInto(checked(checkNamespace), func(m *Match) *[]string { return &m.Namespaces })},
-	"fstype":      {[]event.Type{event.TypeMount}, stringsInto(checked(checkFSType), func(m *Match) *[]string { return &m.FSType })},
-	"mount_flags": {[]event.Type{event.TypeMount}, stringsInto(parseMountFlagSet, func(m *Match) *[]MountFlagSet { return &m.MountFlags })},
-	"bpf_cmd":     {[]event.Type{event.TypeBPF}, stringsInto(checked(checkBPFCmd), func(m *Match) *[]string { return &m.BPFCmd })},
-	"prog_type":   {[]event.Type{event.TypeBPF}, stringsInto(checked(checkProgType), func(m *Match) *[]string { return &m.ProgType })},
+	"remote_port":   {remoteEvents, portsInto(func(m *Match) *[]uint16 { return &m.Net.RemotePort })},
+	"local_port":    {netEvents, portsInto(func(m *Match) *[]uint16 { return &m.Net.LocalPort })},
+	"remote_addr":   {remoteEvents, stringsInto(parsePrefix, func(m *Match) *[]netip.Prefix { return &m.Net.RemoteAddr })},
+	"family":        {netEvents, stringsInto(parseFamily, func(m *Match) *[]uint16 { return &m.Net.Family })},
+	"mode_bits":     {[]event.Type{event.TypeChmod}, stringsInto(parseModeBit, func(m *Match) *[]uint32 { return &m.ModeBits })},
+	"new_euid":      {[]event.Type{event.TypeCred}, parseNewEuid},
+	"caps_gained":   {[]event.Type{event.TypeCred}, stringsInto(checked(checkCapName), func(m *Match) *[]string { return &m.CapsGained })},
+	"request":       {[]event.Type{event.TypePtrace}, stringsInto(checked(checkPtraceRequest), func(m *Match) *[]string { return &m.Request })},
+	"namespaces":    {[]event.Type{event.TypeNamespace}, stringsInto(checked(checkNamespace), func(m *Match) *[]string { return &m.Namespaces })},
+	"fstype":        {[]event.Type{event.TypeMount}, stringsInto(checked(checkFSType), func(m *Match) *[]string { return &m.FSType })},
+	"mount_flags":   {[]event.Type{event.TypeMount}, stringsInto(parseMountFlagSet, func(m *Match) *[]MountFlagSet { return &m.MountFlags })},
+	"bpf_cmd":       {[]event.Type{event.TypeBPF}, stringsInto(checked(checkBPFCmd), func(m *Match) *[]string { return &m.BPFCmd })},
+	"prog_type":     {[]event.Type{event.TypeBPF}, stringsInto(checked(checkProgType), func(m *Match) *[]string { return &m.ProgType })},
+	"path_glob":     {pathEvents, stringsInto(checked(checkPathGlob), func(m *Match) *[]string { return &m.PathGlob })},
+	"args_glob":     {[]event.Type{event.TypeExec}, stringsInto(checked(checkArgGlob), func(m *Match) *[]string { return &m.ArgsGlob })},
+	"other_process": {[]event.Type{event.TypeOpen}, flagInto(func(m *Match) **bool { return &m.OtherProcess })},
 }
 
 // stringsInto returns the parse function of a matcher whose value is a
@@ -127,6 +130,7 @@ var matcherOrder = []string{"all", "path", "path_prefix", "comm", "uid", "args_c
 	"remote_port", "remote_addr", "local_port", "family", "mode_bits",
 	"new_euid", "caps_gained", "request", "namespaces",
 	"fstype", "mount_flags", "bpf_cmd", "prog_type",
+	"path_glob", "args_glob", "other_process",
 }
 
 func checkPath(s string) string {
@@ -179,7 +183,13 @@ func (p *parser) uidList(n *yaml.Node, field string) ([]uint32, bool) {
 // match parses a match block into r.Match and checks that each matcher
 // applies to r.Event (when known) and that the rule can match at all.
 func (p *parser) match(r *Rule, n *yaml.Node, hasEvent bool) {
-	field := r.field("match")
+	p.matchInto(r, n, "match", &r.Match, hasEvent)
+}
+
+// matchInto parses the matcher map n, found at key (a field under the
+// rule: "match", "except[1]"), into m.
+func (p *parser) matchInto(r *Rule, n *yaml.Node, key string, m *Match, hasEvent bool) {
+	field := r.field(key)
 	kvs := p.Mapping(n, field, nil)
 	if n.Kind == yaml.MappingNode && len(kvs) == 0 && len(n.Content) == 0 {
 		p.Errorf(n, field, "empty match block: write matchers, or `all: true` to match every %s event", orAny(r.Event))
@@ -188,24 +198,24 @@ func (p *parser) match(r *Rule, n *yaml.Node, hasEvent bool) {
 	allOK := true
 	for _, kv := range kvs {
 		f := yamldoc.Field(field, kv.Key)
-		r.pos["match."+kv.Key] = p.Pos(kv.Value)
-		m, known := matchers[kv.Key]
+		r.pos[key+"."+kv.Key] = p.Pos(kv.Value)
+		mt, known := matchers[kv.Key]
 		if !known {
 			p.Errorf(kv.KeyNode, f, "unknown matcher %q (expected one of %s)", kv.Key, strings.Join(matcherOrder, ", "))
 			allOK = false
 			continue
 		}
-		if hasEvent && !applies(m.events, r.Event) {
-			p.Errorf(kv.KeyNode, f, "%s does not apply to %s events (it applies to %s)", kv.Key, r.Event, eventNames(m.events))
+		if hasEvent && !applies(mt.events, r.Event) {
+			p.Errorf(kv.KeyNode, f, "%s does not apply to %s events (it applies to %s)", kv.Key, r.Event, eventNames(mt.events))
 			allOK = false
 			continue
 		}
-		if !m.parse(p, kv.Value, f, &r.Match) {
+		if !mt.parse(p, kv.Value, f, m) {
 			allOK = false
 		}
 	}
 	if allOK {
-		p.contradictions(r, n)
+		p.contradictions(r, key, m)
 	}
 }
 

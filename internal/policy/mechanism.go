@@ -76,8 +76,8 @@ func (r *Rule) FanotifyProblem() string {
 		return fmt.Sprintf("fanotify has no permission event for %s", r.Event)
 	case m.Path == nil && m.PathPrefix == nil:
 		return "fanotify needs path or path_prefix to know which filesystems to watch"
-	case m.ArgsContain != nil:
-		return "the exec's arguments are still in user memory when fanotify asks, so args_contain could be raced"
+	case m.ArgsContain != nil || m.ArgsGlob != nil:
+		return "the exec's arguments are still in user memory when fanotify asks, so args_contain and args_glob could be raced"
 	case m.Memfd != nil && *m.Memfd:
 		return "memfds live on a kernel-internal filesystem that fanotify cannot mark"
 	case r.Errno == unix.EACCES || (r.Errno != 0 && !contains(fanotifyErrnos, r.Errno)):

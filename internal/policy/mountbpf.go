@@ -56,9 +56,8 @@ func checkProgType(s string) string {
 	return ""
 }
 
-// matchesMountBPF checks the mount and bpf matchers of r against ev.
-func (r *Rule) matchesMountBPF(ev *event.Event) bool {
-	m := &r.Match
+// matchesMountBPF checks the mount and bpf matchers of m against ev.
+func (m *Match) matchesMountBPF(ev *event.Event) bool {
 	if m.FSType != nil && (ev.Mount == nil || !slices.Contains(m.FSType, ev.Mount.FSType)) {
 		return false
 	}

@@ -62,8 +62,7 @@ func checkNamespace(s string) string {
 }
 
 // matchesPriv checks the privilege matchers on ev.
-func (r *Rule) matchesPriv(ev *event.Event) bool {
-	m := &r.Match
+func (m *Match) matchesPriv(ev *event.Event) bool {
 	if m.NewEuid != nil && (ev.Cred == nil || !slices.Contains(m.NewEuid, ev.Cred.New.Euid)) {
 		return false
 	}

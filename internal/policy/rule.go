@@ -26,6 +26,13 @@ type Rule struct {
 	Name string
 	// Description is free text for people; vigil does not use it.
 	Description string
+	// Severity ranks how urgent a match is (SeverityInfo to
+	// SeverityCritical); "" when the rule gives none. Events carrying
+	// the rule's verdict report it, and alert routing picks them by it.
+	Severity Severity
+	// Mitre is the MITRE ATT&CK technique id the rule detects, such as
+	// "T1003.008"; "" when the rule gives none.
+	Mitre string
 	// Event is the event type the rule applies to.
 	Event event.Type
 	// Action is what happens on a match.
@@ -35,6 +42,10 @@ type Rule struct {
 	Errno syscall.Errno
 	// Match is the conjunction of the rule's matchers.
 	Match Match
+	// Except are exceptions: when any one of them matches an event
+	// (each is a conjunction, like Match), the rule does not. They are
+	// evaluated in userspace, so only log rules may have them.
+	Except []Match
 	// Pos is where the rule starts in its file.
 	Pos Pos
 
@@ -122,6 +133,15 @@ type Match struct {
 	BPFCmd []string
 	// ProgType lists BPF program types, named as vigil hooks names them.
 	ProgType []string
+	// PathGlob lists shell patterns (path.Match: '*' does not cross '/')
+	// of the resolved path, such as "/home/*/.ssh/id_*".
+	PathGlob []string
+	// ArgsGlob lists patterns ('*' any run of bytes, '?' one byte) any
+	// one of which must match one whole argument of the exec, argv[1:].
+	ArgsGlob []string
+	// OtherProcess, when set, must equal whether the opened file is below
+	// /proc/PID/ of a process other than the opener.
+	OtherProcess *bool
 }
 
 // ProtSet is one element of a prot matcher.
@@ -178,6 +198,35 @@ type Set struct {
 	// Hooks are the dynamic hooks (docs/hooks.md), in the same order;
 	// internal/dynhook resolves them against the kernel's BTF.
 	Hooks []*Hook
+
+	// byName indexes Rules by name, for Annotate; built by compile.
+	byName map[string]*Rule
+}
+
+// Rule returns the rule named name, or nil.
+func (s *Set) Rule(name string) *Rule {
+	if s.byName == nil {
+		for _, r := range s.Rules {
+			if r.Name == name {
+				return r
+			}
+		}
+		return nil
+	}
+	return s.byName[name]
+}
+
+// Annotate fills v's Severity and Mitre from the rule it names, whoever
+// decided the verdict (the kernel, fanotify or the userspace matcher
+// know the rule only by name). A verdict of a rule not in s is left as
+// it is.
+func (s *Set) Annotate(v *event.Verdict) {
+	if v == nil {
+		return
+	}
+	if r := s.Rule(v.Rule); r != nil {
+		v.Severity, v.Mitre = string(r.Severity), r.Mitre
+	}
 }
 
 // ByEvent returns the rules for event type t, in order.

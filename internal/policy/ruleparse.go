@@ -28,7 +28,7 @@ var denyErrnos = []string{"EPERM", "EACCES", "ENOENT", "EIO", "EBUSY", "ETXTBSY"
 func (p *parser) rule(n *yaml.Node, idx int) *Rule {
 	r := &Rule{idx: idx, Pos: p.Pos(n), pos: map[string]Pos{}}
 	f := func(name string) string { return r.field(name) }
-	var matchNode, errnoNode *yaml.Node
+	var matchNode, errnoNode, exceptNode *yaml.Node
 	hasEvent, hasAction := false, false
 	for _, kv := range p.Mapping(n, yamldoc.Index("rules", idx), nil) {
 		r.pos[kv.Key] = p.Pos(kv.Value)
@@ -42,6 +42,24 @@ func (p *parser) rule(n *yaml.Node, idx int) *Rule {
 			}
 		case "description":
 			r.Description, _ = p.Str(kv.Value, f("description"))
+		case "severity":
+			if s, ok := p.Str(kv.Value, f("severity")); ok {
+				v, known := ParseSeverity(s)
+				if !known {
+					p.Errorf(kv.Value, f("severity"), "unknown severity %q (expected info, low, medium, high or critical)", s)
+				}
+				r.Severity = v
+			}
+		case "mitre":
+			if s, ok := p.Str(kv.Value, f("mitre")); ok {
+				if msg := checkMitre(s); msg != "" {
+					p.Errorf(kv.Value, f("mitre"), "%s", msg)
+				} else {
+					r.Mitre = s
+				}
+			}
+		case "except":
+			exceptNode = kv.Value
 		case "event":
 			if s, ok := p.Str(kv.Value, f("event")); ok {
 				t, known := event.ParseType(s)
@@ -66,7 +84,7 @@ func (p *parser) rule(n *yaml.Node, idx int) *Rule {
 		case "match":
 			matchNode = kv.Value
 		default:
-			p.Errorf(kv.KeyNode, f(kv.Key), "unknown field %q (expected name, description, event, match, action or errno)", kv.Key)
+			p.Errorf(kv.KeyNode, f(kv.Key), "unknown field %q (expected name, description, severity, mitre, event, match, except, action or errno)", kv.Key)
 		}
 	}
 	if n.Kind != yaml.MappingNode {
@@ -82,6 +100,9 @@ func (p *parser) rule(n *yaml.Node, idx int) *Rule {
 		p.Errorf(n, f("match"), "missing: every rule needs a match block (write %s to match every event of its type)", all)
 	} else {
 		p.match(r, matchNode, hasEvent)
+	}
+	if exceptNode != nil {
+		p.except(r, exceptNode, hasEvent, hasAction)
 	}
 	if hasAction && hasEvent {
 		p.checkAction(r, n)
