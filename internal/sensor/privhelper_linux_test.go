@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -68,6 +69,10 @@ func helperCapset() int {
 func sleeper() (*exec.Cmd, error) {
 	cmd := vmtest.AsHelper(exec.Command("/proc/self/exe"), "sleep")
 	cmd.Stderr = os.Stderr
+	// A kill rule ends the tracer at its ptrace call, after the attach
+	// stopped the child: without this the child would stay stopped,
+	// holding the test's output open, long after the test.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
