@@ -43,12 +43,10 @@ func newMonitorCmd(s *streams) *cobra.Command {
 		Long: `monitor attaches vigil's eBPF programs and prints every selected event as
 it happens, until interrupted (or --duration/--count). Needs root.
 
-Event types: fork, exec, exit, module, mprotect, open, connect, accept,
-listen, or all (open and the network types are off unless asked for; filter
-opens in the kernel with --open-prefix/--open-pid/--open-comm, and the network
-types with --connect-port); file tampering: unlink, rename, link, symlink,
-chmod, chown (off unless asked for; filter them in the kernel with
---file-prefix).
+` + eventTypesHelp() + `
+Filter opens in the kernel with --open-prefix/--open-pid/--open-comm, the
+network types with --connect-port, and the file-tampering types (unlink,
+rename, link, symlink, chmod, chown) with --file-prefix.
 On a kernel without module support, module is off unless --events names it:
 seeing those attempts there costs a program on every system call.
 mprotect reports by default only the calls that matter for security (adding
@@ -167,4 +165,38 @@ func typeNames(ts []event.Type) []string {
 		out[i] = string(t)
 	}
 	return out
+}
+
+// eventTypesHelp lists the event types --events takes, the default ones
+// apart from the opt-in ones, from event.KernelTypes and
+// monitor.DefaultTypes (so that a new type needs no edit here).
+func eventTypesHelp() string {
+	var optIn []event.Type
+	for _, t := range event.KernelTypes {
+		if !slices.Contains(monitor.DefaultTypes, t) {
+			optIn = append(optIn, t)
+		}
+	}
+	return wrapWords("Event types (--events): by default "+strings.Join(typeNames(monitor.DefaultTypes), ", ")+
+		"; off unless asked for: "+strings.Join(typeNames(optIn), ", ")+"; or all.", 76)
+}
+
+// wrapWords breaks s into lines of at most width columns at spaces.
+func wrapWords(s string, width int) string {
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Fields(s) {
+		if i > 0 {
+			if n+1+len(w) > width {
+				b.WriteByte('\n')
+				n = 0
+			} else {
+				b.WriteByte(' ')
+				n++
+			}
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
 }
