@@ -17,9 +17,15 @@
 #
 #   test/falsepos/hour.sh [--minutes N] [--out DIR] [--vigil BIN]
 #
-# Writes DIR/alerts.ndjson (every alert vigil printed), DIR/activity.log (what
-# was done, when), DIR/vigil.err and DIR/summary.txt (the count), and prints
-# the summary.
+# Beside builtin:detect, a recording policy (DIR/record.yaml, loaded after it,
+# so builtin:detect's rules come first) logs every other exec, open, module
+# and opt-in event of the work with severity info: DIR/work.ndjson is the
+# work's whole stream, to replay tuned rules against without running the
+# hour again (`vigil policy replay builtin:detect DIR/work.ndjson`).
+#
+# Writes DIR/alerts.ndjson (everything vigil printed), DIR/work.ndjson,
+# DIR/activity.log (what was done, when), DIR/vigil.err and DIR/summary.txt
+# (the count), and prints the summary.
 set -euo pipefail
 
 minutes=60
@@ -83,8 +89,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The recording policy: one rule per event type but fork, exit and mprotect
+# (no detection uses them), the types as this vigil names them.
+types=$("$vigil" monitor --events '?' 2>&1 | sed -n 's/.*(want \(.*\), or all).*/\1/p' | tr -d ,)
+[ -n "$types" ] || { echo "hour.sh: could not read the event types from $vigil" >&2; exit 1; }
+{
+	echo "rules:"
+	for t in $types; do
+		case $t in fork|exit|mprotect) continue ;; esac
+		printf '  - name: fphour-record-%s\n    description: recorded for replay\n    severity: info\n    event: %s\n    match:\n      cgroup_prefix: /vigil-fphour\n    action: log\n' "$t" "$t"
+	done
+} > "$out/record.yaml"
+
 # vigil runs outside the work's cgroup: it is not part of the work.
-"$vigil" monitor --policy builtin:detect --alerts-only -o json > "$out/alerts.ndjson" 2> "$out/vigil.err" &
+"$vigil" monitor --policy builtin:detect --policy "$out/record.yaml" --alerts-only -o json > "$out/alerts.ndjson" 2> "$out/vigil.err" &
 vpid=$!
 for _ in $(seq 120); do
 	grep -q 'msg=ready' "$out/vigil.err" && break
@@ -151,11 +169,13 @@ say "done: $cycle cycles, $(wc -l < "$work/cron.log" 2>/dev/null || echo 0) cron
 
 echo $$ > "$cg2/cgroup.procs"
 kill -INT "$vpid"; wait "$vpid" || true; vpid=
-python3 - "$out/alerts.ndjson" "$out/summary.txt" "$minutes" "$cycle" <<'EOF'
+python3 - "$out/alerts.ndjson" "$out/summary.txt" "$minutes" "$cycle" "$out/work.ndjson" <<'EOF'
 import collections, json, sys
-alerts, summary, minutes, cycles = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+alerts, summary, minutes, cycles, workfile = sys.argv[1:6]
 work, other = collections.Counter(), collections.Counter()
 examples = {}
+recorded = 0
+wf = open(workfile, "w")
 for line in open(alerts):
     try:
         e = json.loads(line)
@@ -165,7 +185,13 @@ for line in open(alerts):
         continue
     cg = (e.get("process", {}).get("cgroup") or {}).get("path", "")
     key = e.get("rule", "?")
-    if cg == "/vigil-fphour" or cg.startswith("/vigil-fphour/"):
+    mine = cg == "/vigil-fphour" or cg.startswith("/vigil-fphour/")
+    if mine:
+        wf.write(line)
+        recorded += 1
+    if key.startswith("fphour-record-"):
+        continue
+    if mine:
         work[key] += 1
         p = e.get("process", {})
         examples.setdefault(key, collections.Counter())[(p.get("comm"), p.get("exe"))] += 1
@@ -173,6 +199,7 @@ for line in open(alerts):
         other[key] += 1
 with open(summary, "w") as f:
     f.write(f"false-positive hour: {minutes} min, {cycles} cycles\n")
+    f.write(f"events of the work recorded: {recorded} (work.ndjson)\n")
     f.write(f"alerts from the work: {sum(work.values())}\n")
     for rule, n in work.most_common():
         who = ", ".join(f"{c} ({x}) x{k}" for (c, x), k in examples[rule].most_common(4))
