@@ -91,7 +91,7 @@ trap cleanup EXIT
 
 # The recording policy: one rule per event type but fork, exit and mprotect
 # (no detection uses them), the types as this vigil names them.
-types=$("$vigil" monitor --events '?' 2>&1 | sed -n 's/.*(want \(.*\), or all).*/\1/p' | tr -d ,)
+types=$( ("$vigil" monitor --events '?' 2>&1 || true) | sed -n 's/.*(want \(.*\), or all).*/\1/p' | tr -d ,)
 [ -n "$types" ] || { echo "hour.sh: could not read the event types from $vigil" >&2; exit 1; }
 {
 	echo "rules:"
