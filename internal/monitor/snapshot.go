@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -25,36 +26,33 @@ type snapshotter struct {
 	m      *sensor.Manager
 	last   time.Time
 	cur    atomic.Pointer[metrics.Snapshot]
-	events [len(countedTypes)]atomic.Uint64
-	lost   [len(countedTypes)]atomic.Uint64
+	events []atomic.Uint64 // by countedIndex
+	lost   []atomic.Uint64
 }
 
-// countedTypes are the types counted by index.
-var countedTypes = [...]event.Type{event.TypeFork, event.TypeExec, event.TypeExit, event.TypeModule, event.TypeMprotect, event.TypeOpen, event.TypeSyscall}
+// countedTypes are the types counted live: every type the sensors make,
+// and the seccomp supervisor's syscall events. countedIndex is their index.
+var (
+	countedTypes = append(slices.Clone(event.KernelTypes), event.TypeSyscall)
+	countedIndex = func() map[event.Type]int {
+		m := make(map[event.Type]int, len(countedTypes))
+		for i, t := range countedTypes {
+			m[t] = i
+		}
+		return m
+	}()
+)
 
 func typeIndex(t event.Type) int {
-	switch t {
-	case event.TypeFork:
-		return 0
-	case event.TypeExec:
-		return 1
-	case event.TypeExit:
-		return 2
-	case event.TypeModule:
-		return 3
-	case event.TypeMprotect:
-		return 4
-	case event.TypeOpen:
-		return 5
-	case event.TypeSyscall:
-		return 6
+	if i, ok := countedIndex[t]; ok {
+		return i
 	}
 	return -1
 }
 
 // newSnapshotter takes the first snapshot; call it before Manager.Run.
 func newSnapshotter(m *sensor.Manager) *snapshotter {
-	s := &snapshotter{m: m}
+	s := &snapshotter{m: m, events: make([]atomic.Uint64, len(countedTypes)), lost: make([]atomic.Uint64, len(countedTypes))}
 	s.store()
 	return s
 }
