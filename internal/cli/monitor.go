@@ -54,7 +54,10 @@ exec, writable and executable, making executable memory writable), filtered
 in the kernel; --mprotect-all reports every call. Kill rules see every call.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := ops.load(cmd.Flags(), monitorVars{&events, &format, &openPrefixes, &openPids, &openComms, &ringMB, &lostInterval, &policies}); err != nil {
+			if err := ops.load(cmd.Flags(), monitorVars{events: &events, format: &format,
+				openPrefixes: &openPrefixes, openPids: &openPids, openComms: &openComms,
+				filePrefixes: &filePrefixes, connectPorts: &connectPorts, mprotectAll: &mprotectAll,
+				ringMB: &ringMB, lostInterval: &lostInterval, policies: &policies}); err != nil {
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(s.errOut, nil))

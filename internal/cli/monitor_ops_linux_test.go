@@ -181,3 +181,83 @@ func TestMonitorBadConfig(t *testing.T) {
 		t.Fatalf("code %d, stderr %q: want a usage error naming line 2", code, errOut)
 	}
 }
+
+// TestMonitorConfigFilters: the config file's kernel filters and switches
+// (file.prefixes, outputs.alerts_only) act as their flags do: an unlink
+// outside file.prefixes is never reported, though a rule would match it,
+// and events without a severity are left out of the output.
+func TestMonitorConfigFilters(t *testing.T) {
+	vmtest.RequireRoot(t)
+	dir := t.TempDir()
+	in, outside := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	for _, d := range []string{in, outside} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pol := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(pol, []byte(fmt.Sprintf("rules:\n  - name: unlink-here\n    event: unlink\n    severity: low\n    match:\n      path_prefix: [%s/]\n    action: log\n", dir)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "vigil.yaml")
+	cfg := fmt.Sprintf("events: [exec, unlink]\npolicies: [%s]\nfile:\n  prefixes: [%s/]\noutputs:\n  stdout: json\n  alerts_only: true\n", pol, in)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- Run(ctx, []string{"monitor", "--config", cfgPath}, nil, &out, &errb) }()
+	waitFor(t, "the ready line", func() bool { return strings.Contains(errb.String(), "msg=ready") })
+
+	outFile, inFile := filepath.Join(outside, "b"), filepath.Join(in, "a")
+	for _, p := range []string{outFile, inFile} {
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// By other processes: vigil leaves out its own. The outside one
+	// first: it would be seen before the other. rm's exec is an event
+	// without a severity.
+	for _, p := range []string{outFile, inFile} {
+		if out, err := exec.Command("rm", p).CombinedOutput(); err != nil {
+			t.Fatalf("rm: %v: %s", err, out)
+		}
+	}
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), inFile); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no alert for the unlink inside file.prefixes; stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("monitor did not stop")
+	}
+	sc := bufio.NewScanner(strings.NewReader(out.String()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	n := 0
+	for sc.Scan() {
+		var ev event.Event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("bad line %q: %v", sc.Text(), err)
+		}
+		if ev.Verdict == nil || ev.Verdict.Severity == "" {
+			t.Errorf("alerts_only wrote an event without a severity: %s", sc.Text())
+		}
+		if ev.Type == event.TypeUnlink && ev.File.Path == outFile {
+			t.Errorf("the unlink outside file.prefixes was reported: %s", sc.Text())
+		}
+		if ev.Type == event.TypeUnlink && ev.File.Path == inFile {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d alerts for the unlink inside file.prefixes, want 1:\n%s", n, out.String())
+	}
+}

@@ -47,6 +47,9 @@ type monitorVars struct {
 	openPrefixes *[]string
 	openPids     *[]uint32
 	openComms    *[]string
+	filePrefixes *[]string
+	connectPorts *[]uint16
+	mprotectAll  *bool
 	ringMB       *int
 	lostInterval *time.Duration
 	policies     *[]string
@@ -78,6 +81,18 @@ func (o *monitorOps) load(f *pflag.FlagSet, v monitorVars) error {
 	}
 	if len(c.Open.Comms) > 0 && unset("open-comm") {
 		*v.openComms = c.Open.Comms
+	}
+	if len(c.File.Prefixes) > 0 && unset("file-prefix") {
+		*v.filePrefixes = c.File.Prefixes
+	}
+	if len(c.Net.Ports) > 0 && unset("connect-port") {
+		*v.connectPorts = c.Net.Ports
+	}
+	if c.MprotectAll && unset("mprotect-all") {
+		*v.mprotectAll = true
+	}
+	if c.Outputs.AlertsOnly && unset("alerts-only") {
+		o.alertsOnly = true
 	}
 	if c.RingMB > 0 && unset("ring-mb") {
 		*v.ringMB = c.RingMB

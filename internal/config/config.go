@@ -30,6 +30,15 @@ type Config struct {
 	Events []string `yaml:"events"`
 	// Open filters open events in the kernel.
 	Open Open `yaml:"open"`
+	// File filters the file-tampering events (unlink, rename, link,
+	// symlink, chmod, chown) in the kernel.
+	File FileFilter `yaml:"file"`
+	// Net filters the network events (connect, accept, listen) in the
+	// kernel.
+	Net Net `yaml:"net"`
+	// MprotectAll reports every mprotect, not only the calls that matter
+	// for security.
+	MprotectAll bool `yaml:"mprotect_all"`
 	// RingMB is the ring buffer's size in MiB, a power of two.
 	RingMB int `yaml:"ring_mb"`
 	// LostInterval is how often kernel-side losses are reported.
@@ -50,15 +59,32 @@ type Open struct {
 	Comms    []string `yaml:"comms"`
 }
 
+// FileFilter is the kernel-side filter of the file-tampering events.
+type FileFilter struct {
+	// Prefixes keep the events one of whose names, as passed, starts
+	// with one of these.
+	Prefixes []string `yaml:"prefixes"`
+}
+
+// Net is the kernel-side filter of the network events.
+type Net struct {
+	// Ports keep connects to these remote ports, and accepts and
+	// listens on these local ports.
+	Ports []uint16 `yaml:"ports"`
+}
+
 // Outputs are the destinations of events; each one set receives every
 // event.
 type Outputs struct {
 	// Stdout is the format of events on standard output: "json", "text"
 	// or "none".
 	Stdout string `yaml:"stdout"`
-	File   File   `yaml:"file"`
-	NATS   NATS   `yaml:"nats"`
-	OTLP   OTLP   `yaml:"otlp"`
+	// AlertsOnly makes standard output and the file output write only
+	// alerts: events carrying the verdict of a rule with a severity.
+	AlertsOnly bool `yaml:"alerts_only"`
+	File       File `yaml:"file"`
+	NATS       NATS `yaml:"nats"`
+	OTLP       OTLP `yaml:"otlp"`
 }
 
 // File is NDJSON written to a file with size-based rotation.

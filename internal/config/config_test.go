@@ -69,6 +69,19 @@ func TestErrors(t *testing.T) {
 			`bad.yaml:10:5: outputs.otlp.endpoint: "nowhere"`,
 			`bad.yaml:12:3: metrics.addr: "9464"`,
 		}},
+		{"kernel filters", strings.Join([]string{
+			"open:",
+			"  prefixes: [/a, /b, /c, /d, /e, /f, /g, /h, /i]",
+			"file:",
+			"  prefixes: ['']",
+			"net:",
+			"  ports: [22, 0]",
+		}, "\n"), []string{
+			"bad.yaml:2:3: open.prefixes: 9 prefixes: at most 8",
+			`bad.yaml:4:14: file.prefixes.0: "": want 1 to 127 bytes`,
+			"bad.yaml:6:15: net.ports.1: port 0",
+		}},
+		{"port out of range", "net:\n  ports: [70000]\n", []string{"line 2", "cannot unmarshal"}},
 		{"keys that need their output", "outputs:\n  nats:\n    stream: X\n  otlp:\n    insecure: true\n", []string{
 			"outputs.nats.url: the nats keys need a url", "outputs.otlp.endpoint: the otlp keys need an endpoint",
 		}},
@@ -110,5 +123,28 @@ func TestRestartNeeded(t *testing.T) {
 	}
 	if got := RestartNeeded(a, a); len(got) != 0 {
 		t.Fatalf("same config: %v", got)
+	}
+}
+
+func TestFiltersAndSwitches(t *testing.T) {
+	c, err := Parse("ok.yaml", []byte(strings.Join([]string{
+		"events: [all]",
+		"file: {prefixes: [/etc/, /root/]}",
+		"net: {ports: [22, 4444]}",
+		"mprotect_all: true",
+		"outputs: {alerts_only: true}",
+	}, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.File.Prefixes) != 2 || c.File.Prefixes[1] != "/root/" || len(c.Net.Ports) != 2 || c.Net.Ports[1] != 4444 ||
+		!c.MprotectAll || !c.Outputs.AlertsOnly || c.Events[0] != "all" {
+		t.Errorf("parsed %+v", c)
+	}
+	next := *c
+	next.Net.Ports = []uint16{22}
+	next.Outputs.AlertsOnly = false
+	if got := RestartNeeded(c, &next); len(got) != 2 || got[0] != "net" || got[1] != "outputs.alerts_only" {
+		t.Errorf("RestartNeeded: %v, want [net outputs.alerts_only]", got)
 	}
 }

@@ -15,9 +15,13 @@ func RestartNeeded(old, next *Config) []string {
 	}
 	check("events", old.Events, next.Events)
 	check("open", old.Open, next.Open)
+	check("file", old.File, next.File)
+	check("net", old.Net, next.Net)
+	check("mprotect_all", old.MprotectAll, next.MprotectAll)
 	check("ring_mb", old.RingMB, next.RingMB)
 	check("lost_interval", old.LostInterval, next.LostInterval)
 	check("outputs.stdout", old.Outputs.Stdout, next.Outputs.Stdout)
+	check("outputs.alerts_only", old.Outputs.AlertsOnly, next.Outputs.AlertsOnly)
 	check("outputs.file", old.Outputs.File, next.Outputs.File)
 	check("outputs.nats", old.Outputs.NATS, next.Outputs.NATS)
 	check("outputs.otlp", old.Outputs.OTLP, next.Outputs.OTLP)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -17,8 +18,18 @@ import (
 func (c *Config) validate(name string, root *yaml.Node) error {
 	v := validator{name: name, root: root}
 	for i, e := range c.Events {
-		if _, ok := event.ParseType(e); !ok {
+		if _, ok := event.ParseType(e); !ok && e != "all" {
 			v.errf([]string{"events", fmt.Sprint(i)}, "unknown event type %q", e)
+		}
+	}
+	prefixes(&v, []string{"open", "prefixes"}, c.Open.Prefixes)
+	prefixes(&v, []string{"file", "prefixes"}, c.File.Prefixes)
+	if len(c.Net.Ports) > MaxNetPorts {
+		v.errf([]string{"net", "ports"}, "%d ports: at most %d", len(c.Net.Ports), MaxNetPorts)
+	}
+	for i, p := range c.Net.Ports {
+		if p == 0 {
+			v.errf([]string{"net", "ports", fmt.Sprint(i)}, "port 0")
 		}
 	}
 	if c.RingMB < 0 || c.RingMB&(c.RingMB-1) != 0 {
@@ -46,6 +57,27 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 		}
 	}
 	return errors.Join(v.errs...)
+}
+
+// MaxPrefixes and MaxNetPorts bound the kernel filters as the monitor's
+// flags do (--open-prefix, --file-prefix: 8 of at most MaxPrefixLen bytes;
+// --connect-port: 64).
+const (
+	MaxPrefixes  = 8
+	MaxPrefixLen = 127
+	MaxNetPorts  = 64
+)
+
+// prefixes checks a list of kernel-filter path prefixes at key.
+func prefixes(v *validator, key []string, ps []string) {
+	if len(ps) > MaxPrefixes {
+		v.errf(key, "%d prefixes: at most %d", len(ps), MaxPrefixes)
+	}
+	for i, p := range ps {
+		if p == "" || len(p) > MaxPrefixLen {
+			v.errf(append(slices.Clone(key), fmt.Sprint(i)), "%q: want 1 to %d bytes", p, MaxPrefixLen)
+		}
+	}
 }
 
 func (f *File) validate(v *validator) {
