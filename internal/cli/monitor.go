@@ -121,7 +121,7 @@ in the kernel; --mprotect-all reports every call. Kill rules see every call.`,
 	f.Var(newUint32Slice(&openPids), "open-pid", "report only opens by this pid (repeatable)")
 	f.StringArrayVar(&filePrefixes, "file-prefix", nil, "report only unlink, rename, link, symlink, chmod and chown events one of whose names, as passed, starts with this (repeatable, at most 8)")
 	f.StringArrayVar(&openComms, "open-comm", nil, "report only opens by processes with this comm (repeatable)")
-	f.Var(newUint16Slice(&connectPorts), "connect-port", "report only connects to this remote port, and accepts and listens on this local port (repeatable, at most 64)")
+	f.Var(newPortSlice(&connectPorts), "connect-port", "report only connects to this remote port, and accepts and listens on this local port (repeatable, at most 64)")
 	f.IntVar(&ringMB, "ring-mb", sensor.DefaultRingBytes>>20, "ring buffer size in MiB (a power of two)")
 	f.DurationVar(&lostInterval, "lost-interval", 10*time.Second, "how often to report events the kernel could not queue")
 	f.StringArrayVar(&policies, "policy", nil, "enforce a policy: a YAML file, a directory of them, or builtin:baseline (repeatable)")
